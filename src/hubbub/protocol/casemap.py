@@ -16,7 +16,9 @@ Casemapping = Literal["ascii", "rfc1459", "strict-rfc1459"]
 _TABLES: Final = {
     "ascii": str.maketrans(string.ascii_uppercase, string.ascii_lowercase),
     "rfc1459": str.maketrans(string.ascii_uppercase + "[]\\~", string.ascii_lowercase + "{}|^"),
-    "strict-rfc1459": str.maketrans(string.ascii_uppercase + "[]\\", string.ascii_lowercase + "{}|"),
+    "strict-rfc1459": str.maketrans(
+        string.ascii_uppercase + "[]\\", string.ascii_lowercase + "{}|"
+    ),
 }
 
 

@@ -1,0 +1,112 @@
+"""The command line: ``hubbub serve`` and ``hubbub chat`` (see DESIGN.md, the contract)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from hubbub import __version__
+from hubbub.config import Config, ConfigError, load, with_overrides
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hubbub", description="A chat server that speaks IRC.")
+    parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,chat}")
+
+    serve = sub.add_parser("serve", help="run the chat server in the foreground")
+    serve.add_argument("--config", metavar="PATH", help="TOML configuration file")
+    serve.add_argument(
+        "--listen", metavar="HOST:PORT", action="append",
+        help="plain TCP listener (repeatable; replaces server.listen)",
+    )  # fmt: skip
+    serve.add_argument("--name", help="server name shown to clients")
+    serve.add_argument("--data-dir", metavar="DIR", help="where data lives (./hubbub-data)")
+    serve.add_argument(
+        "--log-level", default="info",
+        choices=["debug", "info", "warning", "error"], help="log verbosity (info)",
+    )  # fmt: skip
+
+    chat = sub.add_parser("chat", help="the terminal chat client")
+    chat.add_argument("address", nargs="?", default="127.0.0.1", metavar="HOST[:PORT]")
+    chat.add_argument("--nick", help="nickname (asked for when missing)")
+    chat.add_argument("--tls", action="store_true", help="connect with TLS")
+    chat.add_argument("--plain", action="store_true", help="line mode for pipes and scripts")
+    return parser
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop when it is installed, the stdlib loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
+
+
+def _build_config(args: argparse.Namespace) -> Config:
+    base = load(args.config) if args.config else Config()
+    return with_overrides(base, listen=args.listen, name=args.name, data_dir=args.data_dir)
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    """``hubbub serve``."""
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = _build_config(args)
+    except ConfigError as exc:
+        print(f"hubbub: config error: {exc}", file=sys.stderr)
+        return 2
+    from hubbub.server.app import serve
+
+    reload = (lambda: _build_config(args)) if args.config else None
+    try:
+        _run(serve(config, reload_config=reload))
+    except ConfigError as exc:
+        print(f"hubbub: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def split_address(text: str, default_port: int = 6667) -> tuple[str, int]:
+    """``host``, ``host:port`` or ``[v6]:port`` -> (host, port)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, ""
+    if port and not port.isdigit():
+        raise ValueError(f"{text!r}: the port must be a number")
+    return host or "127.0.0.1", int(port) if port else default_port
+
+
+def chat_main(args: argparse.Namespace) -> int:
+    """``hubbub chat``."""
+    try:
+        host, port = split_address(args.address, 6697 if args.tls else 6667)
+    except ValueError as exc:
+        print(f"hubbub chat: {exc}", file=sys.stderr)
+        return 2
+    from hubbub.client.main import run_chat
+
+    return run_chat(host, port, args.nick, args.tls, args.plain)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hubbub`` command."""
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve_main(args)
+    return chat_main(args)

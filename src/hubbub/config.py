@@ -1,0 +1,325 @@
+"""The server configuration: a TOML file -> one frozen, validated :class:`Config`.
+
+Each ``[section]`` has a small validator that builds its frozen dataclass and
+names the offending key in a :class:`ConfigError` (``server.listen``), with the
+file it came from. Unknown keys are errors: a typo must not be silently
+ignored. Command-line flags are applied on top with :func:`with_overrides`.
+"""
+
+from __future__ import annotations
+
+import socket
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hubbub.protocol import is_channel_name
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A configuration problem, naming the file and the key."""
+
+    def __init__(self, file: str | None, key: str, why: str) -> None:
+        self.file, self.key, self.why = file, key, why
+        where = f"{file}: " if file else ""
+        super().__init__(f"{where}{key}: {why}")
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A listening address."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_address(text: str) -> Address:
+    """``HOST:PORT`` or ``[V6]:PORT`` -> Address; raises ValueError with a reason."""
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+        if not sep:
+            raise ValueError(f"{text!r} is not [IPV6]:PORT")
+    else:
+        host, sep, port = text.rpartition(":")
+        if not sep:
+            raise ValueError(f"{text!r} is not HOST:PORT")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} has no valid port (0-65535)")
+    return Address(host or "0.0.0.0", int(port))
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """An ``[[operators]]`` entry; ``password`` may be an argon2 hash."""
+
+    name: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSection:
+    """``[server]``."""
+
+    name: str = field(default_factory=lambda: _default_server_name())
+    network: str = "hubbub"
+    description: str = "A hubbub server"
+    listen: tuple[Address, ...] = (Address("0.0.0.0", 6667),)
+    tls_listen: tuple[Address, ...] = ()
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    websocket_listen: tuple[Address, ...] = ()
+    password: str | None = None
+    motd: str | None = None
+    motd_file: str | None = None
+    auto_join: tuple[str, ...] = ("#lobby",)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsSection:
+    """``[accounts]``."""
+
+    enabled: bool = True
+    registration: bool = True
+    registration_before_connect: bool = True
+    registration_requires_email: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySection:
+    """``[history]``."""
+
+    enabled: bool = True
+    database: str = "hubbub.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsSection:
+    """``[limits]``."""
+
+    flood_control: bool = True
+    max_clients: int = 10000
+    max_clients_per_ip: int = 50
+    sendq_bytes: int = 1048576
+    ping_interval: float = 90.0
+    #: Seconds a connection may take to register (an extension of the contract).
+    registration_timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration, frozen; a rehash builds a new one."""
+
+    server: ServerSection = field(default_factory=ServerSection)
+    operators: tuple[Operator, ...] = ()
+    accounts: AccountsSection = field(default_factory=AccountsSection)
+    history: HistorySection = field(default_factory=HistorySection)
+    limits: LimitsSection = field(default_factory=LimitsSection)
+    data_dir: Path = Path("hubbub-data")
+    #: Where the config came from (None: embedded defaults), for errors and REHASH.
+    path: Path | None = None
+
+    def resolve(self, name: str) -> Path:
+        """A path from the config: relative paths are under the data dir."""
+        p = Path(name)
+        return p if p.is_absolute() else self.data_dir / p
+
+
+def _default_server_name() -> str:
+    host = socket.getfqdn() or "localhost"
+    # A server name must look like a host name with a dot (clients split on it).
+    return host if "." in host else f"{host}.local"
+
+
+# --- validators --------------------------------------------------------------
+
+
+class _Section:
+    """Reads keys of one table, tracking which were used."""
+
+    def __init__(self, file: str | None, prefix: str, table: Mapping[str, Any]) -> None:
+        self.file, self.prefix, self.table = file, prefix, table
+        self.seen: set[str] = set()
+
+    def error(self, key: str, why: str) -> ConfigError:
+        return ConfigError(self.file, f"{self.prefix}.{key}", why)
+
+    def get(self, key: str, kind: type[T], default: T) -> T:
+        self.seen.add(key)
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        # bool is an int in Python; a port of `true` is a mistake.
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise self.error(key, f"expected {kind.__name__}, got {type(value).__name__}")
+        return value  # type: ignore[no-any-return]
+
+    def positive(self, key: str, kind: type[T], default: T) -> T:
+        value = self.get(key, kind, default)
+        if value <= 0:  # type: ignore[operator]
+            raise self.error(key, "must be positive")
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.get(key, list, list(default))
+        if not all(isinstance(v, str) for v in value):
+            raise self.error(key, "expected a list of strings")
+        return tuple(value)
+
+    def addresses(self, key: str, default: tuple[Address, ...]) -> tuple[Address, ...]:
+        out = []
+        for text in self.strings(key, tuple(map(str, default))):
+            try:
+                out.append(parse_address(text))
+            except ValueError as exc:
+                raise self.error(key, str(exc)) from None
+        return tuple(out)
+
+    def done(self) -> None:
+        unknown = sorted(set(self.table) - self.seen)
+        if unknown:
+            raise self.error(unknown[0], "unknown key")
+
+
+def _server(s: _Section) -> ServerSection:
+    default_name = _default_server_name()
+    section = ServerSection(
+        name=s.get("name", str, default_name),
+        network=s.get("network", str, "hubbub"),
+        description=s.get("description", str, "A hubbub server"),
+        listen=s.addresses("listen", (Address("0.0.0.0", 6667),)),
+        tls_listen=s.addresses("tls_listen", ()),
+        tls_cert=s.get("tls_cert", str, None),  # type: ignore[arg-type]
+        tls_key=s.get("tls_key", str, None),  # type: ignore[arg-type]
+        websocket_listen=s.addresses("websocket_listen", ()),
+        password=s.get("password", str, None),  # type: ignore[arg-type]
+        motd=s.get("motd", str, None),  # type: ignore[arg-type]
+        motd_file=s.get("motd_file", str, None),  # type: ignore[arg-type]
+        auto_join=s.strings("auto_join", ("#lobby",)),
+    )
+    if not section.name or " " in section.name or "." not in section.name:
+        raise s.error("name", f"{section.name!r} is not a server name (it needs a dot)")
+    if " " in section.network or not section.network:
+        raise s.error("network", "must be one word")
+    for chan in section.auto_join:
+        if not is_channel_name(chan):
+            raise s.error("auto_join", f"{chan!r} is not a channel name")
+    if section.tls_listen and not (section.tls_cert and section.tls_key):
+        raise s.error("tls_listen", "needs server.tls_cert and server.tls_key")
+    if section.motd is not None and section.motd_file is not None:
+        raise s.error("motd_file", "set either motd or motd_file, not both")
+    return section
+
+
+def _accounts(s: _Section) -> AccountsSection:
+    return AccountsSection(
+        enabled=s.get("enabled", bool, True),
+        registration=s.get("registration", bool, True),
+        registration_before_connect=s.get("registration_before_connect", bool, True),
+        registration_requires_email=s.get("registration_requires_email", bool, False),
+    )
+
+
+def _history(s: _Section) -> HistorySection:
+    return HistorySection(
+        enabled=s.get("enabled", bool, True),
+        database=s.get("database", str, "hubbub.sqlite3"),
+    )
+
+
+def _limits(s: _Section) -> LimitsSection:
+    return LimitsSection(
+        flood_control=s.get("flood_control", bool, True),
+        max_clients=s.positive("max_clients", int, 10000),
+        max_clients_per_ip=s.positive("max_clients_per_ip", int, 50),
+        sendq_bytes=s.positive("sendq_bytes", int, 1048576),
+        ping_interval=s.positive("ping_interval", float, 90.0),
+        registration_timeout=s.positive("registration_timeout", float, 60.0),
+    )
+
+
+def _operators(file: str | None, value: Any) -> tuple[Operator, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(file, "operators", "expected [[operators]] tables")
+    ops = []
+    for i, table in enumerate(value):
+        if not isinstance(table, dict):
+            raise ConfigError(file, f"operators[{i}]", "expected a table")
+        s = _Section(file, f"operators[{i}]", table)
+        name, password = s.get("name", str, ""), s.get("password", str, "")
+        if not name or not password:
+            raise s.error("name" if not name else "password", "is required")
+        s.done()
+        ops.append(Operator(name, password))
+    return tuple(ops)
+
+
+_SECTIONS: dict[str, Callable[[_Section], Any]] = {
+    "server": _server,
+    "accounts": _accounts,
+    "history": _history,
+    "limits": _limits,
+}
+
+
+def from_mapping(data: Mapping[str, Any], *, file: str | None = None) -> Config:
+    """Validate parsed TOML into a Config (``file`` names the source in errors)."""
+    parts: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "operators":
+            parts["operators"] = _operators(file, value)
+        elif key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(file, key, "expected a [table]")
+            section = _Section(file, key, value)
+            parts[key] = _SECTIONS[key](section)
+            section.done()
+        else:
+            raise ConfigError(file, key, "unknown section")
+    return Config(**parts, path=Path(file) if file else None)
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a TOML file."""
+    name = str(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(name, "(file)", exc.strerror or str(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, "(syntax)", str(exc)) from None
+    return from_mapping(data, file=name)
+
+
+def with_overrides(
+    config: Config,
+    *,
+    listen: list[str] | None = None,
+    name: str | None = None,
+    data_dir: str | None = None,
+) -> Config:
+    """Apply command-line flags on top of the file (flags win)."""
+    server = config.server
+    if listen:
+        try:
+            server = replace(server, listen=tuple(parse_address(a) for a in listen))
+        except ValueError as exc:
+            raise ConfigError("--listen", "server.listen", str(exc)) from None
+    if name is not None:
+        if " " in name or "." not in name:
+            raise ConfigError("--name", "server.name", f"{name!r} is not a server name")
+        server = replace(server, name=name)
+    out = replace(config, server=server)
+    if data_dir is not None:
+        out = replace(out, data_dir=Path(data_dir))
+    return out

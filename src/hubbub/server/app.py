@@ -1,0 +1,166 @@
+"""Wiring: listeners, the timeout sweep, signals, reload and graceful shutdown.
+
+:func:`serve` runs until ``shutdown_trigger`` is set (tests) or SIGINT/SIGTERM
+arrives (the command line). Shutdown order, as uvicorn does it: stop
+accepting, tell every client why, give the output a moment to drain, then
+cut whatever is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import resource
+import signal
+import ssl
+from collections.abc import Callable
+
+from hubbub.config import Config, ConfigError
+
+from .core import Server
+from .transport.tcp import IRCProtocol
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 2.0
+#: Config keys that need a restart; a reload that changes them is refused.
+_FIXED = ("listen", "tls_listen", "websocket_listen", "name")
+
+
+def raise_fd_limit() -> None:
+    """Lift the soft open-files limit to the hard one (10k clients need it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open files limit from %d: %s", soft, exc)
+            return
+        log.info("raised the open files limit from %d to %d", soft, hard)
+
+
+def tls_context(config: Config) -> ssl.SSLContext:
+    """A server TLS context from ``server.tls_cert``/``tls_key``."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert, key = config.server.tls_cert, config.server.tls_key
+    assert cert is not None and key is not None
+    base = config.path.parent if config.path else None
+    try:
+        ctx.load_cert_chain(
+            str(base / cert) if base else cert, str(base / key) if base else key
+        )
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(str(config.path), "server.tls_cert", f"cannot load: {exc}") from None
+    return ctx
+
+
+def refused_change(old: Config, new: Config) -> str | None:
+    """The first key a reload may not change, or None."""
+    for key in _FIXED:
+        if getattr(old.server, key) != getattr(new.server, key):
+            return f"server.{key}"
+    return None
+
+
+async def serve(
+    config: Config,
+    *,
+    shutdown_trigger: asyncio.Event | None = None,
+    reload_config: Callable[[], Config] | None = None,
+    ready: Callable[[list[tuple[str, int]]], None] | None = None,
+) -> None:
+    """Run a server until ``shutdown_trigger`` is set or a stop signal comes."""
+    loop = asyncio.get_running_loop()
+    raise_fd_limit()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    server = Server(config, loop)
+    stop = shutdown_trigger or asyncio.Event()
+    tls = tls_context(config) if config.server.tls_listen else None
+
+    listeners: list[asyncio.base_events.Server] = []
+    bound: list[tuple[str, int]] = []
+    plans = [(a, None) for a in config.server.listen] + [
+        (a, tls) for a in config.server.tls_listen
+    ]
+    for addr, ctx in plans:
+        is_tls = ctx is not None
+        try:
+            listener = await loop.create_server(
+                lambda is_tls=is_tls: IRCProtocol(server, tls=is_tls),  # type: ignore[misc]
+                addr.host,
+                addr.port,
+                ssl=ctx,
+                backlog=4096,
+                reuse_address=True,
+            )
+        except OSError as exc:
+            for other in listeners:
+                other.close()
+            raise ConfigError(
+                str(config.path) if config.path else None,
+                "server.tls_listen" if is_tls else "server.listen",
+                f"cannot listen on {addr}: {exc.strerror or exc}",
+            ) from None
+        listeners.append(listener)
+        for sock in listener.sockets:
+            host, port = sock.getsockname()[:2]
+            bound.append((host, port))
+            log.info("listening on %s:%d%s", host, port, " (TLS)" if is_tls else "")
+    log.info("hubbub %s ready as %s", server.version, server.name)
+    if ready is not None:
+        ready(bound)
+
+    def reload() -> None:
+        if reload_config is None:
+            log.warning("SIGHUP: no config file to reload")
+            return
+        try:
+            new = reload_config()
+        except ConfigError as exc:
+            log.error("reload refused: %s", exc)
+            return
+        key = refused_change(server.config, new)
+        if key is not None:
+            log.error("reload refused: %s cannot change while running; restart instead", key)
+            return
+        server.apply_config(new)
+        log.info("configuration reloaded")
+
+    installed: list[int] = []
+    for sig, handler in (
+        (signal.SIGINT, stop.set),
+        (signal.SIGTERM, stop.set),
+        (signal.SIGHUP, reload),
+    ):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, handler)
+            installed.append(sig)
+
+    sweeper = asyncio.create_task(_sweep(server))
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        for listener in listeners:
+            listener.close()
+        sweeper.cancel()
+        server.shutdown("Server shutting down")
+        server.output.flush()
+        deadline = loop.time() + SHUTDOWN_GRACE
+        while server.connections and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        log.info("stopped")
+
+
+async def _sweep(server: Server) -> None:
+    """Run the ping/registration timeout sweep a few times per interval."""
+    period = max(0.5, min(5.0, server.config.limits.ping_interval / 4))
+    while True:
+        await asyncio.sleep(period)
+        try:
+            server.sweep()
+        except Exception:
+            log.exception("timeout sweep failed")

@@ -1,0 +1,67 @@
+"""The IRCv3 capability registry: what we offer in ``CAP LS`` and what each
+capability switches on for a connection.
+
+Most capabilities change *which* messages a client gets or their shape, and
+the code that sends them checks ``"cap" in conn.caps``. Tags are different:
+every outgoing message goes through the same encoder, which keeps only the
+tags a connection asked for. :func:`tag_profile` turns a set of caps into
+that filter once, when CAP REQ changes it, so fan-out can group recipients by
+profile and encode each message once per group.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: name -> value for CAP LS 302 (None: no value). Order is the LS order.
+CAPS: Final[dict[str, str | None]] = {
+    "account-notify": None,
+    "account-tag": None,
+    "away-notify": None,
+    "batch": None,
+    "cap-notify": None,
+    "chghost": None,
+    "echo-message": None,
+    "extended-join": None,
+    "invite-notify": None,
+    "labeled-response": None,
+    "message-tags": None,
+    "multi-prefix": None,
+    "server-time": None,
+    "setname": None,
+    "userhost-in-names": None,
+}
+
+#: Tags a client gets without message-tags, by the cap that enables each.
+_TAG_CAPS: Final = {
+    "server-time": "time",
+    "account-tag": "account",
+    "batch": "batch",
+    "labeled-response": "label",
+}
+
+#: The profile of a connection with message-tags: every tag goes through.
+ALL_TAGS: Final = None
+
+TagProfile = frozenset[str] | None
+
+_profiles: dict[frozenset[str], frozenset[str]] = {}
+
+
+def tag_profile(caps: set[str] | frozenset[str]) -> TagProfile:
+    """The set of tag names a connection with ``caps`` may receive.
+
+    Equal profiles are the same object (interned), so fan-out can key its
+    per-message encoding cache on them cheaply.
+    """
+    if "message-tags" in caps:
+        return ALL_TAGS
+    allowed = frozenset(tag for cap, tag in _TAG_CAPS.items() if cap in caps)
+    return _profiles.setdefault(allowed, allowed)
+
+
+def ls_tokens(version: int) -> list[str]:
+    """The tokens of CAP LS; values are only shown to CAP 302 clients."""
+    if version >= 302:
+        return [name if value is None else f"{name}={value}" for name, value in CAPS.items()]
+    return list(CAPS)

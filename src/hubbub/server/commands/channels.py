@@ -1,0 +1,246 @@
+"""Channel membership and metadata: JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE."""
+
+from __future__ import annotations
+
+from hubbub.protocol import Message, casefold, is_channel_name, mask_match
+from hubbub.protocol.numerics import (
+    ERR_BADCHANNELKEY,
+    ERR_BANNEDFROMCHAN,
+    ERR_CHANNELISFULL,
+    ERR_CHANOPRIVSNEEDED,
+    ERR_INVITEONLYCHAN,
+    ERR_NOSUCHCHANNEL,
+    ERR_NOSUCHNICK,
+    ERR_NOTONCHANNEL,
+    ERR_TOOMANYCHANNELS,
+    ERR_USERNOTINCHANNEL,
+    ERR_USERONCHANNEL,
+    RPL_AWAY,
+    RPL_ENDOFINVITELIST,
+    RPL_ENDOFNAMES,
+    RPL_INVITELIST,
+    RPL_INVITING,
+    RPL_LIST,
+    RPL_LISTEND,
+    RPL_LISTSTART,
+)
+
+from .. import actions
+from ..dispatch import CommandTable, Context
+from ..fanout import deliver
+from ..state import Channel, User
+
+table = CommandTable()
+
+MAX_CHANNELS = 100
+TOPICLEN = 390
+KICKLEN = 390
+
+
+def matches_any(masks: dict[str, tuple[str, float]], user: User) -> bool:
+    """True when ``user``'s nick!user@host matches a mask in the list."""
+    return any(mask_match(mask, user.source) for mask in masks)
+
+
+def join_error(chan: Channel, user: User, key: str | None) -> tuple[str, str] | None:
+    """Why ``user`` may not join ``chan`` with ``key``: (numeric, text), or None."""
+    invited = user.nick_cf in chan.invited
+    if chan.key is not None and key != chan.key and not invited:
+        return ERR_BADCHANNELKEY, "Cannot join channel (+k)"
+    if chan.limit is not None and len(chan.members) >= chan.limit and not invited:
+        return ERR_CHANNELISFULL, "Cannot join channel (+l)"
+    if "i" in chan.modes and not invited and not matches_any(chan.invex, user):
+        return ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
+    if matches_any(chan.bans, user) and not matches_any(chan.excepts, user) and not invited:
+        return ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
+    return None
+
+
+@table("JOIN", min_params=1)
+def join(ctx: Context, msg: Message) -> None:
+    """JOIN <channel>{,<channel>} [<key>{,<key>}] | JOIN 0"""
+    user, network = ctx.user, ctx.server.network
+    if msg.params[0] == "0":
+        for chan in list(user.channels.values()):
+            actions.part(ctx.server, user, chan, "Left all channels", ctx.rb)
+        return
+    keys = msg.params[1].split(",") if len(msg.params) > 1 else []
+    for i, name in enumerate(msg.params[0].split(",")):
+        if not name:
+            continue
+        if not is_channel_name(name):
+            ctx.reply(ERR_NOSUCHCHANNEL, name, "No such channel")
+            continue
+        chan = network.channel(name)
+        if chan is not None and user in chan.members:
+            continue
+        if len(user.channels) >= MAX_CHANNELS:
+            ctx.reply(ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
+            continue
+        if chan is not None:
+            error = join_error(chan, user, keys[i] if i < len(keys) else None)
+            if error is not None:
+                ctx.reply(error[0], chan.name, error[1])
+                continue
+        actions.join(ctx.server, user, name, ctx.rb)
+
+
+def member_channel(ctx: Context, name: str) -> Channel | None:
+    """The channel ``name`` if the user is in it; else reply 403/442, None."""
+    chan = ctx.server.network.channel(name)
+    if chan is None:
+        ctx.reply(ERR_NOSUCHCHANNEL, name, "No such channel")
+        return None
+    if ctx.user not in chan.members:
+        ctx.reply(ERR_NOTONCHANNEL, chan.name, "You're not on that channel")
+        return None
+    return chan
+
+
+@table("PART", min_params=1)
+def part(ctx: Context, msg: Message) -> None:
+    """PART <channel>{,<channel>} [<reason>]"""
+    reason = msg.params[1] if len(msg.params) > 1 else ""
+    for name in msg.params[0].split(","):
+        chan = member_channel(ctx, name)
+        if chan is not None:
+            actions.part(ctx.server, ctx.user, chan, reason, ctx.rb)
+
+
+@table("TOPIC", min_params=1)
+def topic(ctx: Context, msg: Message) -> None:
+    """TOPIC <channel> [<topic>]"""
+    name = msg.params[0]
+    chan = ctx.server.network.channel(name)
+    if chan is None:
+        ctx.reply(ERR_NOSUCHCHANNEL, name, "No such channel")
+        return
+    user = ctx.user
+    if len(msg.params) < 2:
+        if "s" in chan.modes and user not in chan.members:
+            ctx.reply(ERR_NOTONCHANNEL, chan.name, "You're not on that channel")
+            return
+        actions.send_topic(ctx.server, ctx.conn, chan, ctx.rb)
+        return
+    if user not in chan.members:
+        ctx.reply(ERR_NOTONCHANNEL, chan.name, "You're not on that channel")
+        return
+    if "t" in chan.modes and not chan.is_op(user):
+        ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
+        return
+    actions.set_topic(ctx.server, user, chan, msg.params[1][:TOPICLEN], ctx.rb)
+
+
+def can_see(user: User, chan: Channel) -> bool:
+    """Secret channels are visible only to their members (and opers)."""
+    return "s" not in chan.modes or user in chan.members or user.oper is not None
+
+
+@table("NAMES")
+def names(ctx: Context, msg: Message) -> None:
+    """NAMES [<channel>{,<channel>}]"""
+    if not msg.params:
+        ctx.reply(RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        return
+    for name in msg.params[0].split(","):
+        chan = ctx.server.network.channel(name)
+        if chan is not None and can_see(ctx.user, chan):
+            actions.send_names(ctx.server, ctx.conn, chan, ctx.rb)
+        else:
+            ctx.reply(RPL_ENDOFNAMES, name, "End of /NAMES list")
+
+
+def _list_filter(spec: str) -> tuple[list[str], int | None, int | None]:
+    """ELIST terms: ``>n``/``<n`` member counts, others channel masks."""
+    masks: list[str] = []
+    more = less = None
+    for term in spec.split(","):
+        if term[:1] == ">" and term[1:].isdigit():
+            more = int(term[1:])
+        elif term[:1] == "<" and term[1:].isdigit():
+            less = int(term[1:])
+        elif term:
+            masks.append(term)
+    return masks, more, less
+
+
+@table("LIST")
+def list_(ctx: Context, msg: Message) -> None:
+    """LIST [<channel>{,<channel>} | <elist conditions>]"""
+    user = ctx.user
+    masks, more, less = _list_filter(msg.params[0]) if msg.params else ([], None, None)
+    ctx.reply(RPL_LISTSTART, "Channel", "Users  Name")
+    for chan in list(ctx.server.network.channels.values()):
+        if not can_see(user, chan):
+            continue
+        count = len(chan.members)
+        if more is not None and count <= more:
+            continue
+        if less is not None and count >= less:
+            continue
+        if masks and not any(mask_match(m, chan.name) for m in masks):
+            continue
+        ctx.reply(RPL_LIST, chan.name, str(count), chan.topic)
+    ctx.reply(RPL_LISTEND, "End of /LIST")
+
+
+@table("KICK", min_params=2)
+def kick(ctx: Context, msg: Message) -> None:
+    """KICK <channel> <user>{,<user>} [<comment>]"""
+    chan = member_channel(ctx, msg.params[0])
+    if chan is None:
+        return
+    user = ctx.user
+    if not chan.is_op(user):
+        ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
+        return
+    reason = (msg.params[2] if len(msg.params) > 2 and msg.params[2] else user.nick)[:KICKLEN]
+    for nick in msg.params[1].split(",")[:4]:
+        target = ctx.server.network.user(nick)
+        if target is None:
+            ctx.reply(ERR_NOSUCHNICK, nick, "No such nick/channel")
+        elif target not in chan.members:
+            ctx.reply(ERR_USERNOTINCHANNEL, target.nick, chan.name, "They aren't on that channel")
+        else:
+            actions.kick(ctx.server, user, chan, target, reason, ctx.rb)
+
+
+@table("INVITE")
+def invite(ctx: Context, msg: Message) -> None:
+    """INVITE [<nick> <channel>]"""
+    user = ctx.user
+    if len(msg.params) < 2:
+        for chan in ctx.server.network.channels.values():
+            if user.nick_cf in chan.invited:
+                ctx.reply(RPL_INVITELIST, chan.name)
+        ctx.reply(RPL_ENDOFINVITELIST, "End of /INVITE list")
+        return
+    nick, name = msg.params[0], msg.params[1]
+    target = ctx.server.network.user(nick)
+    if target is None:
+        ctx.reply(ERR_NOSUCHNICK, nick, "No such nick/channel")
+        return
+    chan = member_channel(ctx, name)
+    if chan is None:
+        return
+    if "i" in chan.modes and not chan.is_op(user):
+        ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
+        return
+    if target in chan.members:
+        ctx.reply(ERR_USERONCHANNEL, target.nick, chan.name, "is already on channel")
+        return
+    chan.invited.add(casefold(target.nick))
+    ctx.reply(RPL_INVITING, target.nick, chan.name)
+    invite_msg = Message("INVITE", (target.nick, chan.name), user.source,
+                         ctx.server.message_tags())  # fmt: skip
+    if target.conn is not None:
+        target.conn.send(invite_msg)
+        if target.away is not None:
+            ctx.reply(RPL_AWAY, target.nick, target.away)
+    # invite-notify: the channel's operators who asked for it hear of it too.
+    notify = (
+        c
+        for m, modes in chan.members.items()
+        if (c := m.conn) is not None and "o" in modes and "invite-notify" in c.caps
+    )
+    deliver(invite_msg, notify, exclude=ctx.conn)

@@ -1,0 +1,190 @@
+"""The server: network state, connections, and the services handlers share.
+
+Transports create Connections through :meth:`Server.accept`; Connections hand
+parsed messages to :meth:`Server.dispatch`; :meth:`Server.sweep` runs every few
+seconds for ping and registration timeouts. Nothing here knows about sockets
+or asyncio: the loop is the small :class:`~.connection.Loop` interface.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import secrets
+import time
+from datetime import UTC, datetime
+
+from hubbub import __version__
+from hubbub.config import Config, ConfigError
+from hubbub.protocol import Message, isupport_chunks
+
+from . import actions
+from .commands import COMMANDS
+from .connection import Connection, Loop, OutputScheduler, Transport
+from .dispatch import run
+from .state import PREFIX_ORDER, PREFIXES, Network
+
+log = logging.getLogger(__name__)
+
+#: Channel modes by ISUPPORT CHANMODES class: lists, always-arg, arg-when-set, flags.
+CHANMODES = ("beI", "k", "l", "imnst")
+USER_MODES = "iowBr"
+
+
+def server_time(ts: float) -> str:
+    """An IRCv3 server-time value: ISO 8601, UTC, milliseconds."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Server:
+    """One hubbub server."""
+
+    def __init__(self, config: Config, loop: Loop) -> None:
+        self.loop = loop
+        self.network = Network()
+        self.connections: set[Connection] = set()
+        self.per_ip: dict[str, int] = {}
+        self.output = OutputScheduler(loop)
+        self.started = time.time()
+        self.stats: dict[str, int] = {}
+        self.max_users = 0
+        self.version = f"hubbub-{__version__}"
+        self.commands = COMMANDS
+        self._msgid_prefix = secrets.token_hex(4)
+        self._msgid_seq = itertools.count(1)
+        self.apply_config(config)
+
+    def apply_config(self, config: Config) -> None:
+        """Take a (new) config: limits, MOTD and ISUPPORT follow it."""
+        self.config = config
+        self.name = config.server.name
+        self.sendq_bytes = config.limits.sendq_bytes
+        self.motd = self._load_motd(config)
+        self.isupport = self._isupport()
+
+    def _load_motd(self, config: Config) -> list[str] | None:
+        if config.server.motd_file:
+            path = config.path.parent / config.server.motd_file if config.path else None
+            try:
+                with open(path or config.server.motd_file, encoding="utf-8") as fh:
+                    return fh.read().splitlines()
+            except OSError as exc:
+                raise ConfigError(
+                    str(config.path), "server.motd_file", exc.strerror or str(exc)
+                ) from None
+        if config.server.motd is not None:
+            return config.server.motd.splitlines()
+        return None
+
+    def _isupport(self) -> list[list[str]]:
+        prefix = "(" + PREFIX_ORDER + ")" + "".join(PREFIXES[m] for m in PREFIX_ORDER)
+        features: dict[str, str | None] = {
+            "AWAYLEN": "390",
+            "BOT": "B",
+            "CASEMAPPING": "rfc1459",
+            "CHANLIMIT": "#&:100",
+            "CHANMODES": ",".join(CHANMODES),
+            "CHANNELLEN": "50",
+            "CHANTYPES": "#&",
+            "ELIST": "MU",
+            "EXCEPTS": "e",
+            "HOSTLEN": "64",
+            "INVEX": "I",
+            "KICKLEN": "390",
+            "MAXLIST": "beI:100",
+            "MODES": "4",
+            "MONITOR": "100",
+            "NETWORK": self.config.server.network,
+            "NICKLEN": "30",
+            "PREFIX": prefix,
+            "SAFELIST": None,
+            "STATUSMSG": "@+",
+            "TARGMAX": "NAMES:1,LIST:1,KICK:4,WHOIS:1,PRIVMSG:4,NOTICE:4,JOIN:,PART:",
+            "TOPICLEN": "390",
+            "USERLEN": "18",
+            "UTF8ONLY": None,
+            "WHOX": None,
+        }
+        return list(isupport_chunks(features))
+
+    # --- connections -----------------------------------------------------
+
+    def accept(self, transport: Transport, ip: str, *, tls: bool = False) -> Connection | None:
+        """A new connection; None (after telling the client) when over a limit."""
+        limits = self.config.limits
+        reason = None
+        if len(self.connections) >= limits.max_clients:
+            reason = "Too many connections on this server"
+        elif self.per_ip.get(ip, 0) >= limits.max_clients_per_ip:
+            reason = "Too many connections from your IP address"
+        if reason is not None:
+            transport.write(f"ERROR :Closing link: [{reason}]\r\n".encode())
+            transport.close()
+            return None
+        conn = Connection(self, transport, ip, tls=tls)
+        self.connections.add(conn)
+        self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
+        return conn
+
+    def dispatch(self, conn: Connection, msg: Message) -> None:
+        """Run one client command."""
+        run(self, conn, msg, self.commands)
+
+    def connection_closed(self, conn: Connection, reason: str) -> None:
+        """The deferred half of :meth:`Connection.close`: remove and announce."""
+        if conn not in self.connections:
+            return
+        self.connections.discard(conn)
+        left = self.per_ip.get(conn.ip, 1) - 1
+        if left:
+            self.per_ip[conn.ip] = left
+        else:
+            self.per_ip.pop(conn.ip, None)
+        if conn.user is not None:
+            actions.quit_user(self, conn.user, reason)
+
+    def sweep(self) -> None:
+        """Ping idle clients, drop dead ones and those that never register."""
+        now = self.loop.time()
+        limits = self.config.limits
+        for conn in list(self.connections):
+            if conn.closing:
+                continue
+            if not conn.registered:
+                if now - conn.created > limits.registration_timeout:
+                    conn.close("Registration timed out")
+            elif conn.ping_sent is not None:
+                if now - conn.ping_sent > limits.ping_interval:
+                    conn.close(f"Ping timeout: {int(now - conn.last_recv)} seconds")
+            elif now - conn.last_recv > limits.ping_interval:
+                conn.ping_sent = now
+                conn.send(Message("PING", (self.name,)))
+
+    def shutdown(self, reason: str) -> None:
+        """Tell every client why and close them all."""
+        for conn in list(self.connections):
+            conn.close(reason)
+
+    # --- shared services -------------------------------------------------
+
+    def now(self) -> float:
+        """Wall-clock time for timestamps (timers use the loop's clock)."""
+        return time.time()
+
+    def message_tags(self, now: float | None = None) -> dict[str, str]:
+        """Fresh ``time`` and ``msgid`` tags for a message we relay."""
+        return {
+            "time": server_time(self.now() if now is None else now),
+            "msgid": f"{self._msgid_prefix}{next(self._msgid_seq):x}",
+        }
+
+    @property
+    def created_text(self) -> str:
+        """When this server started, for RPL_CREATED."""
+        return datetime.fromtimestamp(self.started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    @property
+    def pid(self) -> int:
+        """The process id (for STATS and logs)."""
+        return os.getpid()

@@ -1,0 +1,142 @@
+"""The command table and the one gate every command passes through.
+
+A handler is a plain function ``handler(ctx, msg)`` registered with its gate
+data: how many parameters it needs, whether it may run before registration,
+whether it needs an operator. :func:`run` checks all of that once, so no
+handler writes ERR_NEEDMOREPARAMS or ERR_NOTREGISTERED itself, and catches
+any exception a handler raises: a bug disconnects one client, logged with a
+traceback, and the server goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hubbub.protocol import Message
+from hubbub.protocol.numerics import (
+    ERR_NEEDMOREPARAMS,
+    ERR_NOPRIVILEGES,
+    ERR_NOTREGISTERED,
+    ERR_UNKNOWNCOMMAND,
+)
+
+from .replies import ReplyBuffer
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .core import Server
+    from .state import User
+
+log = logging.getLogger(__name__)
+
+
+class Context:
+    """What a handler works with: the server, the client, its reply buffer."""
+
+    __slots__ = ("conn", "msg", "rb", "server")
+
+    def __init__(self, server: Server, conn: Connection, msg: Message) -> None:
+        self.server = server
+        self.conn = conn
+        self.msg = msg
+        self.rb = ReplyBuffer(conn)
+
+    @property
+    def user(self) -> User:
+        """The registered user (the gate guarantees one for most commands)."""
+        user = self.conn.user
+        assert user is not None, "handler needs a registered user"
+        return user
+
+    def reply(self, numeric: str, *params: str) -> None:
+        """Queue a numeric addressed to the client."""
+        self.rb.add(Message(numeric, (self.conn.display_nick, *params), self.server.name))
+
+    def send(self, command: str, *params: str, source: str | None = None) -> None:
+        """Queue a non-numeric message from the server (or ``source``)."""
+        self.rb.add(Message(command, params, source or self.server.name))
+
+    def standard_reply(self, kind: str, code: str, *context: str, text: str) -> None:
+        """Queue an IRCv3 standard reply (FAIL, WARN or NOTE) for this command."""
+        self.send(kind, self.msg.command.upper(), code, *context, text)
+
+
+Handler = Callable[[Context, Message], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command's handler and its gate."""
+
+    name: str
+    handler: Handler
+    min_params: int = 0
+    pre_reg: bool = False
+    oper: bool = False
+
+
+class CommandTable:
+    """A family's commands; ``@table("JOIN", min_params=1)`` registers one."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+
+    def __call__(
+        self, name: str, *, min_params: int = 0, pre_reg: bool = False, oper: bool = False
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            if name in self.commands:
+                raise ValueError(f"command {name} registered twice")
+            self.commands[name] = Command(name, handler, min_params, pre_reg, oper)
+            return handler
+
+        return register
+
+
+def merge(*tables: CommandTable) -> dict[str, Command]:
+    """One table from the families; a verb defined twice is an import error."""
+    out: dict[str, Command] = {}
+    for table in tables:
+        for name, cmd in table.commands.items():
+            if name in out:
+                raise ValueError(f"command {name} defined in two families")
+            out[name] = cmd
+    return out
+
+
+def run(server: Server, conn: Connection, msg: Message, commands: dict[str, Command]) -> None:
+    """Gate and run one command, then send its replies (labelled if asked)."""
+    ctx = Context(server, conn, msg)
+    verb = msg.command.upper()
+    cmd = commands.get(verb)
+    if cmd is None:
+        if conn.registered:
+            ctx.reply(ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
+        else:
+            ctx.reply(ERR_NOTREGISTERED, "You have not registered")
+    elif not cmd.pre_reg and not conn.registered:
+        ctx.reply(ERR_NOTREGISTERED, "You have not registered")
+    elif len(msg.params) < cmd.min_params or (
+        cmd.min_params and msg.params[cmd.min_params - 1] == "" and verb not in _EMPTY_OK
+    ):
+        ctx.reply(ERR_NEEDMOREPARAMS, verb, "Not enough parameters")
+    elif cmd.oper and (conn.user is None or conn.user.oper is None):
+        ctx.reply(ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+    else:
+        server.stats[verb] = server.stats.get(verb, 0) + 1
+        try:
+            cmd.handler(ctx, msg)
+        except Exception:
+            log.exception("handler %s failed for %s; disconnecting it", verb, conn.ip)
+            ctx.rb.messages.clear()
+            conn.close("Internal server error")
+            return
+    label = msg.tags.get("label") if msg.tags else None
+    ctx.rb.flush(label)
+
+
+#: Commands whose last required parameter may be empty (``TOPIC #c :`` clears).
+_EMPTY_OK = frozenset({"TOPIC", "PRIVMSG", "NOTICE", "QUIT", "PART", "AWAY", "KICK"})

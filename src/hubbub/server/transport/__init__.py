@@ -1,0 +1,1 @@
+"""Transports: each feeds bytes to a Connection and takes bytes from it."""
