@@ -7,7 +7,6 @@ Lines go in on stdin and come out on the other process's stdout as
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import re
 import sys
 
@@ -17,16 +16,8 @@ STAMP = r"\[\d\d:\d\d\] "
 
 
 def chat_argv(port: int, *args: str) -> list[str]:
-    """The command line of `hubbub chat 127.0.0.1:PORT ARGS`."""
-    if importlib.util.find_spec("hubbub.cli") is not None:
-        return [sys.executable, "-m", "hubbub", "chat", f"127.0.0.1:{port}", *args]
-    # Until the CLI lands, call the same entry point it will call.
-    nick = args[args.index("--nick") + 1] if "--nick" in args else None
-    code = (
-        "from hubbub.client.main import run_chat; "
-        f"raise SystemExit(run_chat('127.0.0.1', {port}, {nick!r}, False, True))"
-    )
-    return [sys.executable, "-c", code]
+    """The command line of `hubbub chat 127.0.0.1:PORT ARGS` (the contract)."""
+    return [sys.executable, "-m", "hubbub", "chat", f"127.0.0.1:{port}", *args]
 
 
 class Proc:
