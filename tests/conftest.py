@@ -1,0 +1,39 @@
+"""Fixtures shared by every test tier: a real ``hubbub serve`` on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hubtest import RunningServer, start_server
+
+ServerFactory = Callable[..., RunningServer]
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
+    """``start(config_text=None, *args)`` -> RunningServer; all stopped after the test."""
+    started: list[RunningServer] = []
+
+    def start(config: str | None = None, *args: str, port: int | None = None) -> RunningServer:
+        sub = tmp_path / f"s{len(started)}"
+        sub.mkdir()
+        srv = start_server(sub, config, *args, port=port)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        for c in srv.clients:
+            c.close()
+        srv.stop()
+        if "Traceback" in srv.log.read_text():
+            pytest.fail(f"server logged a traceback:\n{srv.log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def server(server_factory: ServerFactory) -> RunningServer:
+    """A server with the embedded defaults (auto_join #lobby, flood control on)."""
+    return server_factory()
