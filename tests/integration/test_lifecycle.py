@@ -1,0 +1,137 @@
+"""Starting, stopping and reloading `hubbub serve`, as the contract says."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import ServerFactory
+from hubtest import free_port, start_server
+
+
+def test_starts_fast_with_no_config(tmp_path: Path) -> None:
+    start = time.monotonic()
+    srv = start_server(tmp_path)
+    try:
+        c = srv.client("first")
+        elapsed = time.monotonic() - start
+        # The contract: well under a second to start (a generous bound for CI).
+        assert elapsed < 5, elapsed
+        assert (tmp_path / "data").is_dir()
+        c.close()
+    finally:
+        srv.stop()
+
+
+def test_sigterm_tells_clients_and_exits_cleanly(server_factory: ServerFactory) -> None:
+    srv = server_factory()
+    a = srv.client("staying")
+    b = srv.client("also")
+    srv.proc.send_signal(signal.SIGTERM)
+    for c in (a, b):
+        err = c.wait_for(lambda m: m.command == "ERROR", timeout=5)[0]
+        assert "Server shutting down" in err.params[0]
+    assert srv.proc.wait(5) == 0
+    assert "Traceback" not in srv.log.read_text()
+
+
+def test_sigint_too(server_factory: ServerFactory) -> None:
+    srv = server_factory()
+    srv.client("x")
+    assert srv.stop(signal.SIGINT) == 0
+
+
+def test_config_file_and_flags(server_factory: ServerFactory) -> None:
+    config = """
+[server]
+network = "TestNet"
+motd = "Hello from the config\\nSecond line"
+auto_join = ["#one", "#two"]
+"""
+    srv = server_factory(config)
+    c = srv.client()
+    burst = c.register("cfg")
+    text = [m.to_line() for m in burst]
+    assert any("Welcome to the TestNet Network" in t for t in text)
+    assert any(m.command == "005" and "NETWORK=TestNet" in m.params for m in burst)
+    motd = [m.params[-1] for m in burst if m.command == "372"]
+    assert motd == ["- Hello from the config", "- Second line"]
+    c.expect("366", "cfg", "#one")
+    c.expect("366", "cfg", "#two")
+    # --name on the command line overrode server.name
+    assert burst[0].source == "irc.test.local"
+
+
+def test_server_password(server_factory: ServerFactory) -> None:
+    srv = server_factory('[server]\npassword = "sesame"\n')
+    wrong = srv.client()
+    wrong.send("PASS nope")
+    wrong.send("NICK wrong")
+    wrong.send("USER w 0 * :w")
+    wrong.expect("464")
+    wrong.wait_for(lambda m: m.command == "ERROR")
+    right = srv.client()
+    right.send("PASS sesame")
+    right.register("right")
+
+
+def _serve(tmp_path: Path, config: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "bad.toml"
+    path.write_text(config)
+    return subprocess.run(
+        [sys.executable, "-m", "hubbub", "serve", "--config", str(path),
+         "--listen", f"127.0.0.1:{free_port()}", "--data-dir", str(tmp_path / "d")],
+        capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+
+
+def test_config_errors_name_the_file_and_key(tmp_path: Path) -> None:
+    result = _serve(tmp_path, "[limits]\nmax_clients = -5\n")
+    assert result.returncode == 2
+    assert "bad.toml" in result.stderr and "limits.max_clients" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = _serve(tmp_path, "[server]\nlisten_on = ['0.0.0.0:1']\n")
+    assert "server.listen_on" in result.stderr and "unknown key" in result.stderr
+    result = _serve(tmp_path, "[server\n")
+    assert result.returncode == 2 and "bad.toml" in result.stderr
+
+
+def test_port_in_use_is_a_clear_error(server_factory: ServerFactory, tmp_path: Path) -> None:
+    srv = server_factory()
+    result = subprocess.run(
+        [sys.executable, "-m", "hubbub", "serve", "--listen", f"127.0.0.1:{srv.port}",
+         "--data-dir", str(tmp_path / "d2")],
+        capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "cannot listen on 127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sighup_reloads_the_motd(server_factory: ServerFactory) -> None:
+    srv = server_factory('[server]\nmotd = "old news"\n')
+    config = srv.log.parent / "hubbub.toml"
+    config.write_text('[server]\nmotd = "fresh news"\n')
+    srv.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "configuration reloaded" not in srv.log.read_text():
+        assert time.monotonic() < deadline, srv.log.read_text()
+        time.sleep(0.05)
+    c = srv.client()
+    burst = c.register("reader")
+    assert [m.params[-1] for m in burst if m.command == "372"] == ["- fresh news"]
+    # A key that cannot change at runtime is refused with its name, and the
+    # server keeps running with the old config.
+    config.write_text('[server]\nwebsocket_listen = ["127.0.0.1:1"]\nmotd = "nope"\n')
+    srv.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "server.websocket_listen cannot change" not in srv.log.read_text():
+        assert time.monotonic() < deadline, srv.log.read_text()
+        time.sleep(0.05)
+    assert srv.alive()
+    late = srv.client()
+    burst = late.register("late")
+    assert [m.params[-1] for m in burst if m.command == "372"] == ["- fresh news"]
