@@ -1,0 +1,36 @@
+# The two commands of the README's quick start, and a few more.
+#   make serve   set up .venv and run the server with the embedded defaults
+#   make test    set up .venv and run lint, types and the whole test suite
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: serve test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,argon2]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(VENV)/bin/hubbub serve
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(PY) -m mypy --strict src/hubbub/protocol
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/load.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
