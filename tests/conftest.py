@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hubtest import RunningServer, start_server
-
-ServerFactory = Callable[..., RunningServer]
+from hubtest import RunningServer, ServerFactory, start_server
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,3 +102,8 @@ def start_server(
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     wait_for_port(port, proc, log)
     return RunningServer(port, proc, data_dir, log)
+
+
+#: ``start(config_text=None, *args, port=None)`` -> RunningServer (the
+#: ``server_factory`` fixture).
+ServerFactory = Callable[..., RunningServer]

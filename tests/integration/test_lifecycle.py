@@ -8,8 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ServerFactory
-from hubtest import free_port, start_server
+from hubtest import ServerFactory, free_port, start_server
 
 
 def test_starts_fast_with_no_config(tmp_path: Path) -> None:

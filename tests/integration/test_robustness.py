@@ -7,8 +7,7 @@ import contextlib
 import socket
 import time
 
-from conftest import ServerFactory
-from hubtest import RunningServer
+from hubtest import RunningServer, ServerFactory
 
 
 def _still_chatting(server: RunningServer, a_nick: str = "watcher") -> None:
