@@ -1,0 +1,218 @@
+"""The TUI's model: buffers (conversations) and how events become lines.
+
+Pure data and Rich ``Text``, no widgets and no I/O: the app applies each
+client event here, then tells the widgets what changed. Keeping this apart
+lets the rules (which buffer a line goes to, what counts as unread or a
+mention, how a join looks) be read in one place.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from rich.text import Text
+
+from hubbub.client import events as ev
+
+#: Lines kept per buffer; older lines scroll away for good.
+MAX_LINES = 2000
+NICK_COLORS = (
+    "red", "green", "yellow", "blue", "magenta", "cyan",
+    "bright_red", "bright_green", "bright_blue", "bright_magenta", "bright_cyan", "orange1",
+)
+
+
+def nick_color(nick: str) -> str:
+    """A stable color per nick (crc32, not hash(): that changes per process)."""
+    return NICK_COLORS[zlib.crc32(nick.lower().encode()) % len(NICK_COLORS)]
+
+
+@dataclass
+class Buffer:
+    """One conversation: the server, a channel, or a private chat."""
+
+    key: str | None
+    name: str
+    lines: list[Text] = field(default_factory=list)
+    unread: int = 0
+    mention: bool = False
+    joined: bool = False
+    #: Lines ever added (the widget uses it to append only what is new).
+    total: int = 0
+
+    @property
+    def is_server(self) -> bool:
+        return self.key is None
+
+    def add(self, line: Text) -> None:
+        self.lines.append(line)
+        self.total += 1
+        if len(self.lines) > MAX_LINES:
+            del self.lines[: len(self.lines) - MAX_LINES]
+
+
+class Model:
+    """All buffers, in display order (server first), and the active one."""
+
+    def __init__(self, server_name: str, fold: Callable[[str], str], tz: tzinfo | None) -> None:
+        self.server = Buffer(None, server_name)
+        self.buffers: dict[str | None, Buffer] = {None: self.server}
+        self.active: str | None = None
+        self.fold = fold
+        self.tz = tz
+        self.nick = ""
+        #: After Ready, replies to commands (WHOIS...) go to the active buffer.
+        self.ready = False
+
+    # -- buffers -------------------------------------------------------------
+
+    def key(self, name: str | None) -> str | None:
+        return None if name is None else self.fold(name)
+
+    def get(self, name: str | None) -> Buffer | None:
+        return self.buffers.get(self.key(name))
+
+    def open(self, name: str | None) -> Buffer:
+        """The buffer for ``name``, created at the end of the list if new."""
+        key = self.key(name)
+        buf = self.buffers.get(key)
+        if buf is None:
+            buf = self.buffers[key] = Buffer(key, name or self.server.name)
+        return buf
+
+    def close(self, name: str | None) -> None:
+        key = self.key(name)
+        if key is not None:
+            self.buffers.pop(key, None)
+            if self.active == key:
+                self.active = None
+
+    @property
+    def current(self) -> Buffer:
+        return self.buffers.get(self.active, self.server)
+
+    def activate(self, name: str | None) -> Buffer:
+        buf = self.open(name)
+        self.active = buf.key
+        buf.unread, buf.mention = 0, False
+        return buf
+
+    def ordered(self) -> list[Buffer]:
+        return list(self.buffers.values())
+
+    # -- lines ---------------------------------------------------------------
+
+    def stamp(self, time: datetime) -> Text:
+        return Text(f"{time.astimezone(self.tz):%H:%M} ", style="dim")
+
+    def post(self, name: str | None, line: Text, *, counts: bool, mention: bool = False) -> Buffer:
+        """Add ``line``; count it as unread (and a mention) unless active."""
+        buf = self.open(name)
+        buf.add(line)
+        if buf.key != self.active:
+            if counts:
+                buf.unread += 1
+            buf.mention = buf.mention or mention
+        return buf
+
+    def info(self, name: str | None, text: str, time: datetime, style: str = "dim") -> Buffer:
+        line = self.stamp(time) + Text("-- ", style="dim") + Text(text, style=style)
+        return self.post(name, line, counts=False)
+
+    def mentions_me(self, text: str) -> bool:
+        if not self.nick:
+            return False
+        return re.search(rf"(?<![\w-]){re.escape(self.nick)}(?![\w-])", text, re.I) is not None
+
+    def chat(self, event: ev.ChatMessage) -> Buffer:
+        """A message line: ``12:34 <nick> text``, ``* nick acts``, ``-nick- note``."""
+        nick = Text(event.nick, style=f"bold {nick_color(event.nick)}")
+        body = Text(event.text)
+        if event.kind == "action":
+            line = self.stamp(event.time) + Text("* ") + nick + Text(" ") + body
+        elif event.kind == "notice":
+            line = self.stamp(event.time) + Text("-") + nick + Text("- ") + body
+        else:
+            line = self.stamp(event.time) + Text("<") + nick + Text("> ") + body
+        # A private message always calls for attention; in a channel, our nick does.
+        private = event.buffer is not None and event.buffer == event.nick
+        mention = not event.own and (private or self.mentions_me(event.text))
+        if mention:
+            line.stylize("on grey23")
+        return self.post(event.buffer, line, counts=not event.own, mention=mention)
+
+    def apply(self, event: ev.Event) -> set[str | None]:
+        """Apply one event; return the keys of the buffers it changed."""
+        changed: set[str | None] = set()
+        t = getattr(event, "time", None)
+        match event:
+            case ev.ChatMessage():
+                changed.add(self.chat(event).key)
+            case ev.Join(own=True):
+                buf = self.open(event.channel)
+                buf.joined = True
+                changed.add(self.info(event.channel, f"You joined {event.channel}", event.time).key)
+            case ev.Join():
+                line = self.stamp(event.time) + Text("→ ", style="green") + Text(
+                    f"{event.nick} joined", style="dim")
+                changed.add(self.post(event.channel, line, counts=False).key)
+            case ev.Part() | ev.Kick():
+                changed |= self._left(event)
+            case ev.Quit():
+                why = f" ({event.reason})" if event.reason else ""
+                for channel in event.channels:
+                    line = self.stamp(event.time) + Text("← ", style="red") + Text(
+                        f"{event.nick} quit{why}", style="dim")
+                    changed.add(self.post(channel, line, counts=False).key)
+                if self.get(event.nick):
+                    changed.add(self.info(event.nick, f"{event.nick} quit{why}", event.time).key)
+            case ev.NickChange():
+                if event.own:
+                    self.nick = event.new
+                names: list[str | None] = list(event.channels)
+                if self.get(event.old) and not event.own:
+                    names.append(event.old)
+                for name in names or [None]:
+                    changed.add(self.info(name, f"{event.old} is now {event.new}", event.time).key)
+            case ev.Topic(changed=True):
+                text = f"{event.setter} set the topic: {event.topic}"
+                changed.add(self.info(event.channel, text, event.time).key)
+            case ev.Topic():
+                changed.add(self.open(event.channel).key)
+            case ev.Away():
+                pass  # shown through the member list, not as a line per change
+            case ev.Invite():
+                text = f"{event.by} invites you to {event.channel} — /join {event.channel}"
+                changed.add(self.info(self.active, text, event.time, style="yellow").key)
+            case ev.ServerError() if t is not None:
+                line = self.stamp(t) + Text(f"! {event.text}", style="bold red")
+                target = event.buffer if event.buffer is not None else self.active
+                changed.add(self.post(target, line, counts=False).key)
+            case ev.ServerReply() if t is not None:
+                target = event.buffer
+                if target is None and self.ready:
+                    target = self.active
+                changed.add(self.info(target, event.text, t, style="").key)
+            case ev.ModeChange():
+                if event.target.startswith(("#", "&")):
+                    text = f"{event.setter} sets mode {event.modes} {' '.join(event.args)}"
+                    changed.add(self.info(event.target, text.rstrip(), event.time).key)
+        return changed
+
+    def _left(self, event: ev.Part | ev.Kick) -> set[str | None]:
+        reason = f" ({event.reason})" if event.reason else ""
+        if isinstance(event, ev.Kick):
+            who = "You were" if event.own else f"{event.nick} was"
+            text = f"{who} kicked by {event.by}{reason}"
+        else:
+            text = ("You left" if event.own else f"{event.nick} left") + reason
+        if event.own:
+            buf = self.open(event.channel)
+            buf.joined = False
+            return {self.info(event.channel, text, event.time).key}
+        line = self.stamp(event.time) + Text("← ", style="red") + Text(text, style="dim")
+        return {self.post(event.channel, line, counts=False).key}
