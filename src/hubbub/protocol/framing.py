@@ -9,6 +9,12 @@ without a newline does not make us buffer 100 KB. When the partial line passes
 the limit, the buffer reports it once as :data:`TOO_LONG` (so the server can
 answer ERR_INPUTTOOLONG at once) and discards bytes up to the next LF.
 
+The one exception is a CR as byte ``max_line + 1``: it may be the first half
+of a CR LF that the next read completes, and the line is then exactly at the
+limit. Judging it too long would make the outcome depend on where the reads
+happen to split the stream, so it is held (one byte over) until the next byte
+decides.
+
 The limits follow the IRCv3 message format: up to 8191 bytes of tags
 (4094 of them from a client) and up to 512 bytes for the rest, CR LF included.
 :func:`check_length` applies them to one complete line.
@@ -72,7 +78,10 @@ class LineBuffer:
                     out.append(TOO_LONG)
                 elif line:
                     out.append(line)
-        if len(buf) > self.max_line:
+        if len(buf) > self.max_line and not (
+            # A line of exactly max_line bytes whose LF has not arrived yet.
+            len(buf) == self.max_line + 1 and buf.endswith(b"\r")
+        ):
             if not self._discarding:
                 out.append(TOO_LONG)
                 self._discarding = True
@@ -82,7 +91,7 @@ class LineBuffer:
 
     @property
     def pending(self) -> int:
-        """Bytes held for an incomplete line."""
+        """Bytes held for an incomplete line (at most ``max_line``, plus a CR)."""
         return len(self._buf)
 
 

@@ -19,6 +19,15 @@ before free text. Every other parameter must be a non-empty word without
 spaces that does not start with ``:``; :class:`Message` refuses anything else
 when it is built, so a bad message cannot reach the wire.
 
+No atom may hold CR, LF or NUL, tag values included (escaping covers CR and
+LF there, but not NUL). The parser refuses such lines instead of passing the
+characters on: a bare CR inside a relayed PRIVMSG would otherwise reach other
+clients, some of which end lines at a CR, as an injected line. Likewise a
+command may not start with ``:`` or ``@`` (it would read back as a source or
+as tags), and a tag key may not hold ``=``, ``;`` or a space. So whatever
+:func:`parse_line` returns is a Message that :class:`Message` itself would
+accept, and that serialises back to an equal Message.
+
 Lines here are ``str`` without the CR LF: framing and decoding bytes are the
 job of :mod:`.framing`, so this module is usable by the client and the server
 alike and never touches I/O.
@@ -33,6 +42,15 @@ from .errors import EmptyLine, ProtocolError
 from .tags import parse_tags, serialise_tags
 
 _FORBIDDEN = ("\r", "\n", "\0")
+# A tag key ends at "=" or ";" and the tag section at a space.
+_FORBIDDEN_IN_KEY = ("=", ";", " ", *_FORBIDDEN)
+
+
+def _command_error(cmd: str) -> str | None:
+    """Why ``cmd`` cannot be a command, or None when it can."""
+    if not cmd or " " in cmd or cmd[0] in ":@" or any(c in cmd for c in _FORBIDDEN):
+        return f"invalid command: {cmd!r}"
+    return None
 
 
 def _check_param(param: str, last: bool) -> None:
@@ -53,11 +71,17 @@ class Message:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        cmd = self.command
-        if not cmd or " " in cmd or cmd[0] == ":" or any(c in cmd for c in _FORBIDDEN):
-            raise ProtocolError(f"invalid command: {cmd!r}")
-        if self.source is not None and (not self.source or " " in self.source):
-            raise ProtocolError(f"invalid source: {self.source!r}")
+        error = _command_error(self.command)
+        if error:
+            raise ProtocolError(error)
+        src = self.source
+        if src is not None and (not src or any(c in src for c in (" ", *_FORBIDDEN))):
+            raise ProtocolError(f"invalid source: {src!r}")
+        for key, value in self.tags.items():
+            if not key or any(c in key for c in _FORBIDDEN_IN_KEY):
+                raise ProtocolError(f"invalid tag key: {key!r}")
+            if "\0" in value:
+                raise ProtocolError(f"tag value contains NUL: {key!r}")
         last = len(self.params) - 1
         for i, param in enumerate(self.params):
             _check_param(param, i == last)
@@ -91,9 +115,11 @@ class Message:
 
 def parse_line(line: str) -> Message:
     """Parse one line (CR LF already removed). Raises :class:`EmptyLine`
-    when there is no command, and :class:`ProtocolError` for NUL bytes."""
-    if "\0" in line:
-        raise ProtocolError("line contains NUL")
+    when there is no command, and :class:`ProtocolError` for NUL, CR or LF
+    anywhere in the line or a command starting with ``:`` or ``@``."""
+    for ch in _FORBIDDEN:
+        if ch in line:
+            raise ProtocolError(f"line contains {ch!r}")
     rest = line.lstrip(" ")
     tags: dict[str, str] = {}
     if rest.startswith("@"):
@@ -110,6 +136,10 @@ def parse_line(line: str) -> Message:
     words = [w for w in head.split(" ") if w]
     if not words:
         raise EmptyLine("no command")
+    error = _command_error(words[0])
+    if error:
+        # ":src :x" or "@tags @x": the command position holds another prefix.
+        raise ProtocolError(error)
     if has_trailing:
         words.append(trailing)
     # Build without re-validating: every atom here is valid by construction,
