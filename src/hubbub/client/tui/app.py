@@ -16,7 +16,7 @@ the client reconnects with backoff.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from rich.text import Text
@@ -69,10 +69,13 @@ class ChatApp(App[int]):
         *,
         client_factory: ClientFactory = Client,
         tz: tzinfo | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         super().__init__()
         self.host, self.port, self.nick, self.tls = host, port, nick, tls
         self.client_factory = client_factory
+        #: Timestamps for local lines; tests pin it for reproducible snapshots.
+        self.clock = clock
         self.client: Client | None = None
         self.model = Model(host, lambda name: name.lower(), tz)
         self.status = "starting"
@@ -85,7 +88,7 @@ class ChatApp(App[int]):
         yield Static(id="topic")
         with Horizontal(id="main"):
             yield BufferList(id="buffers")
-            yield RichLog(id="log", wrap=True, markup=False, auto_scroll=True)
+            yield RichLog(id="log", wrap=True, markup=False, auto_scroll=True, min_width=20)
             yield MemberList(id="members")
         yield Static(id="status")
         yield InputLine(id="input", placeholder="Type a message, or /help")
@@ -130,7 +133,7 @@ class ChatApp(App[int]):
     def connect(self, nick: str) -> None:
         self.nick = nick
         self.client = self.client_factory(
-            self.host, self.port, nick, tls=self.tls, alt_nicks=False
+            self.host, self.port, nick, tls=self.tls, alt_nicks=False, clock=self.clock
         )
         self.set_status(f"connecting to {self.host}:{self.port}…")
         self.run_client()
@@ -175,7 +178,7 @@ class ChatApp(App[int]):
             case ev.Registered(nick=nick):
                 model.nick = self.nick = nick
                 self.model.fold = self.client.state.server.fold if self.client else str.lower
-                model.info(None, f"Connected as {nick}.", utcnow())
+                model.info(None, f"Connected as {nick}.", self.clock())
                 self.set_status("connected")
             case ev.Ready():
                 model.ready = True
@@ -184,7 +187,7 @@ class ChatApp(App[int]):
                               event.nick + "_")
             case ev.NickInUse():
                 model.info(model.active, f"The nickname {event.nick} is taken: {event.reason}",
-                           utcnow(), style="red")
+                           self.clock(), style="red")
             case ev.Join(own=True) if model.key(event.channel) not in before:
                 # A channel we were put in (auto-join) or asked for opens on top.
                 self.switch_to(event.channel)
@@ -195,7 +198,7 @@ class ChatApp(App[int]):
                 else:
                     text = f"{event.reason} Reconnecting in {event.reconnect_in:.0f}s."
                 for buf in model.ordered():
-                    model.info(buf.key, text, utcnow(), style="red")
+                    model.info(buf.key, text, self.clock(), style="red")
                 self.set_status("disconnected — reconnecting…" if event.reconnect_in else
                                 "disconnected")
             case ev.NickChange(own=True):
@@ -218,7 +221,7 @@ class ChatApp(App[int]):
         try:
             command = slash.parse(text)
         except slash.SlashError as exc:
-            self.model.info(self.model.active, str(exc), utcnow(), style="yellow")
+            self.model.info(self.model.active, str(exc), self.clock(), style="yellow")
             self.after_change({self.model.active})
             return
         if isinstance(command, slash.Quit):
@@ -233,9 +236,9 @@ class ChatApp(App[int]):
         outcome = message.outcome
         model = self.model
         for info in outcome.info:
-            model.info(model.active, info, utcnow(), style="")
+            model.info(model.active, info, self.clock(), style="")
         if outcome.error:
-            model.info(model.active, outcome.error, utcnow(), style="yellow")
+            model.info(model.active, outcome.error, self.clock(), style="yellow")
         line = self.input_line
         if not outcome.sent and not line.value:
             line.value = message.text  # keep what was typed

@@ -1,0 +1,56 @@
+"""Snapshots of the main screen at 80x24 and 120x36 (pytest-textual-snapshot).
+
+The app runs on a scripted client (fixed nicks, server-time tags, clock and
+time zone), so the SVGs under ``__snapshots__/`` only change when the
+layout or rendering does. Update them deliberately with
+``pytest tests/client/test_snapshots.py --snapshot-update`` and look at the
+diff before committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+from textual.pilot import Pilot
+
+from hubbub.client.tui.app import ChatApp, make_app
+
+from .scripted import FIXED_NOW, SCRIPT, ScriptedClient
+
+
+def scripted_app() -> ChatApp:
+    return make_app(
+        "irc.hubbub.test", 6667, "alice",
+        client_factory=ScriptedClient, tz=UTC, clock=lambda: FIXED_NOW,
+    )
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Until the whole script has reached the screen."""
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    while not (app.model.get("carol") and app.model.get("carol").lines):  # type: ignore[union-attr]
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def test_script_is_complete() -> None:
+    assert SCRIPT[-1].endswith("QUIT :Quit: see you")
+
+
+def test_main_screen_80x24(snap_compare: Callable[..., bool]) -> None:
+    assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=settle)
+
+
+def test_main_screen_120x36(snap_compare: Callable[..., bool]) -> None:
+    assert snap_compare(scripted_app(), terminal_size=(120, 36), run_before=settle)
+
+
+def test_private_buffer_80x24(snap_compare: Callable[..., bool]) -> None:
+    async def to_private(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("alt+4")  # server, #dev, #lobby, carol
+
+    assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=to_private)
