@@ -126,9 +126,17 @@ class Config:
     path: Path | None = None
 
     def resolve(self, name: str) -> Path:
-        """A path from the config: relative paths are under the data dir."""
+        """A data path from the config: relative paths are under the data dir."""
         p = Path(name)
         return p if p.is_absolute() else self.data_dir / p
+
+    def resolve_file(self, name: str) -> Path:
+        """An input file named in the config (TLS, MOTD): relative paths are
+        relative to the config file's folder."""
+        p = Path(name)
+        if p.is_absolute() or self.path is None:
+            return p
+        return self.path.parent / p
 
 
 def _default_server_name() -> str:

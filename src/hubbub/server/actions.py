@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from hubbub.protocol import Message
+from hubbub.protocol import Message, casefold
 from hubbub.protocol.numerics import (
     RPL_ENDOFNAMES,
+    RPL_MONOFFLINE,
+    RPL_MONONLINE,
     RPL_NAMREPLY,
     RPL_NOTOPIC,
     RPL_TOPIC,
@@ -54,7 +56,8 @@ def join(server: Server, user: User, name: str, rb: ReplyBuffer | None) -> Chann
         out.add(extended if "extended-join" in actor.caps else plain)
         if chan.topic:
             send_topic(server, actor, chan, out)
-        send_names(server, actor, chan, out)
+        if "no-implicit-names" not in actor.caps:
+            send_names(server, actor, chan, out)
         if rb is None:
             out.flush()
     return chan
@@ -79,6 +82,34 @@ def kick(
     server.network.part(target, chan)
 
 
+def rename_channel(
+    server: Server, user: User, chan: Channel, new: str, reason: str, rb: ReplyBuffer
+) -> None:
+    """Rename ``chan``. Members with draft/channel-rename see RENAME; the
+    others see the channel they were in go and the new one come, as a PART
+    and a JOIN with its topic and names, so their client state stays right."""
+    old = chan.name
+    server.network.rename_channel(chan, new)
+    tags = server.message_tags()
+    renamed = Message("RENAME", (old, new, reason), user.source, tags)
+    for member in list(chan.members):
+        conn = member.conn
+        if conn is None:
+            continue
+        out = rb if conn is user.conn else ReplyBuffer(conn)
+        if "draft/channel-rename" in conn.caps:
+            out.add(renamed)
+        else:
+            part_reason = f"Channel renamed to {new}" + (f": {reason}" if reason else "")
+            out.add(Message("PART", (old, part_reason), member.source, tags))
+            out.add(Message("JOIN", (new,), member.source, tags))
+            if chan.topic:
+                send_topic(server, conn, chan, out)
+            send_names(server, conn, chan, out)
+        if out is not rb:
+            out.flush()
+
+
 def quit_user(server: Server, user: User, reason: str) -> None:
     """``user`` left the network: tell each user who shared a channel, once."""
     msg = Message("QUIT", (reason,), user.source, server.message_tags())
@@ -87,6 +118,7 @@ def quit_user(server: Server, user: User, reason: str) -> None:
     deliver(msg, (u.conn for u in others if u.conn is not None))
     server.network.remove_user(user, server.now())
     user.conn = None
+    monitor_offline(server, user.nick)
 
 
 def change_nick(server: Server, user: User, nick: str, rb: ReplyBuffer | None) -> None:
@@ -96,7 +128,11 @@ def change_nick(server: Server, user: User, nick: str, rb: ReplyBuffer | None) -
     others.discard(user)
     deliver(msg, (u.conn for u in others if u.conn is not None))
     _to_actor(user, msg, rb)
+    old = user.nick
     server.network.rename(user, nick, server.now())
+    if casefold(old) != user.nick_cf:
+        monitor_offline(server, old)
+        monitor_online(server, user)
 
 
 def set_topic(server: Server, user: User, chan: Channel, topic: str, rb: ReplyBuffer) -> None:
@@ -160,6 +196,32 @@ def send_names(
         rb.add(Message(RPL_NAMREPLY, (nick, symbol, chan.name, " ".join(line)), server.name))
     if end:
         rb.add(Message(RPL_ENDOFNAMES, (nick, chan.name, "End of /NAMES list"), server.name))
+
+
+def interested(server: Server, user: User, cap: str) -> Iterable[Connection]:
+    """Connections that hear about ``user``'s changes with ``cap``: those
+    sharing a channel, and (extended-monitor) those who MONITOR the user."""
+    seen: set[Connection] = set()
+    for other in server.network.common_users(user):
+        conn = other.conn
+        if conn is not None and cap in conn.caps:
+            seen.add(conn)
+    for conn in server.network.watchers(user.nick):
+        if cap in conn.caps and "extended-monitor" in conn.caps:
+            seen.add(conn)
+    return seen
+
+
+def monitor_online(server: Server, user: User) -> None:
+    """Tell MONITOR watchers that ``user`` is here."""
+    for conn in server.network.watchers(user.nick):
+        conn.send(Message(RPL_MONONLINE, (conn.display_nick, user.source), server.name))
+
+
+def monitor_offline(server: Server, nick: str) -> None:
+    """Tell MONITOR watchers that ``nick`` left."""
+    for conn in server.network.watchers(nick):
+        conn.send(Message(RPL_MONOFFLINE, (conn.display_nick, nick), server.name))
 
 
 def _to_actor(user: User, msg: Message, rb: ReplyBuffer | None) -> None:

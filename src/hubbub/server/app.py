@@ -24,8 +24,6 @@ from .transport.tcp import IRCProtocol
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 2.0
-#: Config keys that need a restart; a reload that changes them is refused.
-_FIXED = ("listen", "tls_listen", "websocket_listen", "name")
 
 
 def raise_fd_limit() -> None:
@@ -45,22 +43,11 @@ def tls_context(config: Config) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert, key = config.server.tls_cert, config.server.tls_key
     assert cert is not None and key is not None
-    base = config.path.parent if config.path else None
     try:
-        ctx.load_cert_chain(
-            str(base / cert) if base else cert, str(base / key) if base else key
-        )
+        ctx.load_cert_chain(str(config.resolve_file(cert)), str(config.resolve_file(key)))
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(str(config.path), "server.tls_cert", f"cannot load: {exc}") from None
     return ctx
-
-
-def refused_change(old: Config, new: Config) -> str | None:
-    """The first key a reload may not change, or None."""
-    for key in _FIXED:
-        if getattr(old.server, key) != getattr(new.server, key):
-            return f"server.{key}"
-    return None
 
 
 async def serve(
@@ -77,6 +64,9 @@ async def serve(
     server = Server(config, loop)
     stop = shutdown_trigger or asyncio.Event()
     tls = tls_context(config) if config.server.tls_listen else None
+    server.tls_context = tls
+    server.config_loader = reload_config
+    server.stop = stop.set
 
     listeners: list[asyncio.base_events.Server] = []
     bound: list[tuple[str, int]] = []
@@ -112,20 +102,9 @@ async def serve(
         ready(bound)
 
     def reload() -> None:
-        if reload_config is None:
-            log.warning("SIGHUP: no config file to reload")
-            return
-        try:
-            new = reload_config()
-        except ConfigError as exc:
-            log.error("reload refused: %s", exc)
-            return
-        key = refused_change(server.config, new)
-        if key is not None:
-            log.error("reload refused: %s cannot change while running; restart instead", key)
-            return
-        server.apply_config(new)
-        log.info("configuration reloaded")
+        refused = server.rehash()
+        if refused is not None:
+            log.error("reload refused: %s", refused)
 
     installed: list[int] = []
     for sig, handler in (

@@ -78,6 +78,7 @@ class Loop(Protocol):
     def time(self) -> float: ...
     def call_soon(self, callback: Callable[..., Any], *args: Any) -> Any: ...
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any: ...
+    def call_soon_threadsafe(self, callback: Callable[..., Any], *args: Any) -> Any: ...
 
 
 class OutputScheduler:
@@ -123,6 +124,7 @@ class Connection:
         "ip",
         "last_active",
         "last_recv",
+        "monitoring",
         "nick",
         "pass_ok",
         "ping_sent",
@@ -158,6 +160,7 @@ class Connection:
         self.cap_negotiating = False
         self.cap_version = 0
         self.caps: set[str] = set()
+        self.monitoring: set[str] = set()  # casefolded nicks this client MONITORs
         self.tag_profile: TagProfile = tag_profile(self.caps)
         # I/O state.
         self._lines = LineBuffer()

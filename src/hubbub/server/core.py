@@ -12,8 +12,12 @@ import itertools
 import logging
 import os
 import secrets
+import ssl
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from hubbub import __version__
 from hubbub.config import Config, ConfigError
@@ -26,6 +30,10 @@ from .dispatch import run
 from .state import PREFIX_ORDER, PREFIXES, Network
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Config keys that need a restart; a reload that changes them is refused.
+FIXED_KEYS = ("listen", "tls_listen", "websocket_listen", "name")
 
 #: Channel modes by ISUPPORT CHANMODES class: lists, always-arg, arg-when-set, flags.
 CHANMODES = ("beI", "k", "l", "imnst")
@@ -53,6 +61,11 @@ class Server:
         self.commands = COMMANDS
         self._msgid_prefix = secrets.token_hex(4)
         self._msgid_seq = itertools.count(1)
+        #: Set by the app: how to re-read the config, how to stop, the TLS context.
+        self.config_loader: Callable[[], Config] | None = None
+        self.stop: Callable[[], None] | None = None
+        self.tls_context: ssl.SSLContext | None = None
+        self._workers: ThreadPoolExecutor | None = None
         self.apply_config(config)
 
     def apply_config(self, config: Config) -> None:
@@ -63,11 +76,54 @@ class Server:
         self.motd = self._load_motd(config)
         self.isupport = self._isupport()
 
+    def rehash(self) -> str | None:
+        """Re-read the config file and apply it; the reason it was refused, or None.
+
+        Keys that need a restart (listeners, the server name) may not change;
+        TLS certificates are reloaded in place, for new connections.
+        """
+        if self.config_loader is None:
+            return "there is no config file to reload (the server runs on defaults)"
+        try:
+            new = self.config_loader()
+        except ConfigError as exc:
+            return str(exc)
+        for key in FIXED_KEYS:
+            if getattr(self.config.server, key) != getattr(new.server, key):
+                return f"server.{key} cannot change while running; restart instead"
+        if self.tls_context is not None and new.server.tls_cert and new.server.tls_key:
+            try:
+                self.tls_context.load_cert_chain(
+                    str(new.resolve_file(new.server.tls_cert)),
+                    str(new.resolve_file(new.server.tls_key)),
+                )
+            except (OSError, ssl.SSLError) as exc:
+                return f"server.tls_cert: cannot load: {exc}"
+        try:
+            self.apply_config(new)
+        except ConfigError as exc:
+            return str(exc)
+        log.info("configuration reloaded")
+        return None
+
+    def run_blocking(
+        self, fn: Callable[[], T], then: Callable[[T], None]
+    ) -> None:
+        """Run ``fn`` on a worker thread (password hashing, disk) and ``then``
+        with its result back on the loop thread: the loop never blocks."""
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hubbub-work")
+        future = self._workers.submit(fn)
+
+        def done(_: Any) -> None:
+            self.loop.call_soon_threadsafe(lambda: then(future.result()))
+
+        future.add_done_callback(done)
+
     def _load_motd(self, config: Config) -> list[str] | None:
         if config.server.motd_file:
-            path = config.path.parent / config.server.motd_file if config.path else None
             try:
-                with open(path or config.server.motd_file, encoding="utf-8") as fh:
+                with open(config.resolve_file(config.server.motd_file), encoding="utf-8") as fh:
                     return fh.read().splitlines()
             except OSError as exc:
                 raise ConfigError(
@@ -141,6 +197,7 @@ class Server:
             self.per_ip[conn.ip] = left
         else:
             self.per_ip.pop(conn.ip, None)
+        self.network.unwatch_all(conn)
         if conn.user is not None:
             actions.quit_user(self, conn.user, reason)
 

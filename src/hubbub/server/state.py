@@ -159,6 +159,8 @@ class Network:
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.whowas: deque[WhowasEntry] = deque(maxlen=whowas_size)
+        #: MONITOR: casefolded nick -> the connections watching it.
+        self.monitors: dict[str, set[Connection]] = {}
 
     def user(self, nick: str) -> User | None:
         """The user named ``nick`` (any case), if present."""
@@ -205,12 +207,48 @@ class Network:
         chan.invited.discard(user.nick_cf)
         return chan, created
 
+    def rename_channel(self, chan: Channel, name: str) -> None:
+        """Give ``chan`` a new name, keeping every index consistent."""
+        old_cf = chan.name_cf
+        del self.channels[old_cf]
+        chan.name = name
+        chan.name_cf = casefold(name)
+        self.channels[chan.name_cf] = chan
+        for member in chan.members:
+            member.channels.pop(old_cf, None)
+            member.channels[chan.name_cf] = chan
+
     def part(self, user: User, chan: Channel) -> None:
         """Take ``user`` out of ``chan``; an empty channel disappears."""
         chan.members.pop(user, None)
         user.channels.pop(chan.name_cf, None)
         if not chan.members:
             self.channels.pop(chan.name_cf, None)
+
+    def watchers(self, nick: str) -> set[Connection]:
+        """Connections that MONITOR ``nick``."""
+        return self.monitors.get(casefold(nick), set())
+
+    def watch(self, conn: Connection, nick: str) -> None:
+        """``conn`` MONITORs ``nick``."""
+        cf = casefold(nick)
+        conn.monitoring.add(cf)
+        self.monitors.setdefault(cf, set()).add(conn)
+
+    def unwatch(self, conn: Connection, nick: str) -> None:
+        """``conn`` stops MONITORing ``nick``."""
+        cf = casefold(nick)
+        conn.monitoring.discard(cf)
+        watchers = self.monitors.get(cf)
+        if watchers is not None:
+            watchers.discard(conn)
+            if not watchers:
+                del self.monitors[cf]
+
+    def unwatch_all(self, conn: Connection) -> None:
+        """Forget every MONITOR entry of ``conn``."""
+        for nick_cf in list(conn.monitoring):
+            self.unwatch(conn, nick_cf)
 
     def common_users(self, user: User) -> set[User]:
         """Everyone who shares a channel with ``user``, ``user`` included."""

@@ -1,7 +1,7 @@
 """Every command family's table, merged into one; a verb defined twice fails at import."""
 
 from ..dispatch import merge
-from . import channels, messaging, modes, queries, registration
+from . import channels, info, messaging, modes, operators, queries, registration, users
 
 COMMANDS = merge(
     registration.table,
@@ -9,4 +9,7 @@ COMMANDS = merge(
     messaging.table,
     modes.table,
     queries.table,
+    operators.table,
+    users.table,
+    info.table,
 )

@@ -244,3 +244,28 @@ def invite(ctx: Context, msg: Message) -> None:
         if (c := m.conn) is not None and "o" in modes and "invite-notify" in c.caps
     )
     deliver(invite_msg, notify, exclude=ctx.conn)
+
+
+@table("RENAME", min_params=2)
+def rename(ctx: Context, msg: Message) -> None:
+    """RENAME <channel> <new name> [<reason>] (draft/channel-rename)"""
+    old, new = msg.params[0], msg.params[1]
+    reason = msg.params[2] if len(msg.params) > 2 else ""
+    chan = ctx.server.network.channel(old)
+    if chan is None:
+        ctx.reply(ERR_NOSUCHCHANNEL, old, "No such channel")
+        return
+    user = ctx.user
+    if not chan.is_op(user) and user.oper is None:
+        ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
+        return
+    if not is_channel_name(new) or new[0] != chan.name[0]:
+        ctx.standard_reply("FAIL", "CANNOT_RENAME", old, new,
+                           text="The new name is not a valid name of the same kind")  # fmt: skip
+        return
+    existing = ctx.server.network.channel(new)
+    if existing is not None and existing is not chan:
+        ctx.standard_reply("FAIL", "CHANNEL_NAME_IN_USE", old, new,
+                           text="A channel with that name already exists")  # fmt: skip
+        return
+    actions.rename_channel(ctx.server, user, chan, new, reason, ctx.rb)

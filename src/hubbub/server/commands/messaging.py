@@ -18,6 +18,7 @@ from hubbub.protocol.numerics import (
     RPL_UNAWAY,
 )
 
+from .. import actions
 from ..dispatch import CommandTable, Context
 from ..fanout import deliver
 from ..state import PREFIX_ORDER, PREFIXES, Channel, User
@@ -137,7 +138,5 @@ def away(ctx: Context, msg: Message) -> None:
     else:
         ctx.reply(RPL_UNAWAY, "You are no longer marked as being away")
         out = Message("AWAY", (), user.source, server.message_tags())
-    # away-notify: tell those who share a channel and asked to know.
-    others = server.network.common_users(user)
-    conns = (u.conn for u in others if u.conn is not None and "away-notify" in u.conn.caps)
-    deliver(out, conns, exclude=ctx.conn)
+    # away-notify: tell those who share a channel (or MONITOR) and asked to know.
+    deliver(out, actions.interested(server, user, "away-notify"), exclude=ctx.conn)

@@ -42,6 +42,7 @@ from hubbub.protocol.numerics import (
     RPL_USERHOST,
     RPL_VERSION,
     RPL_WHOISACCOUNT,
+    RPL_WHOISBOT,
     RPL_WHOISCHANNELS,
     RPL_WHOISIDLE,
     RPL_WHOISOPERATOR,
@@ -279,6 +280,8 @@ def whois(ctx: Context, msg: Message) -> None:
             ctx.reply(RPL_AWAY, t, target.away)
         if target.oper is not None:
             ctx.reply(RPL_WHOISOPERATOR, t, "is an IRC operator")
+        if "B" in target.modes:
+            ctx.reply(RPL_WHOISBOT, t, f"is a bot on {server.config.server.network}")
         if target.account is not None:
             ctx.reply(RPL_WHOISACCOUNT, t, target.account, "is logged in as")
         if target.conn is not None and target.conn.tls:

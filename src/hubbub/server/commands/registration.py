@@ -191,6 +191,7 @@ def try_register(ctx: Context) -> None:
     conn.user = user
     server.network.add_user(user)
     welcome(ctx)
+    actions.monitor_online(server, user)
     for name in server.config.server.auto_join:
         actions.join(server, user, name, ctx.rb)
 

@@ -1,0 +1,130 @@
+"""Operators: OPER, KILL, REHASH, WALLOPS, DIE.
+
+Operator passwords in the config may be plain or argon2 hashes
+(``$argon2id$...``). Checking a hash takes tens of milliseconds on purpose,
+so it runs on a worker thread and the answer comes back on the loop.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from hubbub.protocol import Message
+from hubbub.protocol.numerics import (
+    ERR_NOOPERHOST,
+    ERR_NOSUCHNICK,
+    ERR_PASSWDMISMATCH,
+    RPL_REHASHING,
+    RPL_YOUREOPER,
+)
+
+from ..dispatch import CommandTable, Context
+from ..fanout import deliver
+from ..state import User
+
+log = logging.getLogger(__name__)
+table = CommandTable()
+
+
+def check_password(stored: str, given: str) -> bool:
+    """Compare a config password (plain or argon2 hash) with ``given``."""
+    if stored.startswith("$argon2"):
+        try:
+            from argon2 import PasswordHasher
+            from argon2.exceptions import Argon2Error, InvalidHashError
+        except ImportError:
+            log.error("an operator password is an argon2 hash, but argon2-cffi is not installed")
+            return False
+        try:
+            return PasswordHasher().verify(stored, given)
+        except (Argon2Error, InvalidHashError):
+            return False
+    return hmac.compare_digest(stored.encode(), given.encode())
+
+
+def become_oper(ctx: Context, user: User, name: str) -> list[Message]:
+    """Grant operator status; the replies that tell the user."""
+    user.oper = name
+    user.modes.add("o")
+    log.info("%s is now an operator (%s)", user.source, name)
+    return [
+        Message(RPL_YOUREOPER, (user.nick, "You are now an IRC operator"), ctx.server.name),
+        Message("MODE", (user.nick, "+o"), user.source),
+    ]
+
+
+@table("OPER", min_params=2)
+def oper(ctx: Context, msg: Message) -> None:
+    """OPER <name> <password>"""
+    name, given = msg.params[0], msg.params[1]
+    block = next((op for op in ctx.server.config.operators if op.name == name), None)
+    if block is None:
+        ctx.reply(ERR_NOOPERHOST, "No O-lines for your host")
+        return
+    user = ctx.user
+    if not block.password.startswith("$argon2"):
+        if check_password(block.password, given):
+            for reply in become_oper(ctx, user, name):
+                ctx.rb.add(reply)
+        else:
+            ctx.reply(ERR_PASSWDMISMATCH, "Password incorrect")
+        return
+
+    def answer(ok: bool) -> None:
+        conn = user.conn
+        if conn is None or conn.closing:
+            return
+        if not ok:
+            conn.send_numeric(ERR_PASSWDMISMATCH, "Password incorrect")
+            return
+        for reply in become_oper(ctx, user, name):
+            conn.send(reply)
+
+    ctx.server.run_blocking(lambda: check_password(block.password, given), answer)
+
+
+@table("KILL", min_params=2, oper=True)
+def kill(ctx: Context, msg: Message) -> None:
+    """KILL <nick> <reason>"""
+    target = ctx.server.network.user(msg.params[0])
+    if target is None or target.conn is None:
+        ctx.reply(ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
+        return
+    killer = ctx.user
+    reason = msg.params[1] or "No reason"
+    log.info("%s killed %s: %s", killer.source, target.source, reason)
+    target.conn.send(Message("KILL", (target.nick, reason), killer.source))
+    target.conn.close(f"Killed ({killer.nick} ({reason}))")
+
+
+@table("REHASH", oper=True)
+def rehash(ctx: Context, msg: Message) -> None:
+    """REHASH: reload the config file (and TLS certificates)"""
+    path = ctx.server.config.path
+    ctx.reply(RPL_REHASHING, str(path) if path else "(defaults)", "Rehashing")
+    refused = ctx.server.rehash()
+    if refused is not None:
+        ctx.standard_reply("FAIL", "CANNOT_REHASH", text=f"Reload refused: {refused}")
+
+
+@table("WALLOPS", min_params=1, oper=True)
+def wallops(ctx: Context, msg: Message) -> None:
+    """WALLOPS <text>: a message to every user with user mode +w"""
+    out = Message("WALLOPS", (msg.params[0],), ctx.user.source, ctx.server.message_tags())
+    conns = (
+        u.conn
+        for u in ctx.server.network.users.values()
+        if u.conn is not None and ("w" in u.modes or u.oper is not None)
+    )
+    deliver(out, conns, exclude=ctx.conn)
+    if "w" in ctx.user.modes or ctx.user.oper is not None:
+        ctx.rb.add(out)
+
+
+@table("DIE", oper=True)
+def die(ctx: Context, msg: Message) -> None:
+    """DIE: shut the server down (clients are told, as on SIGTERM)"""
+    log.warning("DIE from %s", ctx.user.source)
+    if ctx.server.stop is not None:
+        ctx.server.stop()
