@@ -1,0 +1,123 @@
+"""A real user client: irssi, driven through tmux, chats with one of ours.
+
+irssi runs in a detached tmux session with a fresh home directory; the test
+types into it with ``send-keys`` and reads its screen with ``capture-pane``.
+It joins, talks, changes nick, gives op, kicks and quits against hubbub.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hubtest import RunningServer, need
+from ircclient import LineClient
+
+
+class Tmux:
+    """One detached tmux session on a private socket."""
+
+    def __init__(self, socket: str, name: str) -> None:
+        self.socket, self.name = socket, name
+
+    def run(self, *args: str) -> str:
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout
+
+    def type(self, text: str) -> None:
+        self.run("send-keys", "-t", self.name, "-l", text)
+        self.run("send-keys", "-t", self.name, "Enter")
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.name)
+
+    def wait_screen(self, needle: str, timeout: float = 10) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if needle in text:
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} never appeared on irssi's screen:\n{text}")
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def irssi(server: RunningServer, tmp_path: Path) -> Iterator[Callable[[], Tmux]]:
+    """Starts irssi (as ``ircuser``) against the server when called."""
+    need(shutil.which("irssi") is not None, "irssi is not installed (apt-get install irssi)")
+    need(shutil.which("tmux") is not None, "tmux is not installed (apt-get install tmux)")
+    home = tmp_path / "irssi-home"
+    home.mkdir()
+    # No first-run noise, no CTCP version chatter, timestamps off for stable matching.
+    (home / "config").write_text(
+        'settings = { core = { real_name = "Irssi Tester"; user_name = "irssi"; }; '
+        '"fe-common/core" = { timestamps = "no"; }; '
+        '"irc/core" = { cmd_queue_speed = "0"; cmds_max_at_once = "100"; }; };\n'
+    )
+    tmux = Tmux(f"hubbub-test-{server.port}", "irssi")
+
+    def start() -> Tmux:
+        tmux.run(
+            "new-session", "-d", "-s", "irssi", "-x", "160", "-y", "48",
+            f"TERM=screen irssi --home={home} -c 127.0.0.1 -p {server.port} -n ircuser",
+        )  # fmt: skip
+        return tmux
+
+    try:
+        yield start
+    finally:
+        tmux.run("kill-server")
+
+
+def test_irssi_joins_chats_renames_ops_kicks_and_quits(
+    server: RunningServer, irssi: Callable[[], Tmux]
+) -> None:
+    bob = server.client("bob")  # first in #lobby, so bob is its op
+    bob.expect("366", "bob", "#lobby")
+    tmux = irssi()
+    arrived = bob.expect("JOIN", "#lobby")
+    assert arrived.source is not None and arrived.source.startswith("ircuser!")
+
+    tmux.type("/join #lobby")  # already there: this just brings the window up
+    tmux.type("hello from irssi")
+    msg = bob.expect("PRIVMSG", "#lobby")
+    assert msg.params[1] == "hello from irssi"
+
+    bob.send("PRIVMSG #lobby :hi irssi, bob here")
+    tmux.wait_screen("hi irssi, bob here")
+
+    tmux.type("/nick ircuser2")
+    change = bob.expect("NICK")
+    assert change.params[0] == "ircuser2"
+
+    bob.send("MODE #lobby +o ircuser2")
+    bob.expect("MODE", "#lobby", "+o", "ircuser2")
+    tmux.wait_screen("+o ircuser2")
+
+    # Now irssi's user is op: it kicks a second client of ours.
+    carol = server.client("carol")
+    bob.expect("JOIN", "#lobby")
+    tmux.type("/kick carol enough")
+    kick = carol.expect("KICK", "#lobby", "carol")
+    assert kick.params[2] == "enough"
+    assert kick.source is not None and kick.source.startswith("ircuser2!")
+
+    tmux.type("/quit see you")
+    quit_msg = bob.expect("QUIT")
+    assert quit_msg.source is not None and quit_msg.source.startswith("ircuser2!")
+    assert quit_msg.params[0] == "Quit: see you"
+    assert _alone(bob)
+
+
+def _alone(client: LineClient) -> bool:
+    client.send("NAMES #lobby")
+    names = client.expect("353")
+    return names.params[-1].split() == ["@bob"]
