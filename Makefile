@@ -21,7 +21,7 @@ serve: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff check src tests $(wildcard benchmarks examples)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict src/hubbub/protocol
