@@ -114,8 +114,9 @@ async def test_reconnects_after_server_restart_and_rejoins(server: RunningServer
 
         await asyncio.to_thread(server.restart)
         dropped = await client.wait_for(ev.Disconnected)
-        assert dropped.reconnect_in is not None
-        assert not client.connected
+        # (Not "assert not client.connected": by the time the event is read,
+        # the client may well be back already.)
+        assert dropped.reconnect_in is not None and dropped.reason
 
         rejoined = await client.wait_for(ev.Join, lambda e: e.own and e.channel == "#nest", 20)
         assert rejoined.nick == "phoenix"

@@ -273,6 +273,11 @@ class ChatApp(App[int]):
         self.switch_to(self.model.buffers[message.key].name if message.key else None)
         self.input_line.focus()
 
+    def on_member_list_picked(self, message: MemberList.Picked) -> None:
+        if message.nick != self.nick:
+            self.switch_to(message.nick)
+        self.input_line.focus()
+
     def action_cycle(self, step: int) -> None:
         keys = list(self.model.buffers)
         index = keys.index(self.model.active) if self.model.active in keys else 0

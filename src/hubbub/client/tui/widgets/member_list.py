@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -12,10 +13,23 @@ from ..model import nick_color
 
 
 class MemberList(OptionList):
-    """Shows ``@op``, ``+voice`` and the rest; away members are dimmed."""
+    """Shows ``@op``, ``+voice`` and the rest; away members are dimmed.
+    Clicking a nick asks the app to open a private chat with them."""
+
+    class Picked(Message):
+        """The person clicked ``nick``."""
+
+        def __init__(self, nick: str) -> None:
+            super().__init__()
+            self.nick = nick
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._nicks: list[str] = []
 
     def show(self, members: list[Member]) -> None:
         """Redraw with ``members`` (already in rank order)."""
+        self._nicks = [member.nick for member in members]
         self.clear_options()
         self.border_title = f"{len(members)} users"
         options = []
@@ -25,3 +39,8 @@ class MemberList(OptionList):
             label.append(member.nick, style=style)
             options.append(Option(label))
         self.add_options(options)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if 0 <= event.option_index < len(self._nicks):
+            self.post_message(self.Picked(self._nicks[event.option_index]))

@@ -1,0 +1,63 @@
+"""TUI behaviour that needs no server: the scripted client (see scripted.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from hubbub.client.tui.app import ChatApp, make_app
+
+from .scripted import FIXED_NOW, ScriptedClient
+from .test_snapshots import settle
+
+
+def scripted_app() -> ChatApp:
+    return make_app("irc.hubbub.test", 6667, "alice", client_factory=ScriptedClient, tz=UTC,
+                    clock=lambda: FIXED_NOW)
+
+
+async def test_history_up_and_down_keeps_the_draft() -> None:
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for line in ("/help", "/help join"):
+            await pilot.press(*line, "enter")
+        await pilot.press(*"draft")
+        await pilot.press("up")
+        assert app.input_line.value == "/help join"
+        await pilot.press("up", "up")
+        assert app.input_line.value == "/help"
+        await pilot.press("down", "down")
+        assert app.input_line.value == "draft"
+
+
+async def test_help_unknown_and_rendering_of_events() -> None:
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = [line.plain for line in app.model.current.lines]
+        assert "09:05 * dave brings coffee for everyone" in text
+        assert "09:06 → erin joined" in text
+        assert "09:08 ← erin left (lunch)" in text
+        assert "09:07 -- dave is now davey" in text
+        await pilot.press(*"/help", "enter")
+        await pilot.press(*"/nosuch", "enter")
+        await pilot.pause()
+        text = [line.plain for line in app.model.current.lines]
+        assert any("/join #channel [key]" in line for line in text)
+        assert text[-1].endswith("Unknown command /nosuch. Type /help for the list of commands.")
+        # Unread counts and mentions, as the buffer list shows them.
+        dev, carol = app.model.get("#dev"), app.model.get("carol")
+        assert dev is not None and (dev.unread, dev.mention) == (2, False)
+        assert carol is not None and (carol.unread, carol.mention) == (1, True)
+
+
+async def test_clicking_a_member_opens_a_private_chat() -> None:
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        members = app.member_list
+        prompts = [members.get_option_at_index(i).prompt for i in range(members.option_count)]
+        assert [str(p) for p in prompts] == ["@bob", " alice", " davey"]
+        await pilot.click("#members", offset=(2, 0))
+        await pilot.pause()
+        assert app.model.current.name == "bob"
