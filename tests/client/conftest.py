@@ -160,3 +160,36 @@ def server(request: pytest.FixtureRequest) -> RunningServer:
     """Each test that asks for ``server`` runs against hubbub and ngIRCd."""
     result: RunningServer = request.getfixturevalue(request.param)
     return result
+
+
+@pytest.fixture
+def tls_hubbub_server(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
+    """`hubbub serve` with a TLS listener and a fresh self-signed certificate
+    for 127.0.0.1; yields the server and the certificate (to trust)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("openssl is needed to make a test certificate")
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    port = free_port()
+    config = tmp_path / "hubbub.toml"
+    config.write_text(
+        "[server]\n"
+        f'listen = []\ntls_listen = ["127.0.0.1:{port}"]\n'
+        f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
+    )
+    argv = [sys.executable, "-m", "hubbub", "serve", "--config", str(config),
+            "--data-dir", str(tmp_path / "data")]
+    server = RunningServer(argv, port)
+    server.start()
+    try:
+        yield server, cert
+    finally:
+        server.stop()
