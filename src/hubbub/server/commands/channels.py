@@ -9,6 +9,7 @@ from hubbub.protocol.numerics import (
     ERR_CHANNELISFULL,
     ERR_CHANOPRIVSNEEDED,
     ERR_INVITEONLYCHAN,
+    ERR_NEEDMOREPARAMS,
     ERR_NOSUCHCHANNEL,
     ERR_NOSUCHNICK,
     ERR_NOTONCHANNEL,
@@ -35,6 +36,7 @@ table = CommandTable()
 MAX_CHANNELS = 100
 TOPICLEN = 390
 KICKLEN = 390
+MAX_KICK_TARGETS = 4
 
 
 def matches_any(masks: dict[str, tuple[str, float]], user: User) -> bool:
@@ -186,16 +188,29 @@ def list_(ctx: Context, msg: Message) -> None:
 
 @table("KICK", min_params=2)
 def kick(ctx: Context, msg: Message) -> None:
-    """KICK <channel> <user>{,<user>} [<comment>]"""
-    chan = member_channel(ctx, msg.params[0])
-    if chan is None:
+    """KICK <channel>{,<channel>} <user>{,<user>} [<comment>]
+
+    One channel: every user is kicked from it. As many channels as users:
+    they pair up (RFC 2812). Each kick is its own KICK line to clients.
+    """
+    names = msg.params[0].split(",")
+    nicks = msg.params[1].split(",")[:MAX_KICK_TARGETS]
+    if len(names) == 1:
+        pairs = [(names[0], nick) for nick in nicks]
+    elif len(names) == len(nicks):
+        pairs = list(zip(names, nicks, strict=True))
+    else:
+        ctx.reply(ERR_NEEDMOREPARAMS, "KICK", "Channels and users do not pair up")
         return
     user = ctx.user
-    if not chan.is_op(user):
-        ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
-        return
     reason = (msg.params[2] if len(msg.params) > 2 and msg.params[2] else user.nick)[:KICKLEN]
-    for nick in msg.params[1].split(",")[:4]:
+    for name, nick in pairs:
+        chan = member_channel(ctx, name)
+        if chan is None:
+            continue
+        if not chan.is_op(user):
+            ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
+            continue
         target = ctx.server.network.user(nick)
         if target is None:
             ctx.reply(ERR_NOSUCHNICK, nick, "No such nick/channel")

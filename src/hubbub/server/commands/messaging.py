@@ -72,6 +72,7 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
         out = Message(command, params, user.source, tags)
         status = _STATUS.get(target[:1]) if len(target) > 1 else None
         name = target[1:] if status else target
+        peer = None
         if name[:1] in "#&":
             chan = server.network.channel(name)
             if chan is None:
@@ -103,7 +104,8 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
                 ctx.reply(RPL_AWAY, peer.nick, peer.away)
         if tagmsg:
             recipients = (c for c in recipients if "message-tags" in c.caps)
-        deliver(out, recipients, exclude=conn)
+        # A message to oneself arrives as any other would; echo-message adds the echo.
+        deliver(out, recipients, exclude=None if peer is user else conn)
         if echo:
             ctx.rb.add(out)
 

@@ -234,6 +234,9 @@ def who(ctx: Context, msg: Message) -> None:
             for member in list(chan.members):
                 if viewer in chan.members or visible_to(viewer, member):
                     _who_line(ctx, member, chan, whox)
+    elif "*" not in mask and "?" not in mask and (exact := ctx.server.network.user(mask)):
+        # A plain nick names one user: invisibility hides from masks only.
+        _who_line(ctx, exact, None, whox)
     else:
         for target in list(ctx.server.network.users.values()):
             if opers_only and target.oper is None:
