@@ -79,5 +79,5 @@ def stats(ctx: Context, msg: Message) -> None:
 def links(ctx: Context, msg: Message) -> None:
     """LINKS: the servers of this network (just this one)"""
     server = ctx.server
-    ctx.reply(RPL_LINKS, "*", server.name, f"0 {server.config.server.description}")
+    ctx.reply(RPL_LINKS, server.name, server.name, f"0 {server.config.server.description}")
     ctx.reply(RPL_ENDOFLINKS, "*", "End of /LINKS list")
