@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from textual.pilot import Pilot
+
 from hubbub.client import Client
 from hubbub.client import events as ev
+from hubbub.client.tui.app import ChatApp
 from hubbub.protocol import parse_line
 
 FIXED_NOW = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -66,3 +69,12 @@ class ScriptedClient(Client):
                 await self._emit(event)
         self.session.data_to_send()  # nobody to send to
         await asyncio.Event().wait()
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Until the whole script has reached the screen (its last buffer, carol's)."""
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    while not ((carol := app.model.get("carol")) and carol.lines):
+        await pilot.pause(0.02)
+    await pilot.pause()

@@ -9,15 +9,24 @@ diff before committing.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from hubbub.client.tui.app import ChatApp, make_app
 
-from .scripted import FIXED_NOW, SCRIPT, ScriptedClient
+from .scripted import FIXED_NOW, SCRIPT, ScriptedClient, settle
+
+if importlib.util.find_spec("pytest_textual_snapshot") is None:
+    _why = "pytest-textual-snapshot is not installed (pip install pytest-textual-snapshot)"
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(_why + "; under CI=true the snapshot tests must run")
+    pytest.skip(_why, allow_module_level=True)
 
 
 def scripted_app() -> ChatApp:
@@ -25,15 +34,6 @@ def scripted_app() -> ChatApp:
         "irc.hubbub.test", 6667, "alice",
         client_factory=ScriptedClient, tz=UTC, clock=lambda: FIXED_NOW,
     )
-
-
-async def settle(pilot: Pilot[int]) -> None:
-    """Until the whole script has reached the screen."""
-    app = pilot.app
-    assert isinstance(app, ChatApp)
-    while not (app.model.get("carol") and app.model.get("carol").lines):  # type: ignore[union-attr]
-        await pilot.pause(0.02)
-    await pilot.pause()
 
 
 def test_script_is_complete() -> None:

@@ -6,8 +6,7 @@ from datetime import UTC
 
 from hubbub.client.tui.app import ChatApp, make_app
 
-from .scripted import FIXED_NOW, ScriptedClient
-from .test_snapshots import settle
+from .scripted import FIXED_NOW, ScriptedClient, settle
 
 
 def scripted_app() -> ChatApp:

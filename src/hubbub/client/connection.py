@@ -187,7 +187,7 @@ class Client:
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.backoff_max, self.backoff_initial * 2 ** (attempt - 1))
-        return round(base * random.uniform(0.75, 1.0), 3)
+        return round(float(base) * random.uniform(0.75, 1.0), 3)
 
     async def _connect_once(self) -> str:
         """One connection from open to close; returns why it closed."""
