@@ -318,3 +318,12 @@ def test_text_helpers() -> None:
     assert parse_server_time("nonsense") is None
     assert parse_server_time("2024-01-01T00:00:00Z") == datetime(2024, 1, 1, tzinfo=UTC)
     assert 300 < payload_budget("alice", "PRIVMSG", "#c") < 512
+
+
+def test_missing_motd_is_not_shown_as_an_error() -> None:
+    session = make()
+    sent(session)
+    events = feed(session, ":srv 001 alice :Welcome", ":srv 422 alice :MOTD File is missing")
+    assert isinstance(events[-1], ev.ServerReply)
+    assert events[-1].text == "MOTD File is missing"
+    assert sent(session)[-1] == "PING hubbub-ready"

@@ -327,7 +327,11 @@ class ClientSession:
     def _end_of_motd(self, msg: Message) -> list[ev.Event]:
         if not self.ready:
             self._send("PING", _READY_TOKEN)
-        return self._on_numeric(msg) if msg.command == n.ERR_NOMOTD else []
+        if msg.command == n.ERR_NOMOTD:
+            # An error numeric only by number: a server without a MOTD is fine.
+            text = render_numeric(msg)
+            return [ev.ServerReply(msg.command, msg.params, text, None, self._time(msg))]
+        return []
 
     _on_376 = _end_of_motd
     _on_422 = _end_of_motd
