@@ -1,0 +1,221 @@
+"""A user's identity and presence: NICK, QUIT, MONITOR and SETNAME."""
+
+from __future__ import annotations
+
+import pytest
+from serverharness import FakeClient, Harness, commands, find, find_all, params_of
+
+from hubbub.protocol.numerics import (
+    ERR_ERRONEUSNICKNAME,
+    ERR_MONLISTFULL,
+    ERR_NICKNAMEINUSE,
+    ERR_NONICKNAMEGIVEN,
+    RPL_ENDOFMONLIST,
+    RPL_ISON,
+    RPL_MONLIST,
+    RPL_MONOFFLINE,
+    RPL_MONONLINE,
+    RPL_WHOISUSER,
+)
+
+ALICE = "alice!~user@10.0.0.1"
+
+
+@pytest.fixture
+def h() -> Harness:
+    return Harness()
+
+
+@pytest.fixture
+def alice(h: Harness) -> FakeClient:
+    return h.connect("alice", ip="10.0.0.1")
+
+
+@pytest.fixture
+def bob(h: Harness) -> FakeClient:
+    return h.connect("bob", ip="10.0.0.2")
+
+
+@pytest.fixture
+def carol(h: Harness) -> FakeClient:
+    return h.connect("carol", ip="10.0.0.3")
+
+
+# --- NICK --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["1abc", "#chan", "a!b", "-dash", "x" * 31])
+def test_erroneous_nicks_get_432(alice: FakeClient, bad: str) -> None:
+    assert params_of(alice.ask(f"NICK {bad}"), ERR_ERRONEUSNICKNAME) == [
+        ("alice", bad, "Erroneous nickname")
+    ]
+
+
+def test_no_nick_gets_431(alice: FakeClient) -> None:
+    assert commands(alice.ask("NICK")) == [ERR_NONICKNAMEGIVEN]
+
+
+@pytest.mark.parametrize("taken", ["bob", "BOB", "Bob"])
+def test_a_nick_in_use_gets_433_in_any_case(alice: FakeClient, bob: FakeClient, taken: str) -> None:
+    assert params_of(alice.ask(f"NICK {taken}"), ERR_NICKNAMEINUSE) == [
+        ("alice", taken, "Nickname is already in use")
+    ]
+
+
+def test_rfc1459_casemapping_makes_brackets_equal(h: Harness) -> None:
+    h.connect("a[b]")
+    other = h.connect("other")
+    assert commands(other.ask("NICK a{b}")) == [ERR_NICKNAMEINUSE]
+
+
+def test_433_before_registration(h: Harness, alice: FakeClient) -> None:
+    newcomer = h.connect()
+    reply = find(newcomer.ask("NICK alice"), ERR_NICKNAMEINUSE)
+    assert reply.params[:2] == ("*", "alice")
+
+
+def test_changing_only_the_case_of_ones_own_nick_is_allowed(alice: FakeClient) -> None:
+    (nick,) = alice.ask("NICK Alice")
+    assert (nick.command, nick.source, nick.params) == ("NICK", ALICE, ("Alice",))
+    assert alice.nick == "Alice"
+
+
+def test_the_same_nick_again_is_silent(alice: FakeClient) -> None:
+    assert alice.ask("NICK alice") == []
+
+
+def test_a_nick_change_is_told_once_to_each_peer(
+    h: Harness, alice: FakeClient, bob: FakeClient, carol: FakeClient
+) -> None:
+    h.join("#one", alice, bob)
+    h.join("#two", alice, bob)
+    (own,) = alice.ask("NICK alicia")
+    assert (own.source, own.params) == (ALICE, ("alicia",))
+    (seen,) = bob.messages()
+    assert (seen.command, seen.source, seen.params) == ("NICK", ALICE, ("alicia",))
+    assert carol.messages() == []
+    # The old nick is free now, the new one taken.
+    assert params_of(bob.ask("ISON alice alicia"), RPL_ISON) == [("bob", "alicia")]
+    assert commands(carol.ask("NICK alice")) == ["NICK"]
+
+
+# --- QUIT ---------------------------------------------------------------------------------
+
+
+def test_quit_is_told_once_to_each_peer(
+    h: Harness, alice: FakeClient, bob: FakeClient, carol: FakeClient
+) -> None:
+    h.join("#one", alice, bob)
+    h.join("#two", alice, bob)
+    (error,) = alice.ask("QUIT :bye now")
+    assert error.command == "ERROR"
+    assert error.params[0] == "Closing link: (~user@10.0.0.1) [Quit: bye now]"
+    assert alice.closed
+    (quit_,) = bob.messages()
+    assert (quit_.command, quit_.source, quit_.params) == ("QUIT", ALICE, ("Quit: bye now",))
+    assert carol.messages() == []
+    assert h.server.network.user("alice") is None
+    assert h.channel("#one") is not None
+
+
+def test_quit_without_a_reason(h: Harness, alice: FakeClient, bob: FakeClient) -> None:
+    h.join("#one", alice, bob)
+    alice.send("QUIT")
+    assert find(bob.messages(), "QUIT").params == ("Quit",)
+
+
+def test_a_dropped_connection_is_a_quit(h: Harness, alice: FakeClient, bob: FakeClient) -> None:
+    h.join("#one", alice, bob)
+    alice.disconnect()
+    assert find(bob.messages(), "QUIT").params == ("Connection closed",)
+    assert h.server.network.user("alice") is None
+    assert alice.conn not in h.server.connections
+
+
+def test_nothing_is_read_after_quit(h: Harness, alice: FakeClient, bob: FakeClient) -> None:
+    h.join("#one", alice, bob)
+    alice.send("QUIT :x\r\nPRIVMSG #one :ghost")
+    assert commands(bob.messages()) == ["QUIT"]
+
+
+# --- MONITOR ---------------------------------------------------------------------------------
+
+
+def test_monitor_add_reports_status(h: Harness, alice: FakeClient, bob: FakeClient) -> None:
+    msgs = alice.ask("MONITOR + bob,carol")
+    assert params_of(msgs, RPL_MONONLINE) == [("alice", "bob!~user@10.0.0.2")]
+    assert params_of(msgs, RPL_MONOFFLINE) == [("alice", "carol")]
+
+
+def test_monitor_follows_connect_quit_and_nick_change(h: Harness, alice: FakeClient) -> None:
+    alice.ask("MONITOR + carol,dave")
+    carol = h.connect("carol", ip="10.0.0.3")
+    assert params_of(alice.messages(), RPL_MONONLINE) == [("alice", "carol!~user@10.0.0.3")]
+    carol.send("NICK dave")
+    msgs = alice.messages()
+    assert params_of(msgs, RPL_MONOFFLINE) == [("alice", "carol")]
+    assert params_of(msgs, RPL_MONONLINE) == [("alice", "dave!~user@10.0.0.3")]
+    carol.send("QUIT")
+    assert params_of(alice.messages(), RPL_MONOFFLINE) == [("alice", "dave")]
+
+
+def test_monitor_list_remove_clear_and_status(
+    h: Harness, alice: FakeClient, bob: FakeClient
+) -> None:
+    alice.ask("MONITOR + bob,carol,dave")
+    msgs = alice.ask("MONITOR L")
+    assert commands(msgs)[-1] == RPL_ENDOFMONLIST
+    listed = {n for p in params_of(msgs, RPL_MONLIST) for n in p[1].split(",")}
+    assert listed == {"bob", "carol", "dave"}
+    assert alice.ask("MONITOR - carol") == []
+    status = alice.ask("MONITOR S")
+    assert params_of(status, RPL_MONONLINE) == [("alice", "bob!~user@10.0.0.2")]
+    assert params_of(status, RPL_MONOFFLINE) == [("alice", "dave")]
+    h.connect("carol")
+    assert alice.messages() == []
+    assert alice.ask("MONITOR C") == []
+    assert commands(alice.ask("MONITOR L")) == [RPL_ENDOFMONLIST]
+    bob.send("QUIT")
+    assert alice.messages() == []
+
+
+def test_monitor_list_is_bounded(alice: FakeClient) -> None:
+    nicks = [f"n{i}" for i in range(101)]
+    msgs = alice.ask("MONITOR + " + ",".join(nicks))
+    (full,) = params_of(msgs, ERR_MONLISTFULL)
+    assert full[:3] == ("alice", "100", "n100")
+    assert len(find_all(msgs, RPL_MONOFFLINE)) == 10  # 100 nicks, 10 a line
+
+
+def test_a_watcher_that_leaves_is_forgotten(h: Harness, alice: FakeClient) -> None:
+    alice.ask("MONITOR + carol")
+    alice.send("QUIT")
+    h.connect("carol")
+    assert h.server.network.monitors == {}
+
+
+# --- SETNAME ------------------------------------------------------------------------------------
+
+
+def test_setname_is_told_to_peers_with_the_cap(
+    h: Harness, alice: FakeClient, carol: FakeClient
+) -> None:
+    setter = h.connect("setter", caps=("setname",), ip="10.0.0.9")
+    peer = h.connect("peer", caps=("setname",))
+    h.join("#s", setter, peer, carol)
+    (echo,) = setter.ask("SETNAME :New Real Name")
+    assert (echo.command, echo.source, echo.params) == (
+        "SETNAME", "setter!~user@10.0.0.9", ("New Real Name",),
+    )  # fmt: skip
+    (seen,) = peer.messages()
+    assert (seen.command, seen.params) == ("SETNAME", ("New Real Name",))
+    assert carol.messages() == []
+    assert alice.messages() == []
+    whois = find(alice.ask("WHOIS setter"), RPL_WHOISUSER)
+    assert whois.params[-1] == "New Real Name"
+
+
+def test_setname_rejects_a_bad_realname(h: Harness) -> None:
+    setter = h.connect("setter", caps=("setname",))
+    (fail,) = setter.ask("SETNAME :" + "x" * 391)
+    assert (fail.command, fail.params[:2]) == ("FAIL", ("SETNAME", "INVALID_REALNAME"))
