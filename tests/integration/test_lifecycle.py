@@ -134,3 +134,17 @@ def test_sighup_reloads_the_motd(server_factory: ServerFactory) -> None:
     late = srv.client()
     burst = late.register("late")
     assert [m.params[-1] for m in burst if m.command == "372"] == ["- fresh news"]
+
+
+def test_zero_config_server_greets_with_a_motd(server_factory: ServerFactory) -> None:
+    srv = server_factory()
+    burst = srv.client().register("newcomer")
+    motd = [m.params[-1] for m in burst if m.command == "372"]
+    assert any("#lobby" in line for line in motd), motd
+    assert not [m for m in burst if m.command == "422"]
+
+
+def test_empty_motd_means_none(server_factory: ServerFactory) -> None:
+    srv = server_factory('[server]\nmotd = ""\n')
+    burst = srv.client().register("newcomer")
+    assert [m.command for m in burst if m.command in ("372", "422")] == ["422"]

@@ -45,6 +45,18 @@ def server_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def default_motd(config: Config) -> list[str]:
+    """What a zero-config server greets people with."""
+    lines = [f"Welcome to {config.server.network} on {config.server.name}."]
+    rooms = config.server.auto_join
+    if rooms:
+        where = ", ".join(rooms)
+        lines.append(f"You are in {where} with everyone else here: just start typing.")
+    lines.append("/join #name opens another room, /msg nick text talks privately,")
+    lines.append("/help lists the commands. Be kind.")
+    return lines
+
+
 class Server:
     """One hubbub server."""
 
@@ -130,8 +142,9 @@ class Server:
                     str(config.path), "server.motd_file", exc.strerror or str(exc)
                 ) from None
         if config.server.motd is not None:
-            return config.server.motd.splitlines()
-        return None
+            # motd = "" turns the MOTD off (ERR_NOMOTD), as a missing file would.
+            return config.server.motd.splitlines() or None
+        return default_motd(config)
 
     def _isupport(self) -> list[list[str]]:
         prefix = "(" + PREFIX_ORDER + ")" + "".join(PREFIXES[m] for m in PREFIX_ORDER)
