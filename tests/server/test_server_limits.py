@@ -1,0 +1,258 @@
+"""Bad and slow clients cannot hurt others: flood control, sendq, ping and
+registration timeouts, connection limits, bad input, the server password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from serverharness import FakeClient, Harness, commands, find, params_of
+
+from hubbub.protocol.numerics import (
+    ERR_INPUTTOOLONG,
+    ERR_PASSWDMISMATCH,
+    RPL_WELCOME,
+)
+
+FLOOD: dict[str, Any] = {"limits": {"flood_control": True}}
+
+
+def pongs(client: FakeClient) -> list[str]:
+    """The tokens of the PONGs ``client`` received since the last read."""
+    return [p[1] for p in params_of(client.messages(), "PONG")]
+
+
+# --- flood control ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def flooder() -> tuple[Harness, FakeClient]:
+    h = Harness(FLOOD)
+    client = h.connect("flooder")
+    h.advance(10)  # the bucket refills after registration: a full burst of 20
+    return h, client
+
+
+def test_a_burst_past_20_lines_is_held_and_released_in_order(
+    flooder: tuple[Harness, FakeClient],
+) -> None:
+    h, client = flooder
+    client.send(*(f"PING {i}" for i in range(30)))
+    assert pongs(client) == [str(i) for i in range(20)]
+    assert client.transport.paused
+    h.advance(0.25)  # one token comes back every quarter second
+    assert pongs(client) == ["20"]
+    h.advance(5)
+    assert pongs(client) == [str(i) for i in range(21, 30)]
+    assert not client.transport.paused
+    assert client.transport.resumes >= 1
+    assert not client.closed
+
+
+def test_lines_arriving_while_held_wait_their_turn(flooder: tuple[Harness, FakeClient]) -> None:
+    h, client = flooder
+    client.send(*(f"PING a{i}" for i in range(25)))
+    client.send("PING late")
+    assert len(pongs(client)) == 20
+    h.advance(10)
+    assert pongs(client) == [f"a{i}" for i in range(20, 25)] + ["late"]
+
+
+def test_more_than_200_held_lines_is_excess_flood(flooder: tuple[Harness, FakeClient]) -> None:
+    h, client = flooder
+    peer = h.connect("peer")
+    h.join("#f", client, peer)
+    h.advance(10)
+    client.send(*(f"PING {i}" for i in range(20 + 201)))
+    msgs = client.messages()
+    assert len(params_of(msgs, "PONG")) == 20
+    assert "Excess Flood" in find(msgs, "ERROR").params[0]
+    assert client.closed
+    quit_ = find(peer.messages(), "QUIT")
+    assert quit_.params == ("Excess Flood",)
+
+
+def test_200_held_lines_are_still_tolerated(flooder: tuple[Harness, FakeClient]) -> None:
+    h, client = flooder
+    client.send(*(f"PING {i}" for i in range(20 + 200)))
+    assert not client.closed
+    h.advance(60)
+    assert len(pongs(client)) == 220
+
+
+def test_flood_control_off_answers_everything_at_once() -> None:
+    client = Harness().connect("fast")
+    client.send(*(f"PING {i}" for i in range(300)))
+    assert len(pongs(client)) == 300
+    assert client.transport.pauses == 0
+
+
+def test_one_flooder_does_not_slow_the_others(flooder: tuple[Harness, FakeClient]) -> None:
+    h, client = flooder
+    other = h.connect("other")
+    h.advance(10)
+    client.send(*(f"PING {i}" for i in range(100)))
+    other.send("PING calm")
+    assert pongs(other) == ["calm"]
+
+
+# --- sendq -------------------------------------------------------------------------------
+
+
+def test_a_client_that_stops_reading_is_dropped_with_sendq_exceeded() -> None:
+    h = Harness({"limits": {"sendq_bytes": 10_000}})
+    talker, stuck, peer = h.connect("talker"), h.connect("stuck"), h.connect("peer")
+    h.join("#q", talker, stuck, peer)
+    stuck.transport.buffer_size = 9_990  # the kernel holds what it did not read
+    talker.send("PRIVMSG #q :one line too many")
+    assert stuck.transport.aborted
+    assert stuck.transport.data == b""  # no ERROR for a client that cannot read it
+    msgs = peer.messages()
+    assert commands(msgs) == ["PRIVMSG", "QUIT"]
+    assert (msgs[1].source, msgs[1].params) == ("stuck!~user@10.0.0.1", ("SendQ exceeded",))
+    assert params_of(talker.messages(), "QUIT") == [("SendQ exceeded",)]
+    assert h.server.network.user("stuck") is None
+
+
+def test_sendq_counts_output_not_yet_flushed() -> None:
+    h = Harness({"limits": {"sendq_bytes": 4_000}})
+    client = h.connect("greedy")
+    # One command whose replies alone pass the limit: 100 PONG-sized replies.
+    client.send(*(f"PING {'x' * 100}" for _ in range(40)))
+    assert client.transport.aborted
+
+
+# --- ping and registration timeouts -----------------------------------------------------------
+
+
+@pytest.fixture
+def pinged() -> tuple[Harness, FakeClient, FakeClient]:
+    h = Harness({"limits": {"ping_interval": 30}})
+    idle, peer = h.connect("idle"), h.connect("peer")
+    h.join("#p", idle, peer)
+    return h, idle, peer
+
+
+def test_an_idle_client_is_pinged_then_timed_out(
+    pinged: tuple[Harness, FakeClient, FakeClient],
+) -> None:
+    h, idle, peer = pinged
+    h.advance(31)
+    peer.send("PING keepalive")
+    h.server.sweep()
+    (ping,) = idle.messages()
+    assert (ping.command, ping.params) == ("PING", ("irc.test",))
+    h.advance(31)
+    h.server.sweep()
+    h.run()
+    error = find(idle.messages(), "ERROR")
+    assert "Ping timeout: 62 seconds" in error.params[0]
+    assert idle.closed
+    assert params_of(peer.messages(), "QUIT") == [("Ping timeout: 62 seconds",)]
+
+
+def test_a_pong_keeps_the_client(pinged: tuple[Harness, FakeClient, FakeClient]) -> None:
+    h, idle, peer = pinged
+    h.advance(31)
+    h.server.sweep()
+    assert commands(idle.messages()) == ["PING"]
+    idle.send("PONG :irc.test")
+    peer.send("PONG :irc.test")
+    h.advance(29)
+    h.server.sweep()
+    assert idle.messages() == []
+    # Idle again for a whole interval: a new PING, not a timeout.
+    h.advance(29)
+    h.server.sweep()
+    assert commands(idle.messages()) == ["PING"]
+    assert not idle.closed
+
+
+def test_registration_timeout() -> None:
+    h = Harness({"limits": {"registration_timeout": 10}})
+    lingering = h.connect()
+    lingering.send("NICK slow")
+    registered = h.connect("quick")
+    h.advance(11)
+    h.server.sweep()
+    h.run()
+    error = find(lingering.messages(), "ERROR")
+    assert "Registration timed out" in error.params[0]
+    assert lingering.closed
+    assert not registered.closed
+    assert lingering.conn not in h.server.connections
+
+
+# --- connection limits -------------------------------------------------------------------------
+
+
+def test_connections_per_ip_are_limited() -> None:
+    h = Harness({"limits": {"max_clients_per_ip": 2}})
+    first = h.connect("one", ip="10.1.1.1")
+    h.connect("two", ip="10.1.1.1")
+    with pytest.raises(ConnectionRefusedError, match="Too many connections from your IP"):
+        h.connect(ip="10.1.1.1")
+    h.connect("other", ip="10.2.2.2")
+    first.send("QUIT")
+    h.connect("three", ip="10.1.1.1")
+
+
+def test_total_connections_are_limited() -> None:
+    h = Harness({"limits": {"max_clients": 2}})
+    h.connect("one", ip="10.1.1.1")
+    h.connect("two", ip="10.1.1.2")
+    with pytest.raises(ConnectionRefusedError, match="Too many connections on this server"):
+        h.connect(ip="10.1.1.3")
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+def test_a_line_too_long_gets_417_and_the_client_stays() -> None:
+    client = Harness().connect("wordy")
+    msgs = client.ask("PRIVMSG wordy :" + "x" * 600)
+    assert params_of(msgs, ERR_INPUTTOOLONG) == [("wordy", "Input line was too long")]
+    assert commands(client.ask("PING still")) == ["PONG"]
+
+
+def test_invalid_utf8_is_refused_not_relayed() -> None:
+    h = Harness()
+    sender, peer = h.connect("sender"), h.connect("peer")
+    h.join("#u", sender, peer)
+    sender.send_bytes(b"PRIVMSG #u :caf\xe9\r\n")
+    (fail,) = sender.messages()
+    assert (fail.command, fail.params[:2]) == ("FAIL", ("PRIVMSG", "INVALID_UTF8"))
+    assert peer.messages() == []
+
+
+def test_malformed_lines_are_ignored() -> None:
+    client = Harness().connect("odd")
+    client.send_bytes(b"PRIVMSG odd :a\x00b\r\n:onlyasource\r\n\r\n   \r\n")
+    assert client.messages() == []
+    assert commands(client.ask("PING ok")) == ["PONG"]
+
+
+# --- the server password, shutdown ---------------------------------------------------------
+
+
+def test_server_password() -> None:
+    h = Harness({"server": {"password": "sekrit"}})
+    wrong = h.connect()
+    msgs = wrong.ask("PASS nope", "NICK wrong", "USER u 0 * :U")
+    assert commands(msgs) == [ERR_PASSWDMISMATCH, "ERROR"]
+    assert wrong.closed
+    nopass = h.connect()
+    assert ERR_PASSWDMISMATCH in commands(nopass.ask("NICK nopass", "USER u 0 * :U"))
+    right = h.connect()
+    assert RPL_WELCOME in commands(right.ask("PASS sekrit", "NICK right", "USER u 0 * :U"))
+
+
+def test_shutdown_tells_every_client_why() -> None:
+    h = Harness()
+    clients = [h.connect("a"), h.connect("b"), h.connect()]
+    h.server.shutdown("Server shutting down")
+    h.run()
+    for client in clients:
+        assert "Server shutting down" in find(client.messages(), "ERROR").params[0]
+        assert client.closed
+    assert h.server.connections == set()
