@@ -108,7 +108,8 @@ class LineClient:
             assert ack.params[1] == "ACK", ack
             self.send("CAP END")
         burst = self.collect("001")
-        burst += self.wait_for(lambda m: m.command in ("376", "422"))[1]
+        end, before = self.wait_for(lambda m: m.command in ("376", "422"))
+        burst += [*before, end]
         self.nick = nick
         return burst
 
