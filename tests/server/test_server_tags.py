@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from serverharness import FakeClient, Harness, find
+from serverharness import FakeClient, Harness, find, params_of
 
 from hubbub.protocol import Message
 from hubbub.server import fanout
@@ -132,3 +132,37 @@ def test_tagmsg_to_a_nick(trio: tuple[Harness, FakeClient, FakeClient, FakeClien
     got = find(tagged.messages(), "TAGMSG")
     assert (got.params, got.tags["+typing"]) == (("tagged",), "paused")
     assert plain.messages() == []
+
+
+@pytest.mark.xfail(
+    strict=True, reason="bug: PRIVMSG a,b gives both messages the same msgid (one tags dict)"
+)
+def test_each_target_of_a_multi_target_message_gets_its_own_msgid() -> None:
+    # IRCv3 message-ids: "any other message transmitted on the entire network
+    # at any time MUST NOT share the same value". PRIVMSG bob and PRIVMSG carol
+    # are two messages (different targets, different conversations).
+    h = Harness()
+    sender = h.connect("sender", caps=("message-tags", "echo-message"))
+    h.connect("bob")
+    h.connect("carol")
+    echoes = sender.ask("PRIVMSG bob,carol :hi both")
+    assert [m.params[0] for m in echoes] == ["bob", "carol"]
+    assert echoes[0].tags["msgid"] != echoes[1].tags["msgid"]
+
+
+def test_extended_join_carries_account_and_realname() -> None:
+    h = Harness()
+    extended = h.connect("ext", caps=("extended-join",))
+    plain = h.connect("plain")
+    h.join("#j", extended, plain)
+    h.connect("newbie", realname="New Bee").send("JOIN #j")
+    assert params_of(extended.messages(), "JOIN") == [("#j", "*", "New Bee")]
+    assert params_of(plain.messages(), "JOIN") == [("#j",)]
+    # The joiner's own echo follows its own caps.
+    assert params_of(extended.ask("JOIN #k"), "JOIN") == [("#k", "*", "Real Name")]
+
+
+def test_no_implicit_names_skips_names_on_join() -> None:
+    h = Harness()
+    quiet = h.connect("quiet", caps=("no-implicit-names",))
+    assert [m.command for m in quiet.ask("JOIN #q")] == ["JOIN"]

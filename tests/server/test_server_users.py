@@ -219,3 +219,22 @@ def test_setname_rejects_a_bad_realname(h: Harness) -> None:
     setter = h.connect("setter", caps=("setname",))
     (fail,) = setter.ask("SETNAME :" + "x" * 391)
     assert (fail.command, fail.params[:2]) == ("FAIL", ("SETNAME", "INVALID_REALNAME"))
+
+
+def test_away_notify_reaches_extended_monitor_watchers(h: Harness, bob: FakeClient) -> None:
+    watcher = h.connect("watcher", caps=("away-notify", "extended-monitor"))
+    plain_watcher = h.connect("plainwatcher", caps=("away-notify",))
+    watcher.ask("MONITOR + bob")
+    plain_watcher.ask("MONITOR + bob")
+    bob.ask("AWAY :later")
+    away = find(watcher.messages(), "AWAY")
+    assert away.params == ("later",)
+    assert plain_watcher.messages() == []
+
+
+def test_a_message_to_oneself_arrives(h: Harness, alice: FakeClient) -> None:
+    (got,) = alice.ask("PRIVMSG alice :note to self")
+    assert (got.source, got.params) == (ALICE, ("alice", "note to self"))
+    echoer = h.connect("echoer", caps=("echo-message",))
+    # Delivered once as a message and once as its echo.
+    assert len(echoer.ask("PRIVMSG echoer :twice")) == 2
