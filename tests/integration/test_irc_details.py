@@ -55,3 +55,33 @@ def test_links_names_this_server(server_factory: ServerFactory) -> None:
     link = c.expect("364")
     assert link.params[1:3] == ("irc.test.local", "irc.test.local")
     c.expect("365")
+
+
+OPERS = NO_LOBBY + '[[operators]]\nname = "boss"\npassword = "hunter2"\n'
+
+
+def test_oper_chghost_tells_chghost_clients(server_factory: ServerFactory) -> None:
+    srv = server_factory(OPERS)
+    boss = srv.client("boss")
+    boss.send("OPER boss hunter2")
+    boss.expect("381")
+    watcher = srv.client("watcher", caps=("chghost",))
+    target = srv.client("target")
+    for c in (watcher, target):
+        c.send("JOIN #room")
+        c.expect("366", c.nick or "", "#room")
+    boss.send("CHGHOST target vhost staff.example.org")
+    change = watcher.expect("CHGHOST")
+    assert change.source is not None and change.source.startswith("target!")
+    assert change.params == ("vhost", "staff.example.org")
+    watcher.send("WHOIS target")
+    assert watcher.expect("311").params[2:4] == ("vhost", "staff.example.org")
+    target.send("CHGHOST target a b.c")
+    target.expect("481")
+
+
+def test_isupport_announces_clienttagdeny_and_utf8only(server_factory: ServerFactory) -> None:
+    srv = server_factory(NO_LOBBY)
+    burst = srv.client().register("tokens")
+    tokens = [t for m in burst if m.command == "005" for t in m.params[1:-1]]
+    assert "CLIENTTAGDENY=" in tokens and "UTF8ONLY" in tokens

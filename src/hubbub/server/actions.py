@@ -212,6 +212,14 @@ def interested(server: Server, user: User, cap: str) -> Iterable[Connection]:
     return seen
 
 
+def change_host(server: Server, user: User, new_user: str, new_host: str) -> None:
+    """Give ``user`` a new user@host; chghost clients that can see them are told
+    (including the user)."""
+    msg = Message("CHGHOST", (new_user, new_host), user.source, server.message_tags())
+    deliver(msg, interested(server, user, "chghost"))
+    user.set_userhost(new_user, new_host)
+
+
 def monitor_online(server: Server, user: User) -> None:
     """Tell MONITOR watchers that ``user`` is here."""
     for conn in server.network.watchers(user.nick):

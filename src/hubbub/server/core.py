@@ -156,6 +156,8 @@ class Server:
             "CHANMODES": ",".join(CHANMODES),
             "CHANNELLEN": "50",
             "CHANTYPES": "#&",
+            # Every client-only tag is relayed: the deny list is empty.
+            "CLIENTTAGDENY": "",
             "ELIST": "MU",
             "EXCEPTS": "e",
             "HOSTLEN": "64",

@@ -1,4 +1,4 @@
-"""Operators: OPER, KILL, REHASH, WALLOPS, DIE.
+"""Operators: OPER, KILL, REHASH, WALLOPS, CHGHOST, DIE.
 
 Operator passwords in the config may be plain or argon2 hashes
 (``$argon2id$...``). Checking a hash takes tens of milliseconds on purpose,
@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 
-from hubbub.protocol import Message
+from hubbub.protocol import Message, is_valid_hostname
 from hubbub.protocol.numerics import (
     ERR_NOOPERHOST,
     ERR_NOSUCHNICK,
@@ -19,6 +19,7 @@ from hubbub.protocol.numerics import (
     RPL_YOUREOPER,
 )
 
+from .. import actions
 from ..dispatch import CommandTable, Context
 from ..fanout import deliver
 from ..state import User
@@ -120,6 +121,20 @@ def wallops(ctx: Context, msg: Message) -> None:
     deliver(out, conns, exclude=ctx.conn)
     if "w" in ctx.user.modes or ctx.user.oper is not None:
         ctx.rb.add(out)
+
+
+@table("CHGHOST", min_params=3, oper=True)
+def chghost(ctx: Context, msg: Message) -> None:
+    """CHGHOST <nick> <user> <host>: give a user a new user@host (a vhost)"""
+    target = ctx.server.network.user(msg.params[0])
+    if target is None:
+        ctx.reply(ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
+        return
+    new_user, new_host = msg.params[1], msg.params[2]
+    if not is_valid_hostname(new_host) or not new_user.replace("~", "").isalnum():
+        ctx.standard_reply("FAIL", "INVALID_PARAMS", text="Not a valid user@host")
+        return
+    actions.change_host(ctx.server, target, new_user, new_host)
 
 
 @table("DIE", oper=True)
