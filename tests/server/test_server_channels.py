@@ -19,6 +19,7 @@ from hubbub.protocol.numerics import (
     ERR_USERONCHANNEL,
     RPL_AWAY,
     RPL_ENDOFNAMES,
+    RPL_ENDOFWHO,
     RPL_INVITING,
     RPL_LIST,
     RPL_LISTEND,
@@ -473,3 +474,21 @@ def test_rename_needs_an_operator(h: Harness, alice: FakeClient, bob: FakeClient
     h.join("#old", alice, bob)
     assert commands(bob.ask("RENAME #old #new")) == [ERR_CHANOPRIVSNEEDED]
     assert commands(bob.ask("RENAME #nowhere #new")) == [ERR_NOSUCHCHANNEL]
+
+
+def test_channel_names_keep_their_first_spelling(
+    h: Harness, alice: FakeClient, bob: FakeClient
+) -> None:
+    alice.ask("JOIN #Room")
+    (join,) = params_of(bob.ask("JOIN #ROOM"), "JOIN")
+    assert join == ("#Room",)
+    assert commands(bob.ask("PART #room")) == ["PART"]
+
+
+def test_secret_channels_tell_outsiders_nothing(
+    h: Harness, alice: FakeClient, bob: FakeClient
+) -> None:
+    h.join("#s", alice)
+    alice.ask("MODE #s +s", "TOPIC #s :hidden")
+    assert commands(bob.ask("WHO #s")) == [RPL_ENDOFWHO]
+    assert commands(bob.ask("TOPIC #s")) == [ERR_NOTONCHANNEL]

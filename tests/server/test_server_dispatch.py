@@ -99,6 +99,20 @@ def test_cap_req_ack_echoes_the_request_and_list_shows_it() -> None:
     assert {"multi-prefix", "server-time"} <= set(listed.params[-1].split())
 
 
+def test_cap_req_alone_also_holds_registration() -> None:
+    client = Harness().connect()
+    msgs = client.ask("CAP REQ :server-time", "NICK alice", "USER a 0 * :A")
+    assert RPL_WELCOME not in commands(msgs)
+    assert RPL_WELCOME in commands(client.ask("CAP END"))
+
+
+def test_cap_ls_302_enables_cap_notify() -> None:
+    client = Harness().connect()
+    client.ask("CAP LS 302")
+    (listed,) = _cap(client.ask("CAP LIST"), "LIST")
+    assert "cap-notify" in listed.params[-1].split()
+
+
 def test_cap_req_is_all_or_nothing() -> None:
     client = Harness().connect()
     client.ask("CAP LS 302")
@@ -219,6 +233,22 @@ def test_echo_message_is_the_labeled_response() -> None:
     (relayed,) = bob.messages()
     assert "label" not in relayed.tags
     assert relayed.tags["msgid"] == echo.tags["msgid"]
+
+
+def test_a_labeled_message_to_oneself_labels_only_the_echo() -> None:
+    # labeled-response: "When a client sends a message to itself, the server
+    # MUST NOT include the label tag, except for any acknowledgment sent with
+    # the echo-message mechanism."
+    h = Harness()
+    echoer = h.connect("echoer", caps=(*LABEL_CAPS, "echo-message"))
+    msgs = echoer.ask("@label=s1 PRIVMSG echoer :note")
+    assert len(msgs) == 2
+    assert [m.tags.get("label") for m in msgs].count("s1") == 1
+    plain = h.connect("plain", caps=LABEL_CAPS)
+    msgs = plain.ask("@label=s2 PRIVMSG plain :note")
+    assert commands(msgs) == ["PRIVMSG", "ACK"]
+    assert "label" not in msgs[0].tags
+    assert msgs[1].tags["label"] == "s2"
 
 
 def test_labels_are_ignored_without_the_cap() -> None:

@@ -72,6 +72,29 @@ def test_more_than_200_held_lines_is_excess_flood(flooder: tuple[Harness, FakeCl
     assert quit_.params == ("Excess Flood",)
 
 
+def test_lines_sent_while_paused_count_towards_excess_flood(
+    flooder: tuple[Harness, FakeClient],
+) -> None:
+    _, client = flooder
+    client.send(*(f"PING {i}" for i in range(30)))
+    assert client.transport.paused
+    assert not client.closed
+    client.send(*(f"PING more{i}" for i in range(195)))  # 10 + 195 held
+    assert client.closed
+    assert "Excess Flood" in client.messages()[-1].params[0]
+
+
+def test_a_client_gone_while_lines_are_held(flooder: tuple[Harness, FakeClient]) -> None:
+    h, client = flooder
+    client.send(*(f"PING {i}" for i in range(30)))
+    client.messages()
+    client.disconnect()
+    h.advance(10)  # the release timer fires on a closed connection
+    assert client.messages() == []
+    assert client.transport.written_after_close == 0
+    assert client.conn not in h.server.connections
+
+
 def test_200_held_lines_are_still_tolerated(flooder: tuple[Harness, FakeClient]) -> None:
     h, client = flooder
     client.send(*(f"PING {i}" for i in range(20 + 200)))
