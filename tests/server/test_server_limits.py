@@ -140,7 +140,8 @@ def test_a_client_that_stops_reading_is_dropped_with_sendq_exceeded() -> None:
 def test_sendq_counts_output_not_yet_flushed() -> None:
     h = Harness({"limits": {"sendq_bytes": 4_000}})
     client = h.connect("greedy")
-    # One command whose replies alone pass the limit: 100 PONG-sized replies.
+    # Forty PINGs in one read: their PONGs wait in the connection's own buffer
+    # until the end of the loop turn, and that backlog counts towards sendq.
     client.send(*(f"PING {'x' * 100}" for _ in range(40)))
     assert client.transport.aborted
 
