@@ -31,9 +31,10 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from hubbub.config import Config, from_mapping
 from hubbub.protocol import Message, parse_line
@@ -54,6 +55,8 @@ __all__ = [
     "find_all",
     "params_of",
 ]
+
+T = TypeVar("T")
 
 #: The harness's base config: a fixed name, no auto_join (tests choose their
 #: channels), no flood control (tests send bursts; the flood tests turn it on).
@@ -156,7 +159,9 @@ class FakeLoop:
         self.run()
 
     def wait_for_threads(self, timeout: float = 10.0) -> None:
-        """Block until a worker thread hands something back, then run it."""
+        """Block until a worker thread hands back a callback not yet taken by
+        :meth:`run`, then run it. (To wait for the server's own jobs, use
+        :meth:`Harness.settle`, which cannot miss one that came back early.)"""
         if not self._arrived.wait(timeout):
             raise TimeoutError("no call_soon_threadsafe callback arrived")
         self.run()
@@ -332,12 +337,27 @@ class Harness:
         self.server = Server(self.config, self.loop)
         self.clients: list[FakeClient] = []
         self.stopped = 0
+        #: Worker-thread jobs (argon2 checks) whose answer has not run yet.
+        self.pending_jobs = 0
 
         def stop() -> None:
             self.stopped += 1
 
         # What the app would do on DIE: here, count it.
         self.server.stop = stop
+        # Count worker jobs, so settle() knows when every answer is back.
+        real_run_blocking = self.server.run_blocking
+
+        def run_blocking(fn: Callable[[], T], then: Callable[[T], None]) -> None:
+            self.pending_jobs += 1
+
+            def answer(result: T) -> None:
+                self.pending_jobs -= 1
+                then(result)
+
+            real_run_blocking(fn, answer)
+
+        self.server.run_blocking = run_blocking  # type: ignore[method-assign]
 
     def connect(
         self,
@@ -388,6 +408,20 @@ class Harness:
     def advance(self, seconds: float) -> None:
         """Move the clock (timers fire)."""
         self.loop.advance(seconds)
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every worker-thread job has answered on the loop.
+
+        A job may finish before or after the test looks, so waiting for "the
+        next threadsafe callback" would race; counting the jobs does not.
+        """
+        deadline = time.monotonic() + timeout
+        self.loop.run()
+        while self.pending_jobs:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{self.pending_jobs} worker job(s) never answered")
+            self.loop.wait_for_threads(timeout=left)
 
     def close(self) -> None:
         """Stop the worker threads the server may have started."""

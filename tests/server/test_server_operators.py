@@ -87,10 +87,12 @@ def test_oper_wrong_password_and_unknown_name(alice: FakeClient) -> None:
 
 
 def test_oper_with_an_argon2_hash_answers_from_the_worker(h: Harness, alice: FakeClient) -> None:
-    # The check runs on a worker thread: nothing yet, then the answer via
-    # call_soon_threadsafe.
+    # The check runs on a worker thread; its answer comes back through
+    # call_soon_threadsafe, which the fake loop runs when the test settles.
     alice.send("OPER hashed s3cret")
-    h.loop.wait_for_threads()
+    assert h.pending_jobs <= 1
+    h.settle()
+    assert h.pending_jobs == 0
     msgs = alice.messages()
     assert commands(msgs) == [RPL_YOUREOPER, "MODE"]
     assert alice.user.oper == "hashed"
@@ -98,14 +100,14 @@ def test_oper_with_an_argon2_hash_answers_from_the_worker(h: Harness, alice: Fak
 
 def test_oper_with_an_argon2_hash_and_a_wrong_password(h: Harness, alice: FakeClient) -> None:
     alice.send("OPER hashed wrong")
-    h.loop.wait_for_threads()
+    h.settle()
     assert commands(alice.messages()) == [ERR_PASSWDMISMATCH]
     assert alice.user.oper is None
 
 
 def test_a_client_gone_before_the_argon2_answer(h: Harness, alice: FakeClient) -> None:
     alice.send("OPER hashed s3cret", "QUIT")
-    h.loop.wait_for_threads()
+    h.settle()
     assert alice.transport.written_after_close == 0
     assert h.server.network.user("alice") is None
 
@@ -117,7 +119,7 @@ def test_a_client_gone_before_the_argon2_answer(h: Harness, alice: FakeClient) -
 def test_a_labeled_argon2_oper_gets_its_answer_labeled(h: Harness) -> None:
     client = h.connect("labeler", caps=("labeled-response", "batch", "message-tags"))
     client.send("@label=op1 OPER hashed s3cret")
-    h.loop.wait_for_threads()
+    h.settle()
     msgs = client.messages()
     assert "ACK" not in commands(msgs)
     assert RPL_YOUREOPER in commands(msgs)
