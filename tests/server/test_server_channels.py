@@ -4,7 +4,6 @@ TOPIC, NAMES, LIST, INVITE and RENAME."""
 from __future__ import annotations
 
 import pytest
-from serverharness import FakeClient, Harness, commands, find, find_all, params_of
 
 from hubbub.protocol.numerics import (
     ERR_BADCHANNELKEY,
@@ -29,6 +28,8 @@ from hubbub.protocol.numerics import (
     RPL_TOPIC,
     RPL_TOPICWHOTIME,
 )
+
+from serverharness import FakeClient, Harness, commands, find, find_all, params_of
 
 ALICE = "alice!~user@10.0.0.1"
 BOB = "bob!~user@10.0.0.2"

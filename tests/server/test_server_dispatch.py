@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from serverharness import Harness, commands, find, find_all
 
 from hubbub.protocol import Message, parse_line
 from hubbub.protocol.numerics import (
@@ -18,6 +17,8 @@ from hubbub.protocol.numerics import (
 )
 from hubbub.server import caps
 from hubbub.server.dispatch import Command, Context
+
+from serverharness import Harness, commands, find, find_all
 
 # --- the gate ----------------------------------------------------------------
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from serverharness import FakeLoop, FakeTransport, Harness, commands
 
 from hubbub.protocol.numerics import RPL_ISUPPORT, RPL_WELCOME
+
+from serverharness import FakeLoop, FakeTransport, Harness, commands
 
 
 def test_call_soon_runs_in_order_only_when_run() -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from serverharness import FakeClient, Harness, commands, find, params_of
 
 from hubbub.protocol.numerics import (
     ERR_INPUTTOOLONG,
     ERR_PASSWDMISMATCH,
     RPL_WELCOME,
 )
+
+from serverharness import FakeClient, Harness, commands, find, params_of
 
 FLOOD: dict[str, Any] = {"limits": {"flood_control": True}}
 

@@ -4,7 +4,6 @@ and AWAY (RPL_AWAY and away-notify)."""
 from __future__ import annotations
 
 import pytest
-from serverharness import FakeClient, Harness, commands, find, params_of
 
 from hubbub.protocol.numerics import (
     ERR_CANNOTSENDTOCHAN,
@@ -16,6 +15,8 @@ from hubbub.protocol.numerics import (
     RPL_NOWAWAY,
     RPL_UNAWAY,
 )
+
+from serverharness import FakeClient, Harness, commands, find, params_of
 
 ALICE = "alice!~user@10.0.0.1"
 BOB = "bob!~user@10.0.0.2"
@@ -156,9 +157,6 @@ def test_banned_members_cannot_speak_unless_excepted_or_voiced(
     assert said(carol) == [("#b", "voiced")]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: +m does not stop non-members of a -n channel (cannot_send)"
-)
 def test_moderated_channel_stops_outsiders_too(
     h: Harness, alice: FakeClient, bob: FakeClient
 ) -> None:
@@ -169,9 +167,6 @@ def test_moderated_channel_stops_outsiders_too(
     assert said(alice) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: bans do not stop non-members of a -n channel (cannot_send)"
-)
 def test_banned_outsiders_cannot_speak_either(
     h: Harness, alice: FakeClient, bob: FakeClient
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from serverharness import FakeClient, Harness, commands, params_of
 
 from hubbub.protocol.numerics import (
     ERR_CHANOPRIVSNEEDED,
@@ -24,6 +23,8 @@ from hubbub.protocol.numerics import (
     RPL_INVEXLIST,
     RPL_UMODEIS,
 )
+
+from serverharness import FakeClient, Harness, commands, params_of
 
 ALICE = "alice!~user@10.0.0.1"
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 from argon2 import PasswordHasher
-from serverharness import FakeClient, Harness, commands, find, params_of
 
 from hubbub.protocol.numerics import (
     ERR_HELPNOTFOUND,
@@ -29,6 +28,8 @@ from hubbub.protocol.numerics import (
     RPL_UMODEIS,
     RPL_YOUREOPER,
 )
+
+from serverharness import FakeClient, Harness, commands, find, params_of
 
 ALICE = "alice!~user@10.0.0.1"
 #: Cheap argon2 parameters: the hash is real, the test stays fast.
@@ -112,10 +113,6 @@ def test_a_client_gone_before_the_argon2_answer(h: Harness, alice: FakeClient) -
     assert h.server.network.user("alice") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: OPER with an argon2 hash sends ACK at once, then an unlabeled 381 later",
-)
 def test_a_labeled_argon2_oper_gets_its_answer_labeled(h: Harness) -> None:
     client = h.connect("labeler", caps=("labeled-response", "batch", "message-tags"))
     client.send("@label=op1 OPER hashed s3cret")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from serverharness import FakeClient, Harness, commands, find, params_of
 
 from hubbub.protocol.numerics import (
     ERR_NOSUCHNICK,
@@ -24,6 +23,8 @@ from hubbub.protocol.numerics import (
     RPL_WHOSPCRPL,
     RPL_WHOWASUSER,
 )
+
+from serverharness import FakeClient, Harness, commands, find, params_of
 
 OPERATORS = {"operators": [{"name": "op", "password": "pw"}]}
 

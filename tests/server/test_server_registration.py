@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pytest
-from serverharness import Harness, commands, find, find_all, params_of
 
 from hubbub.protocol import parse_isupport
 from hubbub.protocol.numerics import (
@@ -34,6 +33,8 @@ from hubbub.protocol.numerics import (
     RPL_WHOISUSER,
     RPL_YOURHOST,
 )
+
+from serverharness import Harness, commands, find, find_all, params_of
 
 
 def test_the_welcome_burst_in_order() -> None:

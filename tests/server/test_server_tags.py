@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from serverharness import FakeClient, Harness, find, params_of
 
 from hubbub.protocol import Message
 from hubbub.server import fanout
 from hubbub.server.caps import TagProfile
+
+from serverharness import FakeClient, Harness, find, params_of
 
 TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -134,9 +135,6 @@ def test_tagmsg_to_a_nick(trio: tuple[Harness, FakeClient, FakeClient, FakeClien
     assert plain.messages() == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: PRIVMSG a,b gives both messages the same msgid (one tags dict)"
-)
 def test_each_target_of_a_multi_target_message_gets_its_own_msgid() -> None:
     # IRCv3 message-ids: "any other message transmitted on the entire network
     # at any time MUST NOT share the same value". PRIVMSG bob and PRIVMSG carol

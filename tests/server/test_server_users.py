@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from serverharness import FakeClient, Harness, commands, find, find_all, params_of
 
 from hubbub.protocol.numerics import (
     ERR_ERRONEUSNICKNAME,
@@ -17,6 +16,8 @@ from hubbub.protocol.numerics import (
     RPL_MONONLINE,
     RPL_WHOISUSER,
 )
+
+from serverharness import FakeClient, Harness, commands, find, find_all, params_of
 
 ALICE = "alice!~user@10.0.0.1"
 

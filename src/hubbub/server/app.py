@@ -131,6 +131,7 @@ async def serve(
             await asyncio.sleep(0.05)
         for sig in installed:
             loop.remove_signal_handler(sig)
+        server.close()
         log.info("stopped")
 
 

@@ -132,6 +132,12 @@ class Server:
 
         future.add_done_callback(done)
 
+    def close(self) -> None:
+        """Release the worker threads (after shutdown)."""
+        if self._workers is not None:
+            self._workers.shutdown(wait=False, cancel_futures=True)
+            self._workers = None
+
     def _load_motd(self, config: Config) -> list[str] | None:
         if config.server.motd_file:
             try:

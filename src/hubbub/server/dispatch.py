@@ -36,13 +36,24 @@ log = logging.getLogger(__name__)
 class Context:
     """What a handler works with: the server, the client, its reply buffer."""
 
-    __slots__ = ("conn", "msg", "rb", "server")
+    __slots__ = ("conn", "deferred", "msg", "rb", "server")
 
     def __init__(self, server: Server, conn: Connection, msg: Message) -> None:
         self.server = server
         self.conn = conn
         self.msg = msg
         self.rb = ReplyBuffer(conn)
+        self.deferred = False
+
+    def defer(self) -> None:
+        """The answer comes later (work on a thread): the dispatcher must not
+        send the replies yet; the handler calls :meth:`finish` when done."""
+        self.deferred = True
+
+    def finish(self) -> None:
+        """Send the replies, labelled as the command asked."""
+        if not self.conn.closing:
+            self.rb.flush(self.msg.tags.get("label") if self.msg.tags else None)
 
     @property
     def user(self) -> User:
@@ -134,8 +145,8 @@ def run(server: Server, conn: Connection, msg: Message, commands: dict[str, Comm
             ctx.rb.messages.clear()
             conn.close("Internal server error")
             return
-    label = msg.tags.get("label") if msg.tags else None
-    ctx.rb.flush(label)
+    if not ctx.deferred:
+        ctx.finish()
 
 
 #: Commands whose last required parameter may be empty (``TOPIC #c :`` clears).

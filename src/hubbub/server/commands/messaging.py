@@ -35,8 +35,8 @@ _STATUS = {prefix: mode for mode, prefix in PREFIXES.items()}
 def cannot_send(chan: Channel, user: User) -> str | None:
     """Why ``user`` may not speak in ``chan`` (the 404 text), or None."""
     modes = chan.members.get(user)
-    if modes is None:
-        return "Cannot send to channel (no external messages)" if "n" in chan.modes else None
+    if modes is None and "n" in chan.modes:
+        return "Cannot send to channel (no external messages)"
     if modes:  # voiced or higher: bans and +m do not apply
         return None
     if "m" in chan.modes:
@@ -59,17 +59,16 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
     server, user, conn = ctx.server, ctx.user, ctx.conn
     conn.last_active = server.loop.time()
     command = msg.command.upper()
-    tags = server.message_tags()
-    if msg.tags:
-        tags.update((k, v) for k, v in msg.tags.items() if k[:1] == "+")
+    extra = {k: v for k, v in msg.tags.items() if k[:1] == "+"} if msg.tags else {}
     if user.account is not None:
-        tags["account"] = user.account
+        extra["account"] = user.account
     if "B" in user.modes:
-        tags["bot"] = ""
+        extra["bot"] = ""
     echo = "echo-message" in conn.caps
     for target in msg.params[0].split(",")[:MAX_TARGETS]:
         params = (target,) if tagmsg else (target, text)
-        out = Message(command, params, user.source, tags)
+        # Each target's copy is its own message, with its own msgid.
+        out = Message(command, params, user.source, {**server.message_tags(), **extra})
         status = _STATUS.get(target[:1]) if len(target) > 1 else None
         name = target[1:] if status else target
         peer = None

@@ -73,15 +73,16 @@ def oper(ctx: Context, msg: Message) -> None:
         return
 
     def answer(ok: bool) -> None:
-        conn = user.conn
-        if conn is None or conn.closing:
+        if user.conn is None or user.conn.closing:
             return
-        if not ok:
-            conn.send_numeric(ERR_PASSWDMISMATCH, "Password incorrect")
-            return
-        for reply in become_oper(ctx, user, name):
-            conn.send(reply)
+        if ok:
+            for reply in become_oper(ctx, user, name):
+                ctx.rb.add(reply)
+        else:
+            ctx.reply(ERR_PASSWDMISMATCH, "Password incorrect")
+        ctx.finish()
 
+    ctx.defer()
     ctx.server.run_blocking(lambda: check_password(block.password, given), answer)
 
 
