@@ -425,9 +425,7 @@ class Harness:
 
     def close(self) -> None:
         """Stop the worker threads the server may have started."""
-        workers = self.server._workers  # the server has no public shutdown for them
-        if workers is not None:
-            workers.shutdown(wait=True)
+        self.server.close()
 
 
 # --- reading replies ---------------------------------------------------------
