@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 #: Lines held back by flood control before the client is cut off.
 MAX_HELD_LINES = 200
+_NONE: frozenset[str] = frozenset()
 
 
 class Transport(Protocol):
@@ -159,12 +160,13 @@ class Connection:
         self.pass_ok = server.config.server.password is None
         self.cap_negotiating = False
         self.cap_version = 0
-        self.caps: set[str] = set()
-        self.monitoring: set[str] = set()  # casefolded nicks this client MONITORs
+        self.caps: frozenset[str] = _NONE
+        # Casefolded nicks this client MONITORs: a set once it watches anyone.
+        self.monitoring: set[str] | frozenset[str] = _NONE
         self.tag_profile: TagProfile = tag_profile(self.caps)
         # I/O state.
         self._lines = LineBuffer()
-        self._held: deque[object] = deque()
+        self._held: deque[object] | None = None  # lines held by flood control
         self._paused = False
         self._bucket = TokenBucket(stamp=now) if server.config.limits.flood_control else None
         self._out: list[bytes] = []
@@ -186,9 +188,9 @@ class Connection:
             return self.user.nick
         return self.nick or "*"
 
-    def set_caps(self, caps: set[str]) -> None:
+    def set_caps(self, caps: set[str] | frozenset[str]) -> None:
         """Replace the enabled capabilities (and the tag profile with them)."""
-        self.caps = caps
+        self.caps = frozenset(caps)
         self.tag_profile = tag_profile(caps)
 
     def next_batch_id(self) -> str:
@@ -205,7 +207,7 @@ class Connection:
         self.last_recv = self.server.loop.time()
         self.ping_sent = None
         items = self._lines.feed(data)
-        if self._held or self._paused:
+        if self._held is not None:
             self._held.extend(items)
             self._check_held()
             return
@@ -217,7 +219,7 @@ class Connection:
             if self.closing:
                 return
             if bucket is not None and not bucket.take(self.server.loop.time()):
-                self._held.extend(list(items)[i:])
+                self._held = deque(list(items)[i:])
                 self._throttle()
                 return
             self._handle(item)
@@ -230,7 +232,7 @@ class Connection:
             self.server.loop.call_later(self._bucket.wait(), self._release)
 
     def _check_held(self) -> bool:
-        if len(self._held) > MAX_HELD_LINES:
+        if self._held is not None and len(self._held) > MAX_HELD_LINES:
             self.close("Excess Flood")
             return False
         return True
@@ -240,9 +242,9 @@ class Connection:
         if self.closing:
             return
         self._paused = False
-        held, self._held = self._held, deque()
+        held, self._held = self._held or deque(), None
         self._run(held)
-        if not self._held and not self.closing:
+        if self._held is None and not self.closing:
             self.transport.resume_reading()
 
     def _handle(self, raw: object) -> None:
@@ -320,7 +322,7 @@ class Connection:
             self.flush()
         self.closing = True
         self._out.clear()
-        self._held.clear()
+        self._held = None
         if error:
             self.transport.close()
         else:

@@ -61,7 +61,7 @@ class User:
         self.signon = signon
         self.source = f"{nick}!{user}@{host}"
         self.channels: dict[str, Channel] = {}  # casefolded name -> channel
-        self.modes: set[str] = set()
+        self.modes = ""  # user mode letters; a str costs less than a set per user
         self.away: str | None = None
         self.account: str | None = None
         self.oper: str | None = None  # operator block name once OPERed
@@ -72,6 +72,13 @@ class User:
         self.nick = nick
         self.nick_cf = casefold(nick)
         self.source = f"{nick}!{self.user}@{self.host}"
+
+    def set_mode(self, letter: str, on: bool) -> bool:
+        """Turn a user mode on or off; True when that changed anything."""
+        if (letter in self.modes) == on:
+            return False
+        self.modes = self.modes + letter if on else self.modes.replace(letter, "")
+        return True
 
     def set_userhost(self, user: str, host: str) -> None:
         """Change user and host (CHGHOST)."""
@@ -232,13 +239,16 @@ class Network:
     def watch(self, conn: Connection, nick: str) -> None:
         """``conn`` MONITORs ``nick``."""
         cf = casefold(nick)
+        if not isinstance(conn.monitoring, set):
+            conn.monitoring = set()  # most clients never MONITOR: allocate on first use
         conn.monitoring.add(cf)
         self.monitors.setdefault(cf, set()).add(conn)
 
     def unwatch(self, conn: Connection, nick: str) -> None:
         """``conn`` stops MONITORing ``nick``."""
         cf = casefold(nick)
-        conn.monitoring.discard(cf)
+        if isinstance(conn.monitoring, set):
+            conn.monitoring.discard(cf)
         watchers = self.monitors.get(cf)
         if watchers is not None:
             watchers.discard(conn)

@@ -258,13 +258,8 @@ def change_user_modes(ctx: Context, user: User, modestring: str) -> None:
             user.oper = None
         elif letter not in USER_SETTABLE:
             continue  # +o comes from OPER, +r from accounts
-        if adding and letter not in user.modes:
-            user.modes.add(letter)
-        elif not adding and letter in user.modes:
-            user.modes.discard(letter)
-        else:
-            continue
-        applied.append((adding, letter, None))
+        if user.set_mode(letter, adding):
+            applied.append((adding, letter, None))
     if unknown:
         ctx.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
     if applied:
