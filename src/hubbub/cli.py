@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from hubbub import __version__
 from hubbub.config import Config, ConfigError, load, with_overrides
+
+T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,14 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(coro: Coroutine[Any, Any, None]) -> None:
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     """Run on uvloop when it is installed, the stdlib loop otherwise."""
     try:
         import uvloop
     except ImportError:
-        asyncio.run(coro)
-    else:
-        uvloop.run(coro)
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def _build_config(args: argparse.Namespace) -> Config:
@@ -69,12 +71,18 @@ def serve_main(args: argparse.Namespace) -> int:
 
     reload = (lambda: _build_config(args)) if args.config else None
     try:
-        _run(serve(config, reload_config=reload))
+        restart = _run(serve(config, reload_config=reload))
     except ConfigError as exc:
         print(f"hubbub: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        pass
+        return 0
+    if restart:
+        # RESTART: the same process (same PID, for supervisors) starts afresh.
+        logging.getLogger("hubbub").warning("restarting")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "hubbub", *sys.argv[1:]])
     return 0
 
 

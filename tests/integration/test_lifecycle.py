@@ -148,3 +148,27 @@ def test_empty_motd_means_none(server_factory: ServerFactory) -> None:
     srv = server_factory('[server]\nmotd = ""\n')
     burst = srv.client().register("newcomer")
     assert [m.command for m in burst if m.command in ("372", "422")] == ["422"]
+
+
+def test_oper_restart_comes_back_on_the_same_port(server_factory: ServerFactory) -> None:
+    srv = server_factory('[[operators]]\nname = "root"\npassword = "pw"\n')
+    boss = srv.client("boss")
+    boss.send("RESTART")
+    boss.expect("481")  # not an operator yet
+    boss.send("OPER root pw")
+    boss.expect("381")
+    boss.send("RESTART")
+    err = boss.wait_for(lambda m: m.command == "ERROR", timeout=5)[0]
+    assert "Server restarting" in err.params[0]
+    deadline = time.monotonic() + 15
+    while True:  # the same process comes back and accepts again
+        try:
+            again = srv.client("again")
+            break
+        except (OSError, AssertionError):
+            assert time.monotonic() < deadline, srv.log.read_text()
+            time.sleep(0.2)
+    assert srv.alive()
+    again.send("PING :back")
+    again.expect("PONG")
+    assert srv.log.read_text().count("ready as") == 2

@@ -56,8 +56,11 @@ async def serve(
     shutdown_trigger: asyncio.Event | None = None,
     reload_config: Callable[[], Config] | None = None,
     ready: Callable[[list[tuple[str, int]]], None] | None = None,
-) -> None:
-    """Run a server until ``shutdown_trigger`` is set or a stop signal comes."""
+) -> bool:
+    """Run a server until ``shutdown_trigger`` is set or a stop signal comes.
+
+    Returns True when an operator asked for a RESTART (the caller re-executes).
+    """
     loop = asyncio.get_running_loop()
     raise_fd_limit()
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +127,7 @@ async def serve(
         for listener in listeners:
             listener.close()
         sweeper.cancel()
-        server.shutdown("Server shutting down")
+        server.shutdown("Server restarting" if server.restart_requested else "Server shutting down")
         server.output.flush()
         deadline = loop.time() + SHUTDOWN_GRACE
         while server.connections and loop.time() < deadline:
@@ -133,6 +136,7 @@ async def serve(
             loop.remove_signal_handler(sig)
         server.close()
         log.info("stopped")
+    return server.restart_requested
 
 
 async def _sweep(server: Server) -> None:

@@ -76,6 +76,7 @@ class Server:
         #: Set by the app: how to re-read the config, how to stop, the TLS context.
         self.config_loader: Callable[[], Config] | None = None
         self.stop: Callable[[], None] | None = None
+        self.restart_requested = False
         self.tls_context: ssl.SSLContext | None = None
         self._workers: ThreadPoolExecutor | None = None
         self.apply_config(config)

@@ -1,4 +1,4 @@
-"""Operators: OPER, KILL, REHASH, WALLOPS, CHGHOST, DIE.
+"""Operators: OPER, KILL, REHASH, WALLOPS, CHGHOST, DIE, RESTART.
 
 Operator passwords in the config may be plain or argon2 hashes
 (``$argon2id$...``). Checking a hash takes tens of milliseconds on purpose,
@@ -143,4 +143,13 @@ def die(ctx: Context, msg: Message) -> None:
     """DIE: shut the server down (clients are told, as on SIGTERM)"""
     log.warning("DIE from %s", ctx.user.source)
     if ctx.server.stop is not None:
+        ctx.server.stop()
+
+
+@table("RESTART", oper=True)
+def restart(ctx: Context, msg: Message) -> None:
+    """RESTART: shut down cleanly, then start again with the same command line"""
+    log.warning("RESTART from %s", ctx.user.source)
+    if ctx.server.stop is not None:
+        ctx.server.restart_requested = True
         ctx.server.stop()
