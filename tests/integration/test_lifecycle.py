@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from hubtest import ServerFactory, free_port, start_server
+from ircclient import LineClient
 
 
 def test_starts_fast_with_no_config(tmp_path: Path) -> None:
@@ -172,3 +173,15 @@ def test_oper_restart_comes_back_on_the_same_port(server_factory: ServerFactory)
     again.send("PING :back")
     again.expect("PONG")
     assert srv.log.read_text().count("ready as") == 2
+
+
+def test_several_listeners_share_one_network(server_factory: ServerFactory) -> None:
+    second = free_port()
+    srv = server_factory(None, "--listen", f"127.0.0.1:{second}")
+    a = srv.client("on_first")
+    b = LineClient("127.0.0.1", second)
+    srv.clients.append(b)
+    b.register("on_second")
+    a.expect("JOIN", "#lobby")
+    b.send("PRIVMSG #lobby :across listeners")
+    assert a.expect("PRIVMSG", "#lobby").params[1] == "across listeners"
