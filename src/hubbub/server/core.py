@@ -40,9 +40,21 @@ CHANMODES = ("beI", "k", "l", "imnst")
 USER_MODES = "iowBr"
 
 
+_second_cache: list[object] = [None, ""]
+
+
 def server_time(ts: float) -> str:
-    """An IRCv3 server-time value: ISO 8601, UTC, milliseconds."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """An IRCv3 server-time value: ISO 8601, UTC, milliseconds.
+
+    Every relayed message carries one, so the date part is formatted once per
+    second and only the milliseconds are added per message.
+    """
+    second = int(ts)
+    if _second_cache[0] != second:
+        _second_cache[0] = second
+        _second_cache[1] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+    millis = int((ts - second) * 1000)
+    return f"{_second_cache[1]}{millis:03d}Z"
 
 
 def default_motd(config: Config) -> list[str]:
