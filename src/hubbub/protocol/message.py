@@ -35,8 +35,8 @@ alike and never touches I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .errors import EmptyLine, ProtocolError
