@@ -166,6 +166,9 @@ class Network:
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.whowas: deque[WhowasEntry] = deque(maxlen=whowas_size)
+        #: Users with +i and with +o, kept as they change so LUSERS is O(1).
+        self.invisible: set[User] = set()
+        self.opers: set[User] = set()
         #: MONITOR: casefolded nick -> the connections watching it.
         self.monitors: dict[str, set[Connection]] = {}
 
@@ -181,8 +184,22 @@ class Network:
         """Add a newly registered user."""
         self.users[user.nick_cf] = user
 
+    def set_mode(self, user: User, letter: str, on: bool) -> bool:
+        """Change a user mode (keeping the +i/+o counts); True if it changed."""
+        if not user.set_mode(letter, on):
+            return False
+        tracked = self.invisible if letter == "i" else self.opers if letter == "o" else None
+        if tracked is not None:
+            if on:
+                tracked.add(user)
+            else:
+                tracked.discard(user)
+        return True
+
     def remove_user(self, user: User, now: float) -> None:
         """Drop ``user`` from the network and every channel; remember it for WHOWAS."""
+        self.invisible.discard(user)
+        self.opers.discard(user)
         for chan in list(user.channels.values()):
             self.part(user, chan)
         if self.users.get(user.nick_cf) is user:

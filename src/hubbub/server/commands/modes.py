@@ -258,7 +258,7 @@ def change_user_modes(ctx: Context, user: User, modestring: str) -> None:
             user.oper = None
         elif letter not in USER_SETTABLE:
             continue  # +o comes from OPER, +r from accounts
-        if user.set_mode(letter, adding):
+        if ctx.server.network.set_mode(user, letter, adding):
             applied.append((adding, letter, None))
     if unknown:
         ctx.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")

@@ -47,7 +47,7 @@ def check_password(stored: str, given: str) -> bool:
 def become_oper(ctx: Context, user: User, name: str) -> list[Message]:
     """Grant operator status; the replies that tell the user."""
     user.oper = name
-    user.set_mode("o", True)
+    ctx.server.network.set_mode(user, "o", True)
     log.info("%s is now an operator (%s)", user.source, name)
     return [
         Message(RPL_YOUREOPER, (user.nick, "You are now an IRC operator"), ctx.server.name),

@@ -74,11 +74,13 @@ def visible_to(viewer: User, target: User) -> bool:
 def send_lusers(ctx: Context) -> None:
     """The LUSERS burst (also part of the welcome)."""
     server = ctx.server
-    users = server.network.users.values()
-    total = len(server.network.users)
-    invisible = sum(1 for u in users if "i" in u.modes)
-    opers = sum(1 for u in users if u.oper is not None)
-    unknown = sum(1 for c in server.connections if not c.registered)
+    network = server.network
+    total = len(network.users)
+    invisible = len(network.invisible)
+    opers = len(network.opers)
+    # Every user is local (one server), so the rest of the connections are
+    # the ones still registering.
+    unknown = max(0, len(server.connections) - total)
     server.max_users = max(server.max_users, total)
     ctx.reply(
         RPL_LUSERCLIENT,
