@@ -128,12 +128,15 @@ def test_a_client_that_stops_reading_is_dropped_with_sendq_exceeded() -> None:
     talker, stuck, peer = h.connect("talker"), h.connect("stuck"), h.connect("peer")
     h.join("#q", talker, stuck, peer)
     stuck.transport.buffer_size = 9_990  # the kernel holds what it did not read
+    talker.send("PRIVMSG #q :the last line that fits")
+    assert not stuck.transport.aborted
+    stuck.transport.data.clear()
     talker.send("PRIVMSG #q :one line too many")
     assert stuck.transport.aborted
     assert stuck.transport.data == b""  # no ERROR for a client that cannot read it
     msgs = peer.messages()
-    assert commands(msgs) == ["PRIVMSG", "QUIT"]
-    assert (msgs[1].source, msgs[1].params) == ("stuck!~user@10.0.0.1", ("SendQ exceeded",))
+    assert commands(msgs) == ["PRIVMSG", "PRIVMSG", "QUIT"]
+    assert (msgs[2].source, msgs[2].params) == ("stuck!~user@10.0.0.1", ("SendQ exceeded",))
     assert params_of(talker.messages(), "QUIT") == [("SendQ exceeded",)]
     assert h.server.network.user("stuck") is None
 

@@ -115,7 +115,7 @@ class Connection:
         "_out",
         "_out_size",
         "_paused",
-        "_scheduled",
+        "_transport_size",
         "away_since",
         "cap_negotiating",
         "cap_version",
@@ -169,9 +169,11 @@ class Connection:
         self._held: deque[object] | None = None  # lines held by flood control
         self._paused = False
         self._bucket = TokenBucket(stamp=now) if server.config.limits.flood_control else None
-        self._out: list[bytes] = []
+        # Bytes waiting for the end of the loop turn; None when nothing is
+        # queued, which also means "not scheduled for a flush".
+        self._out: list[bytes] | None = None
         self._out_size = 0
-        self._scheduled = False
+        self._transport_size = 0  # the transport's own buffer, as of the last write
         self._batch_seq = 0
 
     # --- identity --------------------------------------------------------
@@ -278,14 +280,18 @@ class Connection:
         """Queue encoded bytes; they are written at the end of the loop turn."""
         if self.closing:
             return
-        self._out.append(data)
-        self._out_size += len(data)
-        if self._out_size + self.transport.get_write_buffer_size() > self.server.sendq_bytes:
-            self.close("SendQ exceeded", error=False)
-            return
-        if not self._scheduled:
-            self._scheduled = True
+        out = self._out
+        if out is None:
+            out = self._out = []
             self.server.output.schedule(self)
+        out.append(data)
+        self._out_size += len(data)
+        if self._out_size + self._transport_size > self.server.sendq_bytes:
+            # The cached transport size only errs high (the socket may have
+            # drained since): look again before cutting the client off.
+            self._transport_size = self.transport.get_write_buffer_size()
+            if self._out_size + self._transport_size > self.server.sendq_bytes:
+                self.close("SendQ exceeded", error=False)
 
     def send(self, msg: Message) -> None:
         """Queue one message, encoded for this connection's tag profile."""
@@ -297,13 +303,12 @@ class Connection:
 
     def flush(self) -> None:
         """Write everything queued in one call."""
-        self._scheduled = False
-        if self._out:
-            data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
-            self._out.clear()
+        out, self._out = self._out, None
+        if out:
             self._out_size = 0
             if not self.closing:
-                self.transport.write(data)
+                self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+                self._transport_size = self.transport.get_write_buffer_size()
 
     # --- closing ---------------------------------------------------------
 
@@ -321,7 +326,7 @@ class Connection:
             self.send(Message("ERROR", (f"Closing link: ({who}) [{reason}]",)))
             self.flush()
         self.closing = True
-        self._out.clear()
+        self._out = None
         self._held = None
         if error:
             self.transport.close()

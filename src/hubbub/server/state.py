@@ -13,6 +13,7 @@ the object.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,12 @@ PREFIX_ORDER = "ov"
 def rank_sorted(modes: str) -> str:
     """Membership modes in rank order (``"vo"`` -> ``"ov"``)."""
     return "".join(m for m in PREFIX_ORDER if m in modes)
+
+
+def _folded(nick: str) -> str:
+    """The casefolded nick, sharing the nick's own string when it is already folded."""
+    folded = casefold(nick)
+    return nick if folded == nick else folded
 
 
 class User:
@@ -54,10 +61,12 @@ class User:
 
     def __init__(self, nick: str, user: str, host: str, realname: str, signon: float) -> None:
         self.nick = nick
-        self.nick_cf = casefold(nick)
-        self.user = user
-        self.host = host
-        self.realname = realname
+        self.nick_cf = _folded(nick)
+        # Many users share a host (NAT) or a username/realname (bots, clients'
+        # defaults): interned, each distinct string is kept once.
+        self.user = sys.intern(user)
+        self.host = sys.intern(host)
+        self.realname = sys.intern(realname)
         self.signon = signon
         self.source = f"{nick}!{user}@{host}"
         self.channels: dict[str, Channel] = {}  # casefolded name -> channel
@@ -70,7 +79,7 @@ class User:
     def set_nick(self, nick: str) -> None:
         """Change the nick and the cached ``nick!user@host`` source."""
         self.nick = nick
-        self.nick_cf = casefold(nick)
+        self.nick_cf = _folded(nick)
         self.source = f"{nick}!{self.user}@{self.host}"
 
     def set_mode(self, letter: str, on: bool) -> bool:
