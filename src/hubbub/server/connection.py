@@ -31,6 +31,7 @@ not change under that loop.
 from __future__ import annotations
 
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -116,7 +117,6 @@ class Connection:
         "_out_size",
         "_paused",
         "_transport_size",
-        "away_since",
         "cap_negotiating",
         "cap_version",
         "caps",
@@ -143,14 +143,15 @@ class Connection:
         self.server = server
         self.server_name = server.name
         self.transport = transport
-        self.ip = ip
+        # Interned: the User's host is the same string, and so are the hosts
+        # of every other connection from this address.
+        self.ip = sys.intern(ip)
         self.tls = tls
         now = server.loop.time()
         self.created = now
         self.last_recv = now
         self.last_active = now  # last PRIVMSG/NOTICE etc., for WHOIS idle
         self.ping_sent: float | None = None
-        self.away_since: float | None = None
         self.closing = False
         # Registration state.
         self.user: User | None = None

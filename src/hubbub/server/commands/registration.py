@@ -8,6 +8,8 @@ in the ``auto_join`` channels: the brief's one shared room.
 
 from __future__ import annotations
 
+import sys
+
 from hubbub.protocol import Message, is_valid_nick
 from hubbub.protocol.numerics import (
     ERR_ALREADYREGISTERED,
@@ -144,8 +146,8 @@ def user_(ctx: Context, msg: Message) -> None:
         return
     # No ident lookup: the "~" says the username is unverified, as usual.
     raw = "".join(c for c in msg.params[0] if c.isalnum() or c in "-_.")[: USERLEN - 1]
-    conn.username = "~" + (raw or "user")
-    conn.realname = msg.params[3]
+    conn.username = sys.intern("~" + (raw or "user"))
+    conn.realname = sys.intern(msg.params[3])
     try_register(ctx)
 
 
