@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import resource
 import signal
@@ -36,6 +37,20 @@ def raise_fd_limit() -> None:
             log.warning("could not raise the open files limit from %d: %s", soft, exc)
             return
         log.info("raised the open files limit from %d to %d", soft, hard)
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector off the latency path.
+
+    Everything loaded at start (modules, config, tables) lives forever:
+    ``gc.freeze()`` takes it out of every future collection. Chat traffic
+    allocates many short-lived, acyclic objects (messages, tag dicts), so a
+    larger first-generation threshold means far fewer collections for the same
+    work; reference counting frees them anyway.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def tls_context(config: Config) -> ssl.SSLContext:
@@ -100,6 +115,7 @@ async def serve(
             host, port = sock.getsockname()[:2]
             bound.append((host, port))
             log.info("listening on %s:%d%s", host, port, " (TLS)" if is_tls else "")
+    tune_gc()
     log.info("hubbub %s ready as %s", server.version, server.name)
     if ready is not None:
         ready(bound)
