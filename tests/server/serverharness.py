@@ -453,3 +453,8 @@ def find(msgs: Sequence[Message], command: str) -> Message:
 def params_of(msgs: Iterable[Message], command: str) -> list[tuple[str, ...]]:
     """The params of every message with ``command``."""
     return [m.params for m in msgs if m.command == command]
+
+
+#: Sources of the standard fixtures' clients (tests/server/conftest.py).
+ALICE = "alice!~user@10.0.0.1"
+BOB = "bob!~user@10.0.0.2"

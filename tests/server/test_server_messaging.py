@@ -16,30 +16,7 @@ from hubbub.protocol.numerics import (
     RPL_UNAWAY,
 )
 
-from serverharness import FakeClient, Harness, commands, find, params_of
-
-ALICE = "alice!~user@10.0.0.1"
-BOB = "bob!~user@10.0.0.2"
-
-
-@pytest.fixture
-def h() -> Harness:
-    return Harness()
-
-
-@pytest.fixture
-def alice(h: Harness) -> FakeClient:
-    return h.connect("alice", ip="10.0.0.1")
-
-
-@pytest.fixture
-def bob(h: Harness) -> FakeClient:
-    return h.connect("bob", ip="10.0.0.2")
-
-
-@pytest.fixture
-def carol(h: Harness) -> FakeClient:
-    return h.connect("carol", ip="10.0.0.3")
+from serverharness import ALICE, BOB, FakeClient, Harness, commands, find, params_of
 
 
 def said(client: FakeClient) -> list[tuple[str, ...]]:

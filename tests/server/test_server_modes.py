@@ -24,14 +24,7 @@ from hubbub.protocol.numerics import (
     RPL_UMODEIS,
 )
 
-from serverharness import FakeClient, Harness, commands, params_of
-
-ALICE = "alice!~user@10.0.0.1"
-
-
-@pytest.fixture
-def h() -> Harness:
-    return Harness()
+from serverharness import ALICE, FakeClient, Harness, commands, params_of
 
 
 @pytest.fixture

@@ -29,9 +29,8 @@ from hubbub.protocol.numerics import (
     RPL_YOUREOPER,
 )
 
-from serverharness import FakeClient, Harness, commands, find, params_of
+from serverharness import ALICE, FakeClient, Harness, commands, find, params_of
 
-ALICE = "alice!~user@10.0.0.1"
 #: Cheap argon2 parameters: the hash is real, the test stays fast.
 HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -48,16 +47,6 @@ def h() -> Iterator[Harness]:
     )
     yield harness
     harness.close()
-
-
-@pytest.fixture
-def alice(h: Harness) -> FakeClient:
-    return h.connect("alice", ip="10.0.0.1")
-
-
-@pytest.fixture
-def bob(h: Harness) -> FakeClient:
-    return h.connect("bob", ip="10.0.0.2")
 
 
 @pytest.fixture
