@@ -8,7 +8,7 @@ says nothing and a half-invalid string still applies its valid part.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from hubbub.protocol import Message, normalise_mask
 from hubbub.protocol.numerics import (
@@ -111,128 +111,137 @@ def _send_list(ctx: Context, chan: Channel, letter: str) -> None:
     ctx.reply(end, chan.name, text)
 
 
+Change = tuple[bool, str, str | None]
+
+
+def _list_mode(ctx: Context, chan: Channel, adding: bool, letter: str, arg: str) -> Change | None:
+    mask = normalise_mask(arg)
+    entries: dict[str, tuple[str, float]] = getattr(chan, LISTS[letter][0])
+    if adding and mask not in entries:
+        if len(entries) >= MAX_LIST:
+            ctx.reply(ERR_BANLISTFULL, chan.name, mask, "Channel list is full")
+            return None
+        entries[mask] = (ctx.user.source, ctx.server.now())
+        return True, letter, mask
+    if not adding and mask in entries:
+        del entries[mask]
+        return False, letter, mask
+    return None
+
+
+def _prefix_mode(
+    ctx: Context, chan: Channel, adding: bool, letter: str, nick: str
+) -> Change | None:
+    target = ctx.server.network.user(nick)
+    if target is None:
+        ctx.reply(ERR_NOSUCHNICK, nick, "No such nick/channel")
+        return None
+    current = chan.members.get(target)
+    if current is None:
+        ctx.reply(ERR_USERNOTINCHANNEL, target.nick, chan.name, "They aren't on that channel")
+        return None
+    if adding == (letter in current):
+        return None
+    chan.members[target] = rank_sorted(current + letter) if adding else current.replace(letter, "")
+    return adding, letter, target.nick
+
+
+def _key_mode(ctx: Context, chan: Channel, adding: bool, letter: str, key: str) -> Change | None:
+    if not adding:
+        if chan.key is None:
+            return None
+        chan.key = None
+        return False, "k", "*"
+    if not key or any(c in key for c in " ,:") or len(key) > 23:
+        ctx.reply(ERR_INVALIDKEY, chan.name, "Key is not well-formed")
+        return None
+    if chan.key is not None and chan.key != key:
+        ctx.reply(ERR_KEYSET, chan.name, "Channel key already set")
+        return None
+    if chan.key == key:
+        return None
+    chan.key = key
+    return True, "k", key
+
+
+def _limit_mode(ctx: Context, chan: Channel, adding: bool, letter: str, raw: str) -> Change | None:
+    if not adding:
+        if chan.limit is None:
+            return None
+        chan.limit = None
+        return False, "l", None
+    if not raw.isdigit() or int(raw) <= 0 or chan.limit == int(raw):
+        return None
+    chan.limit = int(raw)
+    return True, "l", raw
+
+
+def _flag_mode(ctx: Context, chan: Channel, adding: bool, letter: str, _: str) -> Change | None:
+    if adding == (letter in chan.modes):
+        return None
+    if adding:
+        chan.modes.add(letter)
+    else:
+        chan.modes.discard(letter)
+    return adding, letter, None
+
+
+ModeSetter = Callable[[Context, Channel, bool, str, str], "Change | None"]
+#: Each channel mode letter and what applies it.
+SETTERS: dict[str, ModeSetter] = {
+    **{letter: _list_mode for letter in LISTS},
+    **{letter: _prefix_mode for letter in PREFIXES},
+    "k": _key_mode,
+    "l": _limit_mode,
+    **{letter: _flag_mode for letter in FLAG_MODES},
+}
+
+
+def _takes_arg(letter: str, adding: bool) -> bool:
+    """Whether ``letter`` consumes an argument (ISUPPORT CHANMODES classes)."""
+    return letter in LISTS or letter in PREFIXES or letter == "k" or (letter == "l" and adding)
+
+
 def change_channel_modes(ctx: Context, chan: Channel, modestring: str, args: list[str]) -> None:
     """Apply a channel mode string; announce what changed."""
-    user, server = ctx.user, ctx.server
+    user = ctx.user
     is_op = chan.is_op(user) or user.oper is not None
-    applied: list[tuple[bool, str, str | None]] = []
+    applied: list[Change] = []
     refused = False
     param_modes = 0
     for adding, letter in _walk(modestring):
-        if letter in LISTS:
-            if not args or param_modes >= MAX_PARAM_MODES:
-                if not args:
-                    _send_list(ctx, chan, letter)
-                continue
-            param_modes += 1
-            mask = normalise_mask(args.pop(0))
-            if not is_op:
-                refused = True
-                continue
-            entries = getattr(chan, LISTS[letter][0])
-            if adding and mask not in entries:
-                if len(entries) >= MAX_LIST:
-                    ctx.reply(ERR_BANLISTFULL, chan.name, mask, "Channel list is full")
-                    continue
-                entries[mask] = (user.source, server.now())
-                applied.append((True, letter, mask))
-            elif not adding and mask in entries:
-                del entries[mask]
-                applied.append((False, letter, mask))
+        setter = SETTERS.get(letter)
+        if setter is None:
+            ctx.reply(ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
             continue
-        if letter in PREFIXES:
+        arg = ""
+        if _takes_arg(letter, adding):
             if not args:
+                if letter in LISTS:
+                    _send_list(ctx, chan, letter)  # "MODE #c +b": a list query
+                if letter != "k" or adding:  # "-k" may come without the key
+                    continue
+            elif param_modes >= MAX_PARAM_MODES:
                 continue
-            nick = args.pop(0)
-            param_modes += 1
-            if not is_op:
-                refused = True
-                continue
-            target = server.network.user(nick)
-            if target is None:
-                ctx.reply(ERR_NOSUCHNICK, nick, "No such nick/channel")
-                continue
-            if target not in chan.members:
-                ctx.reply(ERR_USERNOTINCHANNEL, target.nick, chan.name,
-                          "They aren't on that channel")  # fmt: skip
-                continue
-            current = chan.members[target]
-            if adding and letter not in current:
-                chan.members[target] = rank_sorted(current + letter)
-            elif not adding and letter in current:
-                chan.members[target] = current.replace(letter, "")
             else:
-                continue
-            applied.append((adding, letter, target.nick))
-            continue
-        if letter == "k":
-            key = args.pop(0) if args else None
-            if adding and key is None:
-                continue
-            param_modes += 1
-            if not is_op:
-                refused = True
-                continue
-            if adding:
-                assert key is not None
-                if not key or any(c in key for c in " ,:") or len(key) > 23:
-                    ctx.reply(ERR_INVALIDKEY, chan.name, "Key is not well-formed")
-                    continue
-                if chan.key is not None and chan.key != key:
-                    ctx.reply(ERR_KEYSET, chan.name, "Channel key already set")
-                    continue
-                if chan.key == key:
-                    continue
-                chan.key = key
-                applied.append((True, "k", key))
-            elif chan.key is not None:
-                chan.key = None
-                applied.append((False, "k", "*"))
-            continue
-        if letter == "l":
-            if adding:
-                if not args:
-                    continue
-                raw = args.pop(0)
+                arg = args.pop(0)
                 param_modes += 1
-                if not is_op:
-                    refused = True
-                    continue
-                if not raw.isdigit() or int(raw) <= 0:
-                    continue
-                if chan.limit != int(raw):
-                    chan.limit = int(raw)
-                    applied.append((True, "l", raw))
-            else:
-                if not is_op:
-                    refused = True
-                    continue
-                if chan.limit is not None:
-                    chan.limit = None
-                    applied.append((False, "l", None))
+        if not is_op:
+            refused = True
             continue
-        if letter in FLAG_MODES:
-            if not is_op:
-                refused = True
-                continue
-            if adding and letter not in chan.modes:
-                chan.modes.add(letter)
-            elif not adding and letter in chan.modes:
-                chan.modes.discard(letter)
-            else:
-                continue
-            applied.append((adding, letter, None))
-            continue
-        ctx.reply(ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
+        change = setter(ctx, chan, adding, letter, arg)
+        if change is not None:
+            applied.append(change)
     if refused:
         ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
     if applied:
-        out = Message("MODE", (chan.name, *_format(applied)), user.source, server.message_tags())
+        tags = ctx.server.message_tags()
+        out = Message("MODE", (chan.name, *_format(applied)), user.source, tags)
         deliver(out, chan.local_connections(), exclude=ctx.conn)
         ctx.rb.add(out)
 
 
-def _format(applied: list[tuple[bool, str, str | None]]) -> list[str]:
+def _format(applied: list[Change]) -> list[str]:
     """``[(True,'o','bob'), (False,'n',None)]`` -> ``['+o-n', 'bob']``."""
     letters, args = "", []
     sign = None
@@ -248,7 +257,7 @@ def _format(applied: list[tuple[bool, str, str | None]]) -> list[str]:
 
 def change_user_modes(ctx: Context, user: User, modestring: str) -> None:
     """Apply a user's own mode string; announce what changed to them."""
-    applied: list[tuple[bool, str, str | None]] = []
+    applied: list[Change] = []
     unknown = False
     for adding, letter in _walk(modestring):
         if letter not in USER_KNOWN:
