@@ -49,6 +49,8 @@ def test_reader_that_stops_reading_is_cut_off_and_others_keep_receiving(
     msg = listener.wait_for(lambda m: m.command == "PRIVMSG" and "after the cut" in m.params[1])[0]
     assert msg and time.monotonic() - t0 < 1.0
     assert server.alive()
+    # The operator can see why the client vanished.
+    assert "disconnected: SendQ exceeded" in server.log.read_text()
 
 
 def test_flood_is_throttled_not_dropped(server: RunningServer) -> None:

@@ -232,6 +232,11 @@ class Server:
         else:
             self.per_ip.pop(conn.ip, None)
         self.network.unwatch_all(conn)
+        who = conn.user.source if conn.user is not None else f"unregistered {conn.ip}"
+        # Ordinary goodbyes are routine; cut-offs (sendq, flood, ping, kill)
+        # are what an operator needs to see to explain a vanished client.
+        routine = reason == "Connection closed" or reason.startswith("Quit")
+        log.log(logging.DEBUG if routine else logging.INFO, "%s disconnected: %s", who, reason)
         if conn.user is not None:
             actions.quit_user(self, conn.user, reason)
 
