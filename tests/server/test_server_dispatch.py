@@ -291,3 +291,25 @@ def test_a_handler_that_raises_disconnects_only_its_client(
     assert find_all(carol.messages(), "PRIVMSG")[0].params == ("#room", "still here?")
     assert commands(h.connect().ask("PING x")) == ["PONG"]
     assert h.server.network.user("alice") is None
+
+
+def test_a_labeled_motd_batches_the_pre_rendered_lines_too() -> None:
+    h = Harness({"server": {"motd": "line one\nline two"}})
+    alice = h.connect("alice", caps=LABEL_CAPS)
+    start, *inner, end = alice.ask("@label=m1 MOTD")
+    assert (start.command, start.tags["label"]) == ("BATCH", "m1")
+    ref = start.params[0][1:]
+    assert commands(inner) == ["375", "372", "372", "376"]
+    assert [m.params[-1] for m in inner[1:3]] == ["- line one", "- line two"]
+    assert all(m.tags.get("batch") == ref and m.params[0] == "alice" for m in inner)
+    assert end.params == (f"-{ref}",)
+
+
+def test_the_unlabeled_welcome_burst_is_addressed_to_the_new_nick() -> None:
+    h = Harness({"server": {"motd": "hi"}})
+    client = h.connect()
+    client.send("NICK Zed", "USER z 0 * :Zed")
+    burst = client.messages()
+    assert commands(burst)[:4] == ["001", "002", "003", "004"]
+    assert all(m.params[0] == "Zed" for m in burst if m.command.isdigit())
+    assert commands(burst)[-3:] == ["375", "372", "376"]

@@ -22,11 +22,22 @@ from typing import Any, TypeVar
 from hubbub import __version__
 from hubbub.config import Config, ConfigError
 from hubbub.protocol import Message, isupport_chunks
+from hubbub.protocol.numerics import (
+    ERR_NOMOTD,
+    RPL_CREATED,
+    RPL_ENDOFMOTD,
+    RPL_ISUPPORT,
+    RPL_MOTD,
+    RPL_MOTDSTART,
+    RPL_MYINFO,
+    RPL_YOURHOST,
+)
 
 from . import actions
 from .commands import COMMANDS
 from .connection import Connection, Loop, OutputScheduler, Transport
 from .dispatch import run
+from .replies import NumericBlock
 from .state import PREFIX_ORDER, PREFIXES, Network
 
 log = logging.getLogger(__name__)
@@ -100,6 +111,8 @@ class Server:
         self.sendq_bytes = config.limits.sendq_bytes
         self.motd = self._load_motd(config)
         self.isupport = self._isupport()
+        self.intro = NumericBlock(self.name, self._intro_numerics())
+        self.motd_block = NumericBlock(self.name, self._motd_numerics())
 
     def rehash(self) -> str | None:
         """Re-read the config file and apply it; the reason it was refused, or None.
@@ -164,6 +177,28 @@ class Server:
             # motd = "" turns the MOTD off (ERR_NOMOTD), as a missing file would.
             return config.server.motd.splitlines() or None
         return default_motd(config)
+
+    def _intro_numerics(self) -> list[tuple[str, list[str]]]:
+        """002-005: the same for every client but for the nick."""
+        return [
+            (RPL_YOURHOST, [f"Your host is {self.name}, running version {self.version}"]),
+            (RPL_CREATED, [f"This server was created {self.created_text}"]),
+            (RPL_MYINFO, [self.name, self.version, USER_MODES, "beIiklmnost", "beIklov"]),
+            *(
+                (RPL_ISUPPORT, [*tokens, "are supported by this server"])
+                for tokens in self.isupport
+            ),
+        ]
+
+    def _motd_numerics(self) -> list[tuple[str, list[str]]]:
+        """The MOTD as numerics (or ERR_NOMOTD)."""
+        if self.motd is None:
+            return [(ERR_NOMOTD, ["MOTD File is missing"])]
+        return [
+            (RPL_MOTDSTART, [f"- {self.name} Message of the day - "]),
+            *((RPL_MOTD, [f"- {line}"]) for line in self.motd),
+            (RPL_ENDOFMOTD, ["End of /MOTD command."]),
+        ]
 
     def _isupport(self) -> list[list[str]]:
         prefix = "(" + PREFIX_ORDER + ")" + "".join(PREFIXES[m] for m in PREFIX_ORDER)

@@ -9,9 +9,10 @@ batch. Handlers know nothing of labels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from hubbub.protocol import Message
+from hubbub.protocol import Message, parse_line
 
 from .fanout import encode
 
@@ -26,22 +27,29 @@ class ReplyBuffer:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.messages: list[Message] = []
+        #: Messages, or wire bytes already rendered (see :class:`NumericBlock`).
+        self.messages: list[Message | bytes] = []
 
     def add(self, msg: Message) -> None:
         """Queue ``msg`` for the client."""
         self.messages.append(msg)
 
+    def add_rendered(self, data: bytes) -> None:
+        """Queue tagless lines already encoded for this client."""
+        self.messages.append(data)
+
     def flush(self, label: str | None = None) -> None:
         """Send everything queued; ``label`` is the client's label, if it
         has labeled-response and sent one."""
-        conn, messages = self.conn, self.messages
+        conn, queued = self.conn, self.messages
         self.messages = []
         if label is not None and "labeled-response" in conn.caps:
-            messages = self._labeled(messages, label, conn.server_name)
+            # Rare: only now are rendered lines parsed back, to carry batch tags.
+            messages = [m for item in queued for m in _as_messages(item)]
+            queued = list(self._labeled(messages, label, conn.server_name))
         profile = conn.tag_profile
-        for msg in messages:
-            conn.send_bytes(encode(msg, profile))
+        for item in queued:
+            conn.send_bytes(item if isinstance(item, bytes) else encode(item, profile))
 
     def _labeled(self, messages: list[Message], label: str, server: str) -> list[Message]:
         if not messages:
@@ -55,3 +63,30 @@ class ReplyBuffer:
             *(m.with_tags({**m.tags, "batch": ref}) for m in messages),
             Message("BATCH", (f"-{ref}",), server),
         ]
+
+
+def _as_messages(item: Message | bytes) -> list[Message]:
+    if isinstance(item, Message):
+        return [item]
+    return [parse_line(line) for line in item.decode("utf-8").split("\r\n") if line]
+
+
+class NumericBlock:
+    """A run of server numerics that differ between clients only in the nick
+    they are addressed to (the welcome burst, the MOTD), rendered once per
+    config and then filled in with one string join per client."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, server: str, numerics: Sequence[tuple[str, Sequence[str]]]) -> None:
+        parts = []
+        for numeric, params in numerics:
+            # Built as a real Message first, so every line is validated once.
+            line = Message(numeric, ("*", *params), server).to_line()
+            head = f":{server} {numeric} "
+            parts.append((head, line[len(head) + 1 :] + "\r\n"))
+        self._parts = tuple(parts)
+
+    def render(self, nick: str) -> bytes:
+        """The lines addressed to ``nick``, as wire bytes."""
+        return "".join(f"{head}{nick}{rest}" for head, rest in self._parts).encode("utf-8")

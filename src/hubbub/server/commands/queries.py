@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 from hubbub.protocol import Message, casefold, is_channel_name, mask_match
 from hubbub.protocol.numerics import (
-    ERR_NOMOTD,
     ERR_NONICKNAMEGIVEN,
     ERR_NOSUCHNICK,
     ERR_NOSUCHSERVER,
@@ -22,7 +21,6 @@ from hubbub.protocol.numerics import (
     RPL_ADMINME,
     RPL_AWAY,
     RPL_ENDOFINFO,
-    RPL_ENDOFMOTD,
     RPL_ENDOFWHO,
     RPL_ENDOFWHOIS,
     RPL_ENDOFWHOWAS,
@@ -36,8 +34,6 @@ from hubbub.protocol.numerics import (
     RPL_LUSERME,
     RPL_LUSEROP,
     RPL_LUSERUNKNOWN,
-    RPL_MOTD,
-    RPL_MOTDSTART,
     RPL_TIME,
     RPL_USERHOST,
     RPL_VERSION,
@@ -97,14 +93,7 @@ def send_lusers(ctx: Context) -> None:
 
 def send_motd(ctx: Context) -> None:
     """RPL_MOTDSTART, the lines, RPL_ENDOFMOTD; or ERR_NOMOTD."""
-    motd = ctx.server.motd
-    if motd is None:
-        ctx.reply(ERR_NOMOTD, "MOTD File is missing")
-        return
-    ctx.reply(RPL_MOTDSTART, f"- {ctx.server.name} Message of the day - ")
-    for line in motd:
-        ctx.reply(RPL_MOTD, f"- {line}")
-    ctx.reply(RPL_ENDOFMOTD, "End of /MOTD command.")
+    ctx.rb.add_rendered(ctx.server.motd_block.render(ctx.conn.display_nick))
 
 
 def _not_this_server(ctx: Context, msg: Message, index: int = 0) -> bool:

@@ -18,11 +18,7 @@ from hubbub.protocol.numerics import (
     ERR_NICKNAMEINUSE,
     ERR_NONICKNAMEGIVEN,
     ERR_PASSWDMISMATCH,
-    RPL_CREATED,
-    RPL_ISUPPORT,
-    RPL_MYINFO,
     RPL_WELCOME,
-    RPL_YOURHOST,
 )
 
 from .. import actions, caps
@@ -203,10 +199,6 @@ def welcome(ctx: Context) -> None:
     server, user = ctx.server, ctx.user
     network = server.config.server.network
     ctx.reply(RPL_WELCOME, f"Welcome to the {network} Network, {user.source}")
-    ctx.reply(RPL_YOURHOST, f"Your host is {server.name}, running version {server.version}")
-    ctx.reply(RPL_CREATED, f"This server was created {server.created_text}")
-    ctx.reply(RPL_MYINFO, server.name, server.version, "iowBr", "beIiklmnost", "beIklov")
-    for tokens in server.isupport:
-        ctx.reply(RPL_ISUPPORT, *tokens, "are supported by this server")
+    ctx.rb.add_rendered(server.intro.render(user.nick))
     send_lusers(ctx)
     send_motd(ctx)
