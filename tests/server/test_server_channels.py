@@ -363,6 +363,8 @@ def test_list_everything(listed: tuple[FakeClient, FakeClient]) -> None:
         ("#t*", {"#two", "#three"}),
         ("#ONE", {"#one"}),
         ("#none", set()),
+        ("!#t*", {"#one"}),
+        ("!#one,!#two", {"#three"}),
     ],
 )
 def test_list_filters(
@@ -370,6 +372,26 @@ def test_list_filters(
 ) -> None:
     _, viewer = listed
     assert set(_listing(viewer, f"LIST {query}")) == expected
+
+
+def test_list_by_creation_and_topic_time(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1_000_000.0]
+    monkeypatch.setattr(h.server, "now", lambda: clock[0])
+    op = h.connect("op")
+    op.ask("JOIN #old")
+    op.ask("TOPIC #old :set long ago")
+    clock[0] += 180  # three minutes later
+    op.ask("JOIN #new")
+    op.ask("TOPIC #new :fresh")
+    op.ask("JOIN #bare")  # no topic: never matches a T condition
+    clock[0] += 60
+    assert set(_listing(op, "LIST C>2")) == {"#old"}
+    assert set(_listing(op, "LIST C<2")) == {"#new", "#bare"}
+    assert set(_listing(op, "LIST C>0")) == {"#old", "#new", "#bare"}
+    assert set(_listing(op, "LIST T>2")) == {"#old"}
+    assert set(_listing(op, "LIST T<2")) == {"#new"}
+    assert set(_listing(op, "LIST T<0")) == set()
+    assert set(_listing(op, "LIST C<10,!#bare")) == {"#old", "#new"}
 
 
 def test_list_hides_secret_channels_from_outsiders(

@@ -212,7 +212,7 @@ class Server:
             "CHANTYPES": "#&",
             # Every client-only tag is relayed: the deny list is empty.
             "CLIENTTAGDENY": "",
-            "ELIST": "MU",
+            "ELIST": "CMNTU",
             "EXCEPTS": "e",
             "HOSTLEN": "64",
             "INVEX": "I",

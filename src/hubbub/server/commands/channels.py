@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+from functools import partial
+
 from hubbub.protocol import Message, casefold, is_channel_name, mask_match
 from hubbub.protocol.numerics import (
     ERR_BADCHANNELKEY,
@@ -152,37 +156,72 @@ def names(ctx: Context, msg: Message) -> None:
             ctx.reply(RPL_ENDOFNAMES, name, "End of /NAMES list")
 
 
-def _list_filter(spec: str) -> tuple[list[str], int | None, int | None]:
-    """ELIST terms: ``>n``/``<n`` member counts, others channel masks."""
+_CMP = {">": operator.gt, "<": operator.lt}
+
+
+def _members(chan: Channel) -> float:
+    return len(chan.members)
+
+
+def _created(chan: Channel) -> float:
+    return chan.created
+
+
+def _topic_time(chan: Channel) -> float:
+    # A channel without a topic has no topic time: no T condition holds for it.
+    return chan.topic_time if chan.topic else float("nan")
+
+
+def _compare(
+    value: Callable[[Channel], float], cmp: Callable[[float, float], bool], than: float,
+    chan: Channel,
+) -> bool:
+    return cmp(value(chan), than)
+
+
+def _excluded(mask: str, chan: Channel) -> bool:
+    return not mask_match(mask, chan.name)
+
+
+def _list_filter(spec: str, now: float) -> Callable[[Channel], bool]:
+    """A predicate from ELIST terms (ISUPPORT ``ELIST=CMNTU``), all of which must hold:
+    ``>n``/``<n`` member counts (U), ``C>m``/``C<m`` created more/less than m
+    minutes ago (C), ``T>m``/``T<m`` topic set more/less than m minutes ago (T),
+    ``!mask`` excluded names (N); any other term is a name mask (M), of which
+    one must match."""
+    tests: list[Callable[[Channel], bool]] = []
     masks: list[str] = []
-    more = less = None
-    for term in spec.split(","):
-        if term[:1] == ">" and term[1:].isdigit():
-            more = int(term[1:])
-        elif term[:1] == "<" and term[1:].isdigit():
-            less = int(term[1:])
-        elif term:
+    for term in filter(None, spec.split(",")):
+        if term[0] in "<>" and term[1:].isdigit():
+            tests.append(partial(_compare, _members, _CMP[term[0]], int(term[1:])))
+        elif term[0] in "CT" and term[1:2] in ("<", ">") and term[2:].isdigit():
+            # "C>m": created more than m minutes ago, that is, before now - m min.
+            cutoff = now - int(term[2:]) * 60
+            older = _CMP["<" if term[1] == ">" else ">"]
+            stamp = _created if term[0] == "C" else _topic_time
+            tests.append(partial(_compare, stamp, older, cutoff))
+        elif term[0] == "!" and len(term) > 1:
+            tests.append(partial(_excluded, term[1:]))
+        else:
             masks.append(term)
-    return masks, more, less
+    if masks:
+        tests.append(lambda c: any(mask_match(m, c.name) for m in masks))
+    return lambda chan: all(test(chan) for test in tests)
 
 
 @table("LIST")
 def list_(ctx: Context, msg: Message) -> None:
-    """LIST [<channel>{,<channel>} | <elist conditions>]"""
+    """LIST [<channel>{,<channel>} | <elist conditions>]
+
+    Conditions: >n <n (members), C>m C<m (created minutes ago),
+    T>m T<m (topic set minutes ago), !mask (exclude), mask (include).
+    """
     user = ctx.user
-    masks, more, less = _list_filter(msg.params[0]) if msg.params else ([], None, None)
+    wanted = _list_filter(msg.params[0] if msg.params else "", ctx.server.now())
     ctx.reply(RPL_LISTSTART, "Channel", "Users  Name")
     for chan in list(ctx.server.network.channels.values()):
-        if not can_see(user, chan):
-            continue
-        count = len(chan.members)
-        if more is not None and count <= more:
-            continue
-        if less is not None and count >= less:
-            continue
-        if masks and not any(mask_match(m, chan.name) for m in masks):
-            continue
-        ctx.reply(RPL_LIST, chan.name, str(count), chan.topic)
+        if can_see(user, chan) and wanted(chan):
+            ctx.reply(RPL_LIST, chan.name, str(len(chan.members)), chan.topic)
     ctx.reply(RPL_LISTEND, "End of /LIST")
 
 
