@@ -445,7 +445,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     r.add_argument("--server-cpu", type=int, default=0)
     r.add_argument("--gen-cpu", type=int, default=1)
     r.add_argument("--ircbench", nargs="?", const="auto", metavar="PATH",
-                   help="use the Go ircbench generator (found on PATH if no PATH given)")
+                   help="use the Go ircbench generator (found on PATH if no PATH given); "
+                        "the default whenever ircbench is on PATH")
+    r.add_argument("--python-generator", action="store_true",
+                   help="use our Python generator even when ircbench is on PATH")
     r.add_argument("--repeat", type=int, default=1,
                    help="run everything N times; the table shows median [min..max]")
     r.add_argument("--json", action="store_true", help="no table, only the JSON lines")
@@ -456,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen scenarios; exit 1 if any of them found a problem."""
     args = parse_args(argv)
     ircbench = None
+    if args.ircbench is None and not args.python_generator and shutil.which("ircbench"):
+        args.ircbench = "auto"  # the issue's rule: ircbench on PATH is used instead
     if args.ircbench:
         ircbench = find_ircbench(args.ircbench)
         if ircbench is None:
