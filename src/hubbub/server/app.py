@@ -115,6 +115,10 @@ async def serve(
             host, port = sock.getsockname()[:2]
             bound.append((host, port))
             log.info("listening on %s:%d%s", host, port, " (TLS)" if is_tls else "")
+    for addr in config.server.websocket_listen:
+        # The contract reserves the key; the transport comes with the web client.
+        log.warning("server.websocket_listen: WebSocket is not built yet; nothing listens on %s",
+                    addr)  # fmt: skip
     tune_gc()
     log.info("hubbub %s ready as %s", server.version, server.name)
     if ready is not None:
