@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests $(wildcard benchmarks examples)
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict src/hubbub/protocol
+	$(PY) -m mypy --strict src/hubbub
 
 pytest: $(STAMP)
 	$(PY) -m pytest

@@ -206,12 +206,12 @@ def _server(s: _Section) -> ServerSection:
         description=s.get("description", str, "A hubbub server"),
         listen=s.addresses("listen", (Address("0.0.0.0", 6667),)),
         tls_listen=s.addresses("tls_listen", ()),
-        tls_cert=s.get("tls_cert", str, None),  # type: ignore[arg-type]
-        tls_key=s.get("tls_key", str, None),  # type: ignore[arg-type]
+        tls_cert=s.get("tls_cert", str, None),
+        tls_key=s.get("tls_key", str, None),
         websocket_listen=s.addresses("websocket_listen", ()),
-        password=s.get("password", str, None),  # type: ignore[arg-type]
-        motd=s.get("motd", str, None),  # type: ignore[arg-type]
-        motd_file=s.get("motd_file", str, None),  # type: ignore[arg-type]
+        password=s.get("password", str, None),
+        motd=s.get("motd", str, None),
+        motd_file=s.get("motd_file", str, None),
         auto_join=s.strings("auto_join", ("#lobby",)),
     )
     if not section.name or " " in section.name or "." not in section.name:

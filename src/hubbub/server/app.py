@@ -95,7 +95,7 @@ async def serve(
         is_tls = ctx is not None
         try:
             listener = await loop.create_server(
-                lambda is_tls=is_tls: IRCProtocol(server, tls=is_tls),  # type: ignore[misc]
+                lambda is_tls=is_tls: IRCProtocol(server, tls=is_tls),
                 addr.host,
                 addr.port,
                 ssl=ctx,
@@ -129,7 +129,7 @@ async def serve(
         if refused is not None:
             log.error("reload refused: %s", refused)
 
-    installed: list[int] = []
+    installed: list[signal.Signals] = []
     for sig, handler in (
         (signal.SIGINT, stop.set),
         (signal.SIGTERM, stop.set),

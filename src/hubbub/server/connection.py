@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hubbub.protocol import (
@@ -216,7 +216,7 @@ class Connection:
             return
         self._run(items)
 
-    def _run(self, items: list[object] | deque[object]) -> None:
+    def _run(self, items: Sequence[object]) -> None:
         bucket = self._bucket
         for i, item in enumerate(items):
             if self.closing:

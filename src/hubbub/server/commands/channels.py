@@ -67,8 +67,8 @@ def join(ctx: Context, msg: Message) -> None:
     """JOIN <channel>{,<channel>} [<key>{,<key>}] | JOIN 0"""
     user, network = ctx.user, ctx.server.network
     if msg.params[0] == "0":
-        for chan in list(user.channels.values()):
-            actions.part(ctx.server, user, chan, "Left all channels", ctx.rb)
+        for joined in list(user.channels.values()):
+            actions.part(ctx.server, user, joined, "Left all channels", ctx.rb)
         return
     keys = msg.params[1].split(",") if len(msg.params) > 1 else []
     for i, name in enumerate(msg.params[0].split(",")):
@@ -264,9 +264,9 @@ def invite(ctx: Context, msg: Message) -> None:
     """INVITE [<nick> <channel>]"""
     user = ctx.user
     if len(msg.params) < 2:
-        for chan in ctx.server.network.channels.values():
-            if user.nick_cf in chan.invited:
-                ctx.reply(RPL_INVITELIST, chan.name)
+        for pending in ctx.server.network.channels.values():
+            if user.nick_cf in pending.invited:
+                ctx.reply(RPL_INVITELIST, pending.name)
         ctx.reply(RPL_ENDOFINVITELIST, "End of /INVITE list")
         return
     nick, name = msg.params[0], msg.params[1]

@@ -82,7 +82,8 @@ def _cap_req(ctx: Context, msg: Message) -> None:
     if not conn.registered:
         conn.cap_negotiating = True
     requested = msg.params[1] if len(msg.params) > 1 else ""
-    enable, disable = set(), set()
+    enable: set[str] = set()
+    disable: set[str] = set()
     for token in requested.split():
         name = token[1:] if token.startswith("-") else token
         if name not in caps.CAPS:
