@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import secrets
 import ssl
 import time
@@ -314,8 +313,3 @@ class Server:
     def created_text(self) -> str:
         """When this server started, for RPL_CREATED."""
         return datetime.fromtimestamp(self.started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-    @property
-    def pid(self) -> int:
-        """The process id (for STATS and logs)."""
-        return os.getpid()

@@ -31,23 +31,6 @@ def encode(msg: Message, profile: TagProfile) -> bytes:
     return msg.with_tags(kept).to_bytes()
 
 
-class Encoded:
-    """A message with its per-profile encodings cached."""
-
-    __slots__ = ("_cache", "msg")
-
-    def __init__(self, msg: Message) -> None:
-        self.msg = msg
-        self._cache: dict[TagProfile, bytes] = {}
-
-    def for_profile(self, profile: TagProfile) -> bytes:
-        """Bytes for ``profile``, encoded on first use."""
-        data = self._cache.get(profile)
-        if data is None:
-            data = self._cache[profile] = encode(self.msg, profile)
-        return data
-
-
 def deliver(msg: Message, conns: Iterable[Connection], exclude: Connection | None = None) -> None:
     """Send ``msg`` to every connection in ``conns`` except ``exclude``."""
     cache: dict[TagProfile, bytes] = {}
