@@ -60,3 +60,33 @@ async def test_clicking_a_member_opens_a_private_chat() -> None:
         await pilot.click("#members", offset=(2, 0))
         await pilot.pause()
         assert app.model.current.name == "bob"
+
+
+async def test_a_server_shutdown_is_told_once_per_buffer() -> None:
+    from hubbub.client import events as ev
+    from hubbub.client.tui.messages import IrcEvent
+
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        reason = "Closing link: (~alice@127.0.0.1) [Server shutting down]"
+        app.post_message(IrcEvent(ev.ServerError("ERROR", (reason,), reason, None, FIXED_NOW)))
+        app.post_message(IrcEvent(ev.Disconnected(f"The server closed the connection: {reason}",
+                                                  1.0)))
+        await pilot.pause()
+        text = [line.plain for line in app.model.current.lines]
+        assert sum("Server shutting down" in line for line in text) == 1
+        assert "disconnected" in str(app.status)
+
+
+async def test_a_taken_nick_is_not_shown_as_ours() -> None:
+    from hubbub.client import events as ev
+    from hubbub.client.tui.messages import IrcEvent
+
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.post_message(IrcEvent(ev.NickInUse("ben", "Nickname is already in use", False)))
+        await pilot.pause()
+        assert app.nick is None
+        assert "taken" in str(app.status)

@@ -183,6 +183,8 @@ class ChatApp(App[int]):
             case ev.Ready():
                 model.ready = True
             case ev.NickInUse(registered=False):
+                self.nick = None  # the status bar must not show a nick we do not have
+                self.set_status("nickname taken — choose another")
                 self.ask_nick(f"The nickname {event.nick} is taken. Choose another.",
                               event.nick + "_")
             case ev.NickInUse():

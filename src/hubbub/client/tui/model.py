@@ -188,6 +188,8 @@ class Model:
             case ev.Invite():
                 text = f"{event.by} invites you to {event.channel} — /join {event.channel}"
                 changed.add(self.info(self.active, text, event.time, style="yellow").key)
+            case ev.ServerError(command="ERROR"):
+                pass  # the Disconnected that follows shows the same reason, once
             case ev.ServerError() if t is not None:
                 line = self.stamp(t) + Text(f"! {event.text}", style="bold red")
                 target = event.buffer if event.buffer is not None else self.active
