@@ -90,3 +90,23 @@ async def test_a_taken_nick_is_not_shown_as_ours() -> None:
         await pilot.pause()
         assert app.nick is None
         assert "taken" in str(app.status)
+
+
+async def test_a_private_chat_follows_the_peers_nick_change() -> None:
+    from hubbub.client import events as ev
+    from hubbub.client.tui.messages import IrcEvent
+
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        before = list(app.model.buffers)
+        old_lines = [line.plain for line in app.model.get("carol").lines]  # type: ignore[union-attr]
+        app.post_message(IrcEvent(ev.NickChange("carol", "carol_away", False, (), FIXED_NOW)))
+        await pilot.pause()
+        assert app.model.get("carol") is None
+        moved = app.model.get("carol_away")
+        assert moved is not None and moved.name == "carol_away"
+        assert [line.plain for line in moved.lines][: len(old_lines)] == old_lines
+        assert moved.lines[-1].plain.endswith("carol is now carol_away")
+        # Same place in the buffer list.
+        assert list(app.model.buffers).index("carol_away") == before.index("carol")

@@ -205,6 +205,11 @@ class ChatApp(App[int]):
                                 "disconnected")
             case ev.NickChange(own=True):
                 self.nick = event.new
+            case ev.NickChange() if model.key(event.old) in self._shown:
+                # A private chat that followed the nick keeps what it has shown.
+                new_key = model.key(event.new)
+                if new_key in model.buffers and new_key not in self._shown:
+                    self._shown[new_key] = self._shown.pop(model.key(event.old))
         self.after_change(changed | (set(model.buffers) ^ before), event)
 
     def on_client_stopped(self, message: ClientStopped) -> None:

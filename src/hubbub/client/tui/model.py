@@ -84,6 +84,21 @@ class Model:
             buf = self.buffers[key] = Buffer(key, name or self.server.name)
         return buf
 
+    def rename(self, old: str, new: str) -> bool:
+        """A private chat follows its peer's nick change (same place in the
+        list, same lines); False when there is nothing to move."""
+        old_key, new_key = self.key(old), self.key(new)
+        buf = self.buffers.get(old_key)
+        if buf is None or new_key in self.buffers or old_key == new_key:
+            if buf is not None and old_key == new_key:
+                buf.name = new  # a change of case only
+            return False
+        buf.key, buf.name = new_key, new
+        self.buffers = {(new_key if k == old_key else k): b for k, b in self.buffers.items()}
+        if self.active == old_key:
+            self.active = new_key
+        return True
+
     def close(self, name: str | None) -> None:
         key = self.key(name)
         if key is not None:
@@ -178,6 +193,8 @@ class Model:
                     names.append(event.old)
                 for name in names or [None]:
                     changed.add(self.info(name, f"{event.old} is now {event.new}", event.time).key)
+                if not event.own and self.rename(event.old, event.new):
+                    changed.add(self.key(event.new))
             case ev.Topic(changed=True):
                 text = f"{event.setter} set the topic: {event.topic}"
                 changed.add(self.info(event.channel, text, event.time).key)
