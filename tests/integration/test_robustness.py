@@ -86,7 +86,8 @@ def test_relentless_flood_is_disconnected_with_a_reason(server: RunningServer) -
 def test_garbage_long_lines_and_bad_utf8_leave_everyone_fine(server: RunningServer) -> None:
     victim = server.client("bystander")
     bad = server.client("mallory", caps=("echo-message",))
-    bad.send(b"\x00\x01\x02\xff\xfe garbage \x1b[31m\r\n")
+    bad.send(b"\x01\x02\xff\xfe garbage \x1b[31m\r\n")
+    assert bad.expect("FAIL").params[1] == "INVALID_UTF8"
     bad.send(b":only-a-source\r\n")
     bad.send(b"@only=tags\r\n")
     bad.send(b"   \r\n")
@@ -101,6 +102,19 @@ def test_garbage_long_lines_and_bad_utf8_leave_everyone_fine(server: RunningServ
     assert bad.expect("PRIVMSG", "#lobby").params[1] == "and now a good line ✓"
     got = victim.wait_for(lambda m: m.command == "PRIVMSG")[0]
     assert got.params[1] == "and now a good line ✓"  # nothing of the junk came through
+    _still_chatting(server)
+
+
+def test_a_nul_byte_is_a_clean_disconnect_that_hurts_nobody(server: RunningServer) -> None:
+    victim = server.client("bystander")
+    bad = server.client("nully")
+    victim.expect("JOIN", "#lobby")
+    bad.send(b"PRIVMSG #lobby :sneaky\x00 bytes\r\n")
+    err = bad.wait_for(lambda m: m.command == "ERROR")[0]
+    assert "Received malformed line" in err.params[0]
+    quit_msg = victim.expect("QUIT")
+    assert quit_msg.params[0] == "Received malformed line"
+    assert not [m for m in victim.quiet(0.2) if m.command == "PRIVMSG"]
     _still_chatting(server)
 
 

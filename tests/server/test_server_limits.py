@@ -253,11 +253,22 @@ def test_invalid_utf8_is_refused_not_relayed() -> None:
     assert peer.messages() == []
 
 
-def test_malformed_lines_are_ignored() -> None:
+def test_empty_lines_and_lone_sources_are_ignored() -> None:
     client = Harness().connect("odd")
-    client.send_bytes(b"PRIVMSG odd :a\x00b\r\n:onlyasource\r\n\r\n   \r\n")
+    client.send_bytes(b":onlyasource\r\n\r\n   \r\n@only=tags\r\n")
     assert client.messages() == []
     assert commands(client.ask("PING ok")) == ["PONG"]
+
+
+def test_a_malformed_line_disconnects_with_a_reason() -> None:
+    h = Harness()
+    client, peer = h.connect("odd"), h.connect("peer")
+    h.join("#m", client, peer)
+    client.send_bytes(b"PRIVMSG #m :a\x00b\r\n")
+    (err,) = client.messages()
+    assert err.command == "ERROR" and "Received malformed line" in err.params[0]
+    assert client.closed
+    assert params_of(peer.messages(), "QUIT") == [("Received malformed line",)]
 
 
 # --- the server password, shutdown ---------------------------------------------------------

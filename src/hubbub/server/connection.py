@@ -261,7 +261,11 @@ class Connection:
         except EmptyLine:
             return
         except ProtocolError as exc:
+            # NUL, a stray CR, a command starting with ":" or "@": no client
+            # sends these by accident, and guessing what it meant could relay
+            # something else. Like ergo, cut it off and say why.
             log.debug("malformed line from %s: %s", self.ip, exc)
+            self.close("Received malformed line")
             return
         if not valid:
             # UTF8ONLY is advertised: refuse rather than relay mojibake.
