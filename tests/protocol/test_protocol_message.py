@@ -258,3 +258,16 @@ def test_parse_leading_and_repeated_spaces() -> None:
 
 def test_parse_empty_source_is_none() -> None:
     assert parse_line(": PING x").source is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [("nick", "nick"), ("", "*"), ("a b", "a_b"), (":x", "x"), ("::", "*"), ("#c", "#c")],
+)
+def test_middle_param_makes_echoed_input_valid(raw: str, safe: str) -> None:
+    from hubbub.protocol import middle_param, reply_params
+
+    assert middle_param(raw) == safe
+    params = reply_params(("nick", raw, "the last one may be anything: a b"))
+    Message("401", params)  # does not raise
+    assert params[-1] == "the last one may be anything: a b"

@@ -26,7 +26,7 @@ from .masks import (
     normalise_mask,
     split_userhost,
 )
-from .message import Message, parse_line
+from .message import Message, middle_param, parse_line, reply_params
 from .tags import escape_value, parse_tags, serialise_tags, unescape_value
 
 __all__ = [
@@ -53,10 +53,12 @@ __all__ = [
     "isupport_chunks",
     "isupport_tokens",
     "mask_match",
+    "middle_param",
     "normalise_mask",
     "parse_isupport",
     "parse_line",
     "parse_tags",
+    "reply_params",
     "serialise_tags",
     "split_userhost",
     "unescape_value",

@@ -71,6 +71,23 @@ def _check_params(params: tuple[str, ...]) -> None:
             )
 
 
+def middle_param(text: str) -> str:
+    """``text`` made fit for a middle parameter, for replies that echo what a
+    client sent (``WHO :a b`` is answered with ``315 nick a_b``): empty becomes
+    ``*``, spaces become ``_`` and a leading ``:`` is dropped."""
+    if text and " " not in text and text[0] != ":":
+        return text
+    text = text.lstrip(":").replace(" ", "_")
+    return text or "*"
+
+
+def reply_params(params: tuple[str, ...]) -> tuple[str, ...]:
+    """``params`` with every parameter but the last made a valid middle one."""
+    if len(params) < 2:
+        return params
+    return (*map(middle_param, params[:-1]), params[-1])
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One IRC message. ``params`` includes the trailing parameter, if any."""

@@ -45,6 +45,7 @@ from hubbub.protocol import (
     check_length,
     decode,
     parse_line,
+    reply_params,
 )
 from hubbub.protocol.numerics import ERR_INPUTTOOLONG
 
@@ -304,7 +305,7 @@ class Connection:
 
     def send_numeric(self, numeric: str, *params: str) -> None:
         """Queue a numeric from the server addressed to this client."""
-        self.send(Message(numeric, (self.display_nick, *params), self.server_name))
+        self.send(Message(numeric, reply_params((self.display_nick, *params)), self.server_name))
 
     def flush(self) -> None:
         """Write everything queued in one call."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hubbub.protocol import Message
+from hubbub.protocol import Message, reply_params
 from hubbub.protocol.numerics import (
     ERR_NEEDMOREPARAMS,
     ERR_NOPRIVILEGES,
@@ -63,12 +63,15 @@ class Context:
         return user
 
     def reply(self, numeric: str, *params: str) -> None:
-        """Queue a numeric addressed to the client."""
-        self.rb.add(Message(numeric, (self.conn.display_nick, *params), self.server.name))
+        """Queue a numeric addressed to the client. Parameters that echo the
+        client's input are made valid (see :func:`reply_params`): a reply must
+        never fail because of what it quotes."""
+        params = reply_params((self.conn.display_nick, *params))
+        self.rb.add(Message(numeric, params, self.server.name))
 
     def send(self, command: str, *params: str, source: str | None = None) -> None:
         """Queue a non-numeric message from the server (or ``source``)."""
-        self.rb.add(Message(command, params, source or self.server.name))
+        self.rb.add(Message(command, reply_params(params), source or self.server.name))
 
     def standard_reply(self, kind: str, code: str, *context: str, text: str) -> None:
         """Queue an IRCv3 standard reply (FAIL, WARN or NOTE) for this command."""

@@ -47,7 +47,8 @@ def cannot_send(chan: Channel, user: User) -> str | None:
 
 
 def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) -> None:
-    if not msg.params or not msg.params[0]:
+    targets = [t for t in msg.params[0].split(",") if t][:MAX_TARGETS] if msg.params else []
+    if not targets:
         if not notice:
             ctx.reply(ERR_NORECIPIENT, f"No recipient given ({msg.command.upper()})")
         return
@@ -65,7 +66,7 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
     if "B" in user.modes:
         extra["bot"] = ""
     echo = "echo-message" in conn.caps
-    for target in msg.params[0].split(",")[:MAX_TARGETS]:
+    for target in targets:
         params = (target,) if tagmsg else (target, text)
         # Each target's copy is its own message, with its own msgid.
         out = Message(command, params, user.source, {**server.message_tags(), **extra})
