@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hubbub.server.commands import COMMANDS
 
@@ -40,3 +42,27 @@ def test_odd_parameters_never_break_a_command(
             client.send("QUIT")
             h.loop.run()
     assert not caplog.records, [r.getMessage() for r in caplog.records]
+
+_word = st.text(alphabet="#&@+!*?:,.-_ab~[]^{}|\\ 0123456789éß", max_size=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    verb=st.sampled_from(sorted(set(COMMANDS) - ENDING)),
+    words=st.lists(_word.filter(lambda w: w and " " not in w and w[0] != ":"), max_size=4),
+    last=st.one_of(st.none(), _word),
+)
+def test_random_commands_never_fail(verb: str, words: list[str], last: str | None) -> None:
+    h = Harness({"operators": [{"name": "op", "password": "pw"}]})
+    client = h.connect("fuzz")
+    other = h.connect("other")
+    client.send("OPER op pw", "JOIN #c")
+    other.send("JOIN #c")
+    client.messages()
+    line = " ".join([verb, *words] + ([f":{last}"] if last is not None else []))
+    client.send(line)
+    replies = client.messages()
+    assert "ERROR" not in [m.command for m in replies], (line, replies)
+    assert not client.closed, line
+    client.send("PING :alive")  # still served
+    assert "PONG" in [m.command for m in client.messages()]
