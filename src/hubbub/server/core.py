@@ -32,7 +32,7 @@ from hubbub.protocol.numerics import (
     RPL_YOURHOST,
 )
 
-from . import actions
+from . import actions, limits
 from .commands import COMMANDS
 from .connection import Connection, Loop, OutputScheduler, Transport
 from .dispatch import run
@@ -202,31 +202,34 @@ class Server:
     def _isupport(self) -> list[list[str]]:
         prefix = "(" + PREFIX_ORDER + ")" + "".join(PREFIXES[m] for m in PREFIX_ORDER)
         features: dict[str, str | None] = {
-            "AWAYLEN": "390",
+            "AWAYLEN": str(limits.AWAYLEN),
             "BOT": "B",
             "CASEMAPPING": "rfc1459",
-            "CHANLIMIT": "#&:100",
+            "CHANLIMIT": f"#&:{limits.MAX_CHANNELS}",
             "CHANMODES": ",".join(CHANMODES),
-            "CHANNELLEN": "50",
+            "CHANNELLEN": str(limits.CHANNELLEN),
             "CHANTYPES": "#&",
             # Every client-only tag is relayed: the deny list is empty.
             "CLIENTTAGDENY": "",
             "ELIST": "CMNTU",
             "EXCEPTS": "e",
-            "HOSTLEN": "64",
+            "HOSTLEN": str(limits.HOSTLEN),
             "INVEX": "I",
-            "KICKLEN": "390",
-            "MAXLIST": "beI:100",
-            "MODES": "4",
-            "MONITOR": "100",
+            "KICKLEN": str(limits.KICKLEN),
+            "MAXLIST": f"beI:{limits.MAX_LIST}",
+            "MODES": str(limits.MAX_PARAM_MODES),
+            "MONITOR": str(limits.MONITOR_LIMIT),
             "NETWORK": self.config.server.network,
-            "NICKLEN": "30",
+            "NICKLEN": str(limits.NICKLEN),
             "PREFIX": prefix,
             "SAFELIST": None,
             "STATUSMSG": "@+",
-            "TARGMAX": "NAMES:1,LIST:1,KICK:4,WHOIS:1,PRIVMSG:4,NOTICE:4,JOIN:,PART:",
-            "TOPICLEN": "390",
-            "USERLEN": "18",
+            "TARGMAX": (
+                f"NAMES:1,LIST:1,KICK:{limits.MAX_KICK_TARGETS},WHOIS:1,"
+                f"PRIVMSG:{limits.MAX_TARGETS},NOTICE:{limits.MAX_TARGETS},JOIN:,PART:"
+            ),
+            "TOPICLEN": str(limits.TOPICLEN),
+            "USERLEN": str(limits.USERLEN),
             "UTF8ONLY": None,
             "WHOX": None,
         }

@@ -33,14 +33,11 @@ from hubbub.protocol.numerics import (
 from .. import actions
 from ..dispatch import CommandTable, Context
 from ..fanout import deliver
+from ..limits import CHANNELLEN, KICKLEN, MAX_CHANNELS, MAX_KICK_TARGETS, TOPICLEN
 from ..state import Channel, User
 
 table = CommandTable()
 
-MAX_CHANNELS = 100
-TOPICLEN = 390
-KICKLEN = 390
-MAX_KICK_TARGETS = 4
 
 
 def matches_any(masks: dict[str, tuple[str, float]], user: User) -> bool:
@@ -74,7 +71,7 @@ def join(ctx: Context, msg: Message) -> None:
     for i, name in enumerate(msg.params[0].split(",")):
         if not name:
             continue
-        if not is_channel_name(name):
+        if not is_channel_name(name, CHANNELLEN):
             ctx.reply(ERR_NOSUCHCHANNEL, name, "No such channel")
             continue
         chan = network.channel(name)
@@ -313,7 +310,7 @@ def rename(ctx: Context, msg: Message) -> None:
     if not chan.is_op(user) and user.oper is None:
         ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
         return
-    if not is_channel_name(new) or new[0] != chan.name[0]:
+    if not is_channel_name(new, CHANNELLEN) or new[0] != chan.name[0]:
         ctx.standard_reply("FAIL", "CANNOT_RENAME", old, new,
                            text="The new name is not a valid name of the same kind")  # fmt: skip
         return

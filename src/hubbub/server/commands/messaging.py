@@ -21,13 +21,12 @@ from hubbub.protocol.numerics import (
 from .. import actions
 from ..dispatch import CommandTable, Context
 from ..fanout import deliver
+from ..limits import AWAYLEN, MAX_TARGETS
 from ..state import PREFIX_ORDER, PREFIXES, Channel, User
 from .channels import matches_any
 
 table = CommandTable()
 
-MAX_TARGETS = 4
-AWAYLEN = 390
 #: STATUSMSG prefix -> the lowest membership mode that receives it.
 _STATUS = {prefix: mode for mode, prefix in PREFIXES.items()}
 

@@ -35,12 +35,11 @@ from hubbub.protocol.numerics import (
 
 from ..dispatch import CommandTable, Context
 from ..fanout import deliver
+from ..limits import MAX_LIST, MAX_PARAM_MODES
 from ..state import PREFIXES, Channel, User, rank_sorted
 
 table = CommandTable()
 
-MAX_PARAM_MODES = 4
-MAX_LIST = 100
 FLAG_MODES = frozenset("imnst")
 #: List mode -> (attribute, item numeric, end numeric, end text).
 LISTS = {

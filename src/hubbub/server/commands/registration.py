@@ -23,12 +23,12 @@ from hubbub.protocol.numerics import (
 
 from .. import actions, caps
 from ..dispatch import CommandTable, Context
+from ..limits import NICKLEN, USERLEN
 from ..state import User
 from .queries import send_lusers, send_motd
 
 table = CommandTable()
 
-USERLEN = 18
 _CAP_LINE_BUDGET = 400
 
 
@@ -119,7 +119,7 @@ def nick(ctx: Context, msg: Message) -> None:
         ctx.reply(ERR_NONICKNAMEGIVEN, "No nickname given")
         return
     new = msg.params[0]
-    if not is_valid_nick(new):
+    if not is_valid_nick(new, NICKLEN):
         ctx.reply(ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
         return
     holder = ctx.server.network.user(new)

@@ -14,11 +14,10 @@ from hubbub.protocol.numerics import (
 from .. import actions
 from ..dispatch import CommandTable, Context
 from ..fanout import deliver
+from ..limits import MONITOR_LIMIT, NICKLEN, REALNAME_LEN
 
 table = CommandTable()
 
-REALNAME_LEN = 390
-MONITOR_LIMIT = 100
 
 
 @table("SETNAME", min_params=1)
@@ -45,7 +44,7 @@ def monitor(ctx: Context, msg: Message) -> None:
     if sub == "+":
         added = []
         for i, nick in enumerate(targets):
-            if not is_valid_nick(nick):
+            if not is_valid_nick(nick, NICKLEN):
                 continue
             if casefold(nick) in conn.monitoring:
                 added.append(nick)
