@@ -174,12 +174,12 @@ def send_names(
     multi = "multi-prefix" in conn.caps
     full = "userhost-in-names" in conn.caps
     viewer = conn.user
-    # Invisible users are hidden from those outside the channel.
+    # Invisible users are hidden from those outside the channel (User.seen_by).
     show_all = viewer is not None and viewer in chan.members
     names = [
         chan.prefix_of(member, multi=multi) + (member.source if full else member.nick)
         for member in chan.members
-        if show_all or "i" not in member.modes
+        if show_all or (viewer is not None and member.seen_by(viewer))
     ]
     head = f":{server.name} {RPL_NAMREPLY} {nick} = {chan.name} :"
     budget = 510 - len(head) - 16  # room for tags-less line and a margin

@@ -89,6 +89,14 @@ class User:
         self.modes = self.modes + letter if on else self.modes.replace(letter, "")
         return True
 
+    def seen_by(self, viewer: User) -> bool:
+        """Whether ``viewer`` may see this user in WHO/NAMES listings:
+        invisible (+i) users are seen only by those sharing a channel, and
+        by opers."""
+        if "i" not in self.modes or viewer is self or viewer.oper is not None:
+            return True
+        return any(chan in self.channels.values() for chan in viewer.channels.values())
+
     def set_userhost(self, user: str, host: str) -> None:
         """Change user and host (CHGHOST)."""
         self.user, self.host = user, host
@@ -142,6 +150,10 @@ class Channel:
         if multi:
             return "".join(PREFIXES[m] for m in modes)
         return PREFIXES[modes[0]]
+
+    def visible_to(self, user: User) -> bool:
+        """Secret (+s) channels are seen only by their members and by opers."""
+        return "s" not in self.modes or user in self.members or user.oper is not None
 
     def is_op(self, user: User) -> bool:
         """True when ``user`` has channel operator status."""

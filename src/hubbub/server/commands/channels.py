@@ -134,11 +134,6 @@ def topic(ctx: Context, msg: Message) -> None:
     actions.set_topic(ctx.server, user, chan, msg.params[1][:TOPICLEN], ctx.rb)
 
 
-def can_see(user: User, chan: Channel) -> bool:
-    """Secret channels are visible only to their members (and opers)."""
-    return "s" not in chan.modes or user in chan.members or user.oper is not None
-
-
 @table("NAMES")
 def names(ctx: Context, msg: Message) -> None:
     """NAMES [<channel>{,<channel>}]"""
@@ -147,7 +142,7 @@ def names(ctx: Context, msg: Message) -> None:
         return
     for name in msg.params[0].split(","):
         chan = ctx.server.network.channel(name)
-        if chan is not None and can_see(ctx.user, chan):
+        if chan is not None and chan.visible_to(ctx.user):
             actions.send_names(ctx.server, ctx.conn, chan, ctx.rb)
         else:
             ctx.reply(RPL_ENDOFNAMES, name, "End of /NAMES list")
@@ -217,7 +212,7 @@ def list_(ctx: Context, msg: Message) -> None:
     wanted = _list_filter(msg.params[0] if msg.params else "", ctx.server.now())
     ctx.reply(RPL_LISTSTART, "Channel", "Users  Name")
     for chan in list(ctx.server.network.channels.values()):
-        if can_see(user, chan) and wanted(chan):
+        if chan.visible_to(user) and wanted(chan):
             ctx.reply(RPL_LIST, chan.name, str(len(chan.members)), chan.topic)
     ctx.reply(RPL_LISTEND, "End of /LIST")
 

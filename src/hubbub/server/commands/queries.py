@@ -56,14 +56,6 @@ from ..state import Channel, User
 table = CommandTable()
 
 
-def visible_to(viewer: User, target: User) -> bool:
-    """Whether ``viewer`` may see ``target`` in WHO/NAMES by mask: invisible
-    (+i) users are seen only by those sharing a channel, and by opers."""
-    if "i" not in target.modes or viewer is target or viewer.oper is not None:
-        return True
-    return any(chan in target.channels.values() for chan in viewer.channels.values())
-
-
 # --- LUSERS / MOTD ---------------------------------------------------------
 
 
@@ -221,9 +213,9 @@ def who(ctx: Context, msg: Message) -> None:
     opers_only = len(msg.params) > 1 and msg.params[1] == "o"
     if is_channel_name(mask):
         chan = ctx.server.network.channel(mask)
-        if chan is not None and (viewer in chan.members or "s" not in chan.modes):
+        if chan is not None and chan.visible_to(viewer):
             for member in list(chan.members):
-                if viewer in chan.members or visible_to(viewer, member):
+                if viewer in chan.members or member.seen_by(viewer):
                     _who_line(ctx, member, chan, whox)
     elif "*" not in mask and "?" not in mask and (exact := ctx.server.network.user(mask)):
         # A plain nick names one user: invisibility hides from masks only.
@@ -232,7 +224,7 @@ def who(ctx: Context, msg: Message) -> None:
         for target in list(ctx.server.network.users.values()):
             if opers_only and target.oper is None:
                 continue
-            if not visible_to(viewer, target):
+            if not target.seen_by(viewer):
                 continue
             if mask in ("*", "0") or any(
                 mask_match(mask, field)
@@ -265,7 +257,7 @@ def whois(ctx: Context, msg: Message) -> None:
         chans = [
             chan.prefix_of(target) + chan.name
             for chan in target.channels.values()
-            if "s" not in chan.modes or viewer in chan.members or viewer.oper
+            if chan.visible_to(viewer)
         ]
         if chans:
             ctx.reply(RPL_WHOISCHANNELS, t, " ".join(chans))
