@@ -11,7 +11,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 from hubbub import __version__
-from hubbub.config import Config, ConfigError, load, with_overrides
+from hubbub.config import Config, ConfigError, load, parse_address, with_overrides
 
 T = TypeVar("T")
 
@@ -86,30 +86,18 @@ def serve_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def split_address(text: str, default_port: int = 6667) -> tuple[str, int]:
-    """``host``, ``host:port`` or ``[v6]:port`` -> (host, port)."""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    else:
-        host, port = text, ""
-    if port and not port.isdigit():
-        raise ValueError(f"{text!r}: the port must be a number")
-    return host or "127.0.0.1", int(port) if port else default_port
-
-
 def chat_main(args: argparse.Namespace) -> int:
     """``hubbub chat``."""
     try:
-        host, port = split_address(args.address, 6697 if args.tls else 6667)
+        address = parse_address(
+            args.address, default_port=6697 if args.tls else 6667, default_host="127.0.0.1"
+        )
     except ValueError as exc:
         print(f"hubbub chat: {exc}", file=sys.stderr)
         return 2
     from hubbub.client.main import run_chat
 
-    return run_chat(host, port, args.nick, args.tls, args.plain)
+    return run_chat(address.host, address.port, args.nick, args.tls, args.plain)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

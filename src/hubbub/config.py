@@ -40,19 +40,27 @@ class Address:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
-def parse_address(text: str) -> Address:
-    """``HOST:PORT`` or ``[V6]:PORT`` -> Address; raises ValueError with a reason."""
+def parse_address(
+    text: str, *, default_port: int | None = None, default_host: str = "0.0.0.0"
+) -> Address:
+    """``HOST:PORT``, ``[V6]:PORT``, or (with ``default_port``) a bare ``HOST``,
+    ``[V6]`` or IPv6 address -> Address; raises ValueError with a reason."""
     if text.startswith("["):
-        host, sep, port = text[1:].partition("]:")
-        if not sep:
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
             raise ValueError(f"{text!r} is not [IPV6]:PORT")
+        port = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
     else:
-        host, sep, port = text.rpartition(":")
-        if not sep:
+        host, port = text, ""  # a bare host name, or a bare IPv6 address
+    if not port:
+        if default_port is None:
             raise ValueError(f"{text!r} is not HOST:PORT")
+        port = str(default_port)
     if not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"{text!r} has no valid port (0-65535)")
-    return Address(host or "0.0.0.0", int(port))
+    return Address(host or default_host, int(port))
 
 
 @dataclass(frozen=True, slots=True)

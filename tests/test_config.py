@@ -1,0 +1,59 @@
+"""Config validation and address parsing, without a server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hubbub.config import Address, ConfigError, from_mapping, parse_address, with_overrides
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0.0.0.0:6667", Address("0.0.0.0", 6667)),
+        (":7000", Address("0.0.0.0", 7000)),
+        ("[::1]:6697", Address("::1", 6697)),
+    ],
+)
+def test_listen_addresses(text: str, expected: Address) -> None:
+    assert parse_address(text) == expected
+
+
+@pytest.mark.parametrize("text", ["irc.example.org", "host:port", "[::1]x", "h:70000"])
+def test_bad_listen_addresses_say_why(text: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(repr(text))):
+        parse_address(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", Address("127.0.0.1", 6667)),
+        ("irc.example.org", Address("irc.example.org", 6667)),
+        ("irc.example.org:7000", Address("irc.example.org", 7000)),
+        ("::1", Address("::1", 6667)),
+        ("[::1]", Address("::1", 6667)),
+    ],
+)
+def test_chat_addresses_default_the_port(text: str, expected: Address) -> None:
+    assert parse_address(text, default_port=6667, default_host="127.0.0.1") == expected
+
+
+def test_errors_name_file_and_key() -> None:
+    with pytest.raises(ConfigError) as exc:
+        from_mapping({"limits": {"sendq_bytes": True}}, file="x.toml")
+    assert (exc.value.file, exc.value.key) == ("x.toml", "limits.sendq_bytes")
+    with pytest.raises(ConfigError, match=re.escape("server.auto_join")):
+        from_mapping({"server": {"auto_join": ["lobby"]}})
+    with pytest.raises(ConfigError, match=re.escape("operators[0].password")):
+        from_mapping({"operators": [{"name": "root"}]})
+
+
+def test_flags_override_the_file() -> None:
+    base = from_mapping({"server": {"listen": ["0.0.0.0:1"], "name": "a.example"}})
+    out = with_overrides(base, listen=["127.0.0.1:2"], name="b.example", data_dir="/tmp/d")
+    assert out.server.listen == (Address("127.0.0.1", 2),)
+    assert out.server.name == "b.example"
+    assert str(out.data_dir) == "/tmp/d"
