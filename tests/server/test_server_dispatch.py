@@ -313,3 +313,18 @@ def test_the_unlabeled_welcome_burst_is_addressed_to_the_new_nick() -> None:
     assert commands(burst)[:4] == ["001", "002", "003", "004"]
     assert all(m.params[0] == "Zed" for m in burst if m.command.isdigit())
     assert commands(burst)[-3:] == ["375", "372", "376"]
+
+
+@pytest.mark.parametrize("line", ["PART :", "KICK #c :", "TOPIC :", "JOIN :"])
+def test_an_empty_required_parameter_is_a_missing_one(line: str) -> None:
+    client = Harness().connect("alice")
+    client.ask("JOIN #c")
+    (err,) = client.ask(line)
+    assert err.command == ERR_NEEDMOREPARAMS
+
+
+def test_an_empty_topic_clears_it() -> None:
+    client = Harness().connect("alice")
+    client.ask("JOIN #c", "TOPIC #c :hello")
+    (change,) = client.ask("TOPIC #c :")
+    assert (change.command, change.params) == ("TOPIC", ("#c", ""))

@@ -305,10 +305,10 @@ class Server:
         """Wall-clock time for timestamps (timers use the loop's clock)."""
         return time.time()
 
-    def message_tags(self, now: float | None = None) -> dict[str, str]:
+    def message_tags(self) -> dict[str, str]:
         """Fresh ``time`` and ``msgid`` tags for a message we relay."""
         return {
-            "time": server_time(self.now() if now is None else now),
+            "time": server_time(self.now()),
             "msgid": f"{self._msgid_prefix}{next(self._msgid_seq):x}",
         }
 

@@ -134,7 +134,8 @@ def run(server: Server, conn: Connection, msg: Message, commands: dict[str, Comm
     elif not cmd.pre_reg and not conn.registered:
         ctx.reply(ERR_NOTREGISTERED, "You have not registered")
     elif len(msg.params) < cmd.min_params or (
-        cmd.min_params and msg.params[cmd.min_params - 1] == "" and verb not in _EMPTY_OK
+        # An empty required parameter is a missing one ("JOIN :", "KICK #c :").
+        cmd.min_params and msg.params[cmd.min_params - 1] == ""
     ):
         ctx.reply(ERR_NEEDMOREPARAMS, verb, "Not enough parameters")
     elif cmd.oper and (conn.user is None or conn.user.oper is None):
@@ -151,6 +152,3 @@ def run(server: Server, conn: Connection, msg: Message, commands: dict[str, Comm
     if not ctx.deferred:
         ctx.finish()
 
-
-#: Commands whose last required parameter may be empty (``TOPIC #c :`` clears).
-_EMPTY_OK = frozenset({"TOPIC", "PRIVMSG", "NOTICE", "QUIT", "PART", "AWAY", "KICK"})
