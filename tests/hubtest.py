@@ -81,6 +81,13 @@ class RunningServer:
                 self.proc.wait()
         return self.proc.returncode
 
+    def wait_for_log(self, text: str, timeout: float = 5) -> None:
+        """Until the server's log contains ``text`` (fails with the log)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text():
+            assert time.monotonic() < deadline, self.log.read_text()
+            time.sleep(0.05)
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 
