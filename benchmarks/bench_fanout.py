@@ -2,9 +2,9 @@
 
     python benchmarks/bench_fanout.py [--members 10 100 500 2000] [--messages 500]
 
-No sockets and no event loop: the real :class:`hubbub.server.core.Server`
+No sockets and no event loop: the real :class:`hubbub.server.server.Server`
 runs on a fake loop (``call_soon`` queues callbacks, :meth:`FakeLoop.run_ready`
-runs them) and every Connection writes to a fake transport that only counts.
+runs them) and every Session writes to a fake transport that only counts.
 The members register and join ``#bench`` through the ordinary command path,
 spread over three capability sets (no tags, ``server-time``, ``message-tags``),
 so the fan-out meets three tag profiles. Then one member sends PRIVMSGs and
@@ -14,7 +14,7 @@ fan out, and the end-of-turn flush that writes each member's bytes.
 Printed per channel size:
 
 * encodes/msg: how many times the message was serialised (calls to
-  ``fanout.encode``). DESIGN.md promises one per distinct tag profile among
+  ``encoding.encode``). DESIGN.md promises one per distinct tag profile among
   the members, not one per member: here that is at most 3.
 * distinct bytes/msg: how many different ``bytes`` objects reached the
   transports for one message (the same object shared means it was encoded once).
@@ -37,10 +37,13 @@ from typing import Any
 
 from hubbub.config import from_mapping
 from hubbub.protocol import Message
-from hubbub.server import fanout
+from hubbub.protocol import LineBuffer
+from hubbub.server import encoding
 from hubbub.server.caps import TagProfile
-from hubbub.server.connection import Connection
-from hubbub.server.core import Server
+from hubbub.server.commands import COMMANDS
+from hubbub.server.dispatch import Dispatcher
+from hubbub.server.server import Server
+from hubbub.server.session import Session
 
 #: Capability sets the members cycle through, one tag profile each.
 CAP_SETS: tuple[tuple[str, ...], ...] = ((), ("server-time",), ("message-tags", "server-time"))
@@ -127,28 +130,42 @@ def make_server() -> tuple[Server, FakeLoop]:
         }
     )
     loop = FakeLoop()
-    return Server(config, loop), loop
+    server = Server(config, loop)
+    server.dispatcher = Dispatcher(server, COMMANDS)
+    return server, loop
 
 
-def join_members(
-    server: Server, loop: FakeLoop, n: int
-) -> list[tuple[Connection, FakeTransport]]:
+class Member:
+    """A session and the framing its TCP transport would do."""
+
+    def __init__(self, session: Session, transport: FakeTransport) -> None:
+        self.session = session
+        self.transport = transport
+        self.framing = LineBuffer()
+
+    def feed(self, data: bytes) -> None:
+        """Bytes from the client, framed into lines for the session."""
+        self.session.receive(self.framing.feed(data))
+
+
+def join_members(server: Server, loop: FakeLoop, n: int) -> list[Member]:
     """Register ``n`` connections through the command path and join #bench."""
     members = []
     for i in range(n):
         transport = FakeTransport()
-        conn = server.accept(transport, f"10.0.{i // 250}.{i % 250 + 1}")
-        assert conn is not None, "the server refused a connection"
+        session = server.accept(transport, f"10.0.{i // 250}.{i % 250 + 1}")
+        assert session is not None, "the server refused a connection"
+        member = Member(session, transport)
         caps = CAP_SETS[i % len(CAP_SETS)]
         lines = [b"CAP LS 302"]
         if caps:
             lines.append(b"CAP REQ :" + " ".join(caps).encode())
         lines += [b"NICK m%d" % i, b"USER m%d 0 * :member" % i, b"CAP END", b"JOIN #bench"]
-        conn.feed(b"".join(line + b"\r\n" for line in lines))
+        member.feed(b"".join(line + b"\r\n" for line in lines))
         loop.run_ready()
-        if conn.user is None:
+        if session.user is None:
             raise RuntimeError(f"member {i} did not register")
-        members.append((conn, transport))
+        members.append(member)
     chan = server.network.channel("#bench")
     assert chan is not None and len(chan.members) == n, "not everyone joined #bench"
     return members
@@ -159,12 +176,12 @@ def bench(n: int, messages: int, burst: int = 1) -> dict[str, Any]:
     turn (as when a sender's lines arrive in one read); time the server side."""
     server, loop = make_server()
     members = join_members(server, loop, n)
-    sender, _ = members[0]
-    receivers = [t for _, t in members[1:]]
+    sender = members[0]
+    receivers = [m.transport for m in members[1:]]
 
     # Count encodes by wrapping the module function the fan-out calls.
     encodes = 0
-    real_encode = fanout.encode
+    real_encode = encoding.encode
 
     def counting_encode(msg: Message, profile: TagProfile) -> bytes:
         nonlocal encodes
@@ -175,13 +192,13 @@ def bench(n: int, messages: int, burst: int = 1) -> dict[str, Any]:
     # many distinct bytes objects the fan-out handed out.
     for t in receivers:
         t.writes, t.keep, t.last = 0, True, []
-    fanout.encode = counting_encode
+    encoding.encode = counting_encode
     try:
         sender.feed(b"PRIVMSG #bench :warm-up message\r\n")
         loop.run_ready()
         first_encodes = encodes
         got = [t.last for t in receivers]
-        profiles = {conn.tag_profile for conn, _ in members[1:]}
+        profiles = {m.session.tag_profile for m in members[1:]}
         for t in receivers:
             t.keep, t.last = False, []
         missing = sum(1 for g in got if len(g) != 1)
@@ -201,7 +218,7 @@ def bench(n: int, messages: int, burst: int = 1) -> dict[str, Any]:
             times.append((time.perf_counter() - t0) / burst)
         messages = rounds * burst
     finally:
-        fanout.encode = real_encode
+        encoding.encode = real_encode
     # Like timeit's "best of": the median of each fifth of the run, and the
     # best of those, is the least disturbed by whatever else the machine does.
     k = max(1, len(times) // 5)

@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-:class:`~hubbub.server.core.Server` and :class:`~hubbub.server.connection.Connection`
+:class:`~hubbub.server.server.Server` and :class:`~hubbub.server.session.Session`
 never touch asyncio or sockets; they need a *loop* (``time``, ``call_soon``,
 ``call_later``, ``call_soon_threadsafe``) and, per connection, a *transport*
 (``write``, ``get_write_buffer_size``, ``close``, ``abort``, ``pause_reading``,
@@ -18,8 +18,10 @@ never touch asyncio or sockets; they need a *loop* (``time``, ``call_soon``,
   abort, pause and resume. Its ``buffer_size`` is what the server sees as the
   kernel's unsent backlog, so a test can play a client that stopped reading.
 
-A :class:`FakeClient` is the client end: :meth:`FakeClient.send` feeds a line
-to the Connection and runs the loop (the server flushes output at the end of
+A :class:`FakeClient` is the client end and plays the TCP transport's part
+too: :meth:`FakeClient.send` frames the bytes into lines (the same
+:class:`~hubbub.protocol.LineBuffer` the TCP transport uses), feeds them to
+the Session and runs the loop (the server flushes output at the end of
 each loop turn, as on asyncio), and :meth:`FakeClient.messages` parses what
 the server wrote since the last call. Everything is synchronous, so a test
 reads like a transcript and the whole suite runs in a few seconds, in the
@@ -37,10 +39,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from hubbub.config import Config, from_mapping
-from hubbub.protocol import Message, parse_line
+from hubbub.protocol import LineBuffer, Message, parse_line
 from hubbub.protocol.numerics import RPL_WELCOME
-from hubbub.server.connection import Connection
-from hubbub.server.core import Server
+from hubbub.server.commands import COMMANDS
+from hubbub.server.dispatch import Dispatcher
+from hubbub.server.server import Server
+from hubbub.server.session import Session
 from hubbub.server.state import Channel, User
 
 __all__ = [
@@ -234,10 +238,11 @@ class FakeTransport:
 class FakeClient:
     """The client end of one in-memory connection."""
 
-    def __init__(self, harness: Harness, transport: FakeTransport, conn: Connection) -> None:
+    def __init__(self, harness: Harness, transport: FakeTransport, session: Session) -> None:
         self.harness = harness
         self.transport = transport
-        self.conn = conn
+        self.session = session
+        self.framing = LineBuffer()
         self._partial = b""
 
     # --- talking ------------------------------------------------------------
@@ -248,7 +253,7 @@ class FakeClient:
 
     def send_bytes(self, data: bytes) -> None:
         """Feed raw bytes to the server, then run the loop."""
-        self.conn.feed(data)
+        self.session.receive(self.framing.feed(data))
         self.harness.loop.run()
 
     def lines(self) -> list[str]:
@@ -275,7 +280,8 @@ class FakeClient:
     ) -> list[Message]:
         """NICK and USER (and CAP END if negotiating); the welcome burst."""
         self.send(f"NICK {nick}", f"USER {user} 0 * :{realname}")
-        if self.conn.cap_negotiating:
+        reg = self.session.registration
+        if reg is not None and reg.cap_negotiating:
             self.send("CAP END")
         msgs = self.messages()
         if not any(m.command == RPL_WELCOME for m in msgs):
@@ -296,13 +302,13 @@ class FakeClient:
     @property
     def nick(self) -> str:
         """The nick the server knows this client by."""
-        return self.conn.display_nick
+        return self.session.display_nick
 
     @property
     def user(self) -> User:
         """The server's User for this client (registered clients only)."""
-        assert self.conn.user is not None, "client is not registered"
-        return self.conn.user
+        assert self.session.user is not None, "client is not registered"
+        return self.session.user
 
     @property
     def closed(self) -> bool:
@@ -311,7 +317,7 @@ class FakeClient:
 
     def disconnect(self) -> None:
         """The client goes away without QUIT (the socket closes)."""
-        self.conn.connection_lost()
+        self.session.connection_lost()
         self.harness.loop.run()
 
     def __repr__(self) -> str:
@@ -335,6 +341,7 @@ class Harness:
         self.config: Config = from_mapping(_merge(DEFAULT_CONFIG, config or {}))
         self.loop = FakeLoop()
         self.server = Server(self.config, self.loop)
+        self.server.dispatcher = Dispatcher(self.server, COMMANDS)
         self.clients: list[FakeClient] = []
         self.stopped = 0
         #: Worker-thread jobs (argon2 checks) whose answer has not run yet.
@@ -371,10 +378,10 @@ class Harness:
         """A new client; registered as ``nick`` (its burst read) when given,
         with ``caps`` requested first."""
         transport = FakeTransport()
-        conn = self.server.accept(transport, ip)
-        if conn is None:
+        session = self.server.accept(transport, ip)
+        if session is None:
             raise ConnectionRefusedError(transport.take().decode())
-        client = FakeClient(self, transport, conn)
+        client = FakeClient(self, transport, session)
         self.clients.append(client)
         caps = tuple(caps)
         if caps:

@@ -16,7 +16,7 @@ from hubbub.protocol.numerics import (
     RPL_WELCOME,
 )
 from hubbub.server import caps
-from hubbub.server.dispatch import Command, Context
+from hubbub.server.dispatch import Command, Context, Dispatcher
 
 from serverharness import Harness, commands, find, find_all
 
@@ -138,7 +138,7 @@ def test_cap_after_registration_uses_the_nick_and_changes_caps() -> None:
     client = Harness().connect("alice")
     (ack,) = _cap(client.ask("CAP REQ :echo-message"), "ACK")
     assert ack.params[0] == "alice"
-    assert "echo-message" in client.conn.caps
+    assert "echo-message" in client.session.caps
 
 
 def test_cap_end_after_registration_is_silent() -> None:
@@ -272,8 +272,10 @@ def test_a_handler_that_raises_disconnects_only_its_client(
         raise RuntimeError("a bug")
 
     h = Harness()
-    table = {**h.server.commands, "BOOM": Command("BOOM", boom)}
-    monkeypatch.setattr(h.server, "commands", table)
+    dispatcher = h.server.dispatcher
+    assert isinstance(dispatcher, Dispatcher)
+    table = {**dispatcher.commands, "BOOM": Command("BOOM", boom)}
+    monkeypatch.setattr(dispatcher, "commands", table)
     alice, bob, carol = h.connect("alice"), h.connect("bob"), h.connect("carol")
     h.join("#room", alice, bob, carol)
 

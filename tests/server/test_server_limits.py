@@ -12,6 +12,7 @@ from hubbub.protocol.numerics import (
     ERR_PASSWDMISMATCH,
     RPL_WELCOME,
 )
+from hubbub.server.timeouts import sweep
 
 from serverharness import FakeClient, Harness, commands, find, params_of
 
@@ -93,7 +94,7 @@ def test_a_client_gone_while_lines_are_held(flooder: tuple[Harness, FakeClient])
     h.advance(10)  # the release timer fires on a closed connection
     assert client.messages() == []
     assert client.transport.written_after_close == 0
-    assert client.conn not in h.server.connections
+    assert client.session not in h.server.sessions
 
 
 def test_200_held_lines_are_still_tolerated(flooder: tuple[Harness, FakeClient]) -> None:
@@ -167,11 +168,11 @@ def test_an_idle_client_is_pinged_then_timed_out(
     h, idle, peer = pinged
     h.advance(31)
     peer.send("PING keepalive")
-    h.server.sweep()
+    sweep(h.server)
     (ping,) = idle.messages()
     assert (ping.command, ping.params) == ("PING", ("irc.test",))
     h.advance(31)
-    h.server.sweep()
+    sweep(h.server)
     h.run()
     error = find(idle.messages(), "ERROR")
     assert "Ping timeout: 62 seconds" in error.params[0]
@@ -182,16 +183,16 @@ def test_an_idle_client_is_pinged_then_timed_out(
 def test_a_pong_keeps_the_client(pinged: tuple[Harness, FakeClient, FakeClient]) -> None:
     h, idle, peer = pinged
     h.advance(31)
-    h.server.sweep()
+    sweep(h.server)
     assert commands(idle.messages()) == ["PING"]
     idle.send("PONG :irc.test")
     peer.send("PONG :irc.test")
     h.advance(29)
-    h.server.sweep()
+    sweep(h.server)
     assert idle.messages() == []
     # Idle again for a whole interval: a new PING, not a timeout.
     h.advance(29)
-    h.server.sweep()
+    sweep(h.server)
     assert commands(idle.messages()) == ["PING"]
     assert not idle.closed
 
@@ -202,13 +203,13 @@ def test_registration_timeout() -> None:
     lingering.send("NICK slow")
     registered = h.connect("quick")
     h.advance(11)
-    h.server.sweep()
+    sweep(h.server)
     h.run()
     error = find(lingering.messages(), "ERROR")
     assert "Registration timed out" in error.params[0]
     assert lingering.closed
     assert not registered.closed
-    assert lingering.conn not in h.server.connections
+    assert lingering.session not in h.server.sessions
 
 
 # --- connection limits -------------------------------------------------------------------------
@@ -294,4 +295,4 @@ def test_shutdown_tells_every_client_why() -> None:
     for client in clients:
         assert "Server shutting down" in find(client.messages(), "ERROR").params[0]
         assert client.closed
-    assert h.server.connections == set()
+    assert h.server.sessions == set()

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from hubbub.protocol import Message
-from hubbub.server import fanout
+from hubbub.server import encoding
 from hubbub.server.caps import TagProfile
 
 from serverharness import FakeClient, Harness, find, params_of
@@ -26,19 +26,19 @@ def test_a_channel_message_is_encoded_once_per_tag_profile(
     ]
     h.join("#big", *members)
     calls: list[TagProfile] = []
-    real = fanout.encode
+    real = encoding.encode
 
     def counting(msg: Message, profile: TagProfile) -> bytes:
         calls.append(profile)
         return real(msg, profile)
 
-    monkeypatch.setattr(fanout, "encode", counting)
+    monkeypatch.setattr(encoding, "encode", counting)
     members[0].send("PRIVMSG #big :hello everyone")
     assert len(calls) <= 2
     for member in members[1:]:
         (msg,) = member.messages()
         assert msg.params == ("#big", "hello everyone")
-        assert ("time" in msg.tags) == ("server-time" in member.conn.caps)
+        assert ("time" in msg.tags) == ("server-time" in member.session.caps)
 
 
 def test_members_with_one_profile_get_the_same_bytes() -> None:

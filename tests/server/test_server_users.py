@@ -107,7 +107,7 @@ def test_a_dropped_connection_is_a_quit(h: Harness, alice: FakeClient, bob: Fake
     alice.disconnect()
     assert find(bob.messages(), "QUIT").params == ("Connection closed",)
     assert h.server.network.user("alice") is None
-    assert alice.conn not in h.server.connections
+    assert alice.session not in h.server.sessions
 
 
 def test_nothing_is_read_after_quit(h: Harness, alice: FakeClient, bob: FakeClient) -> None:
@@ -169,7 +169,7 @@ def test_a_watcher_that_leaves_is_forgotten(h: Harness, alice: FakeClient) -> No
     alice.ask("MONITOR + carol")
     alice.send("QUIT")
     h.connect("carol")
-    assert h.server.network.monitors == {}
+    assert h.server.monitors.watchers_of == {}
 
 
 # --- SETNAME ------------------------------------------------------------------------------------

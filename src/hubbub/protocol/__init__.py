@@ -5,7 +5,7 @@ bytes out. A test keeps asyncio, socket, ssl and sqlite3 out of this package.
 """
 
 from .casemap import Casemapping, casefold, irc_equal
-from .errors import EmptyLine, LineTooLong, ProtocolError
+from .errors import EmptyLine, ProtocolError
 from .framing import (
     MAX_BODY,
     MAX_CLIENT_TAGS,
@@ -38,7 +38,6 @@ __all__ = [
     "Casemapping",
     "EmptyLine",
     "LineBuffer",
-    "LineTooLong",
     "Message",
     "ProtocolError",
     "UserHost",

@@ -37,7 +37,7 @@ MAX_TAGS: Final = 8191
 MAX_LINE: Final = MAX_TAGS + MAX_BODY
 
 
-class _TooLong:
+class TooLong:
     """Marker for a line that passed the buffer's limit and was dropped."""
 
     __slots__ = ()
@@ -46,7 +46,7 @@ class _TooLong:
         return "TOO_LONG"
 
 
-TOO_LONG: Final = _TooLong()
+TOO_LONG: Final = TooLong()
 
 
 class LineBuffer:
@@ -59,11 +59,11 @@ class LineBuffer:
         self._buf = b""
         self._discarding = False
 
-    def feed(self, data: bytes) -> list[bytes | _TooLong]:
+    def feed(self, data: bytes) -> list[bytes | TooLong]:
         """Add ``data``; return every line it completes, in order. Empty lines
         are skipped (clients send them as keep-alives)."""
         buf = self._buf + data if self._buf else data
-        out: list[bytes | _TooLong] = []
+        out: list[bytes | TooLong] = []
         if b"\n" in buf:
             lines = buf.split(b"\n")
             buf = lines.pop()

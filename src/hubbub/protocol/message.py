@@ -137,7 +137,28 @@ class Message:
 
     def with_tags(self, tags: Mapping[str, str]) -> Message:
         """A copy with ``tags`` instead of the current tags."""
-        return Message(self.command, self.params, self.source, tags)
+        return Message.trusted(self.command, self.params, self.source, tags)
+
+    @staticmethod
+    def trusted(
+        command: str,
+        params: tuple[str, ...] = (),
+        source: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Message:
+        """A Message built without the checks, for a server relaying parts it
+        already holds as valid: atoms of a parsed line, names it accepted.
+
+        Validation costs three times the construction itself, and a server
+        builds a message per relayed line; anything that comes from elsewhere
+        must use the ordinary constructor.
+        """
+        msg = object.__new__(Message)
+        object.__setattr__(msg, "command", command)
+        object.__setattr__(msg, "params", params)
+        object.__setattr__(msg, "source", source)
+        object.__setattr__(msg, "tags", tags if tags is not None else {})
+        return msg
 
 
 def parse_line(line: str) -> Message:
@@ -169,11 +190,6 @@ def parse_line(line: str) -> Message:
         raise ProtocolError(error)
     if has_trailing:
         words.append(trailing)
-    # Build without re-validating: every atom here is valid by construction,
-    # and parsing sits on the server's hot path.
-    msg = object.__new__(Message)
-    object.__setattr__(msg, "command", words[0])
-    object.__setattr__(msg, "params", tuple(words[1:]))
-    object.__setattr__(msg, "source", source)
-    object.__setattr__(msg, "tags", tags)
-    return msg
+    # Every atom here is valid by construction, and parsing sits on the
+    # server's hot path: no need to check them again.
+    return Message.trusted(words[0], tuple(words[1:]), source, tags)

@@ -19,8 +19,11 @@ from collections.abc import Callable
 
 from hubbub.config import Config, ConfigError
 
-from .core import Server
-from .transport.tcp import IRCProtocol
+from .commands import COMMANDS
+from .dispatch import Dispatcher
+from .server import Server
+from .timeouts import sweep
+from .transports.tcp import IRCProtocol
 
 log = logging.getLogger(__name__)
 
@@ -65,27 +68,11 @@ def tls_context(config: Config) -> ssl.SSLContext:
     return ctx
 
 
-async def serve(
-    config: Config,
-    *,
-    shutdown_trigger: asyncio.Event | None = None,
-    reload_config: Callable[[], Config] | None = None,
-    ready: Callable[[list[tuple[str, int]]], None] | None = None,
-) -> bool:
-    """Run a server until ``shutdown_trigger`` is set or a stop signal comes.
-
-    Returns True when an operator asked for a RESTART (the caller re-executes).
-    """
+async def _listen(
+    server: Server, config: Config, tls: ssl.SSLContext | None
+) -> tuple[list[asyncio.base_events.Server], list[tuple[str, int]]]:
+    """Open every configured listener; the listeners and the addresses bound."""
     loop = asyncio.get_running_loop()
-    raise_fd_limit()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    server = Server(config, loop)
-    stop = shutdown_trigger or asyncio.Event()
-    tls = tls_context(config) if config.server.tls_listen else None
-    server.tls_context = tls
-    server.config_loader = reload_config
-    server.stop = stop.set
-
     listeners: list[asyncio.base_events.Server] = []
     bound: list[tuple[str, int]] = []
     plans = [(a, None) for a in config.server.listen] + [
@@ -119,10 +106,12 @@ async def serve(
         # The contract reserves the key; the transport comes with the web client.
         log.warning("server.websocket_listen: WebSocket is not built yet; nothing listens on %s",
                     addr)  # fmt: skip
-    tune_gc()
-    log.info("hubbub %s ready as %s", server.version, server.name)
-    if ready is not None:
-        ready(bound)
+    return listeners, bound
+
+
+def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals]:
+    """SIGINT/SIGTERM stop the server, SIGHUP reloads its config."""
+    loop = asyncio.get_running_loop()
 
     def reload() -> None:
         refused = server.rehash()
@@ -138,19 +127,53 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, handler)
             installed.append(sig)
+    return installed
 
-    sweeper = asyncio.create_task(_sweep(server))
+
+async def serve(
+    config: Config,
+    *,
+    shutdown_trigger: asyncio.Event | None = None,
+    reload_config: Callable[[], Config] | None = None,
+    ready: Callable[[list[tuple[str, int]]], None] | None = None,
+) -> bool:
+    """Run a server until ``shutdown_trigger`` is set or a stop signal comes.
+
+    Signal handlers are installed before any port opens, so a signal sent
+    the moment a client can connect is handled, never fatal. Returns True
+    when an operator asked for a RESTART (the caller re-executes).
+    """
+    loop = asyncio.get_running_loop()
+    raise_fd_limit()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    server = Server(config, loop)
+    server.dispatcher = Dispatcher(server, COMMANDS)
+    stop = shutdown_trigger or asyncio.Event()
+    tls = tls_context(config) if config.server.tls_listen else None
+    server.tls_context = tls
+    server.config_loader = reload_config
+    server.stop = stop.set
+    installed = _install_signals(server, stop)
+    listeners: list[asyncio.base_events.Server] = []
+    sweeper: asyncio.Task[None] | None = None
     try:
+        listeners, bound = await _listen(server, config, tls)
+        tune_gc()
+        sweeper = asyncio.create_task(_sweep(server))
+        log.info("hubbub %s ready as %s", server.version, server.name)
+        if ready is not None:
+            ready(bound)
         await stop.wait()
     finally:
         log.info("shutting down")
         for listener in listeners:
             listener.close()
-        sweeper.cancel()
+        if sweeper is not None:
+            sweeper.cancel()
         server.shutdown("Server restarting" if server.restart_requested else "Server shutting down")
         server.output.flush()
         deadline = loop.time() + SHUTDOWN_GRACE
-        while server.connections and loop.time() < deadline:
+        while server.sessions and loop.time() < deadline:
             await asyncio.sleep(0.05)
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -165,6 +188,6 @@ async def _sweep(server: Server) -> None:
     while True:
         await asyncio.sleep(period)
         try:
-            server.sweep()
+            sweep(server)
         except Exception:
             log.exception("timeout sweep failed")

@@ -2,10 +2,14 @@
 
 A handler is a plain function ``handler(ctx, msg)`` registered with its gate
 data: how many parameters it needs, whether it may run before registration,
-whether it needs an operator. :func:`run` checks all of that once, so no
-handler writes ERR_NEEDMOREPARAMS or ERR_NOTREGISTERED itself, and catches
-any exception a handler raises: a bug disconnects one client, logged with a
-traceback, and the server goes on.
+whether it needs an operator. :class:`Dispatcher` checks all of that once,
+so no handler writes ERR_NEEDMOREPARAMS or ERR_NOTREGISTERED itself, and
+catches any exception a handler raises: a bug disconnects one client, logged
+with a traceback, and the server goes on.
+
+A handler validates, answers errors through ``ctx.reply``, and on success
+publishes an event (``ctx.publish``): it never changes the network state or
+writes to another client itself.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from hubbub.events import Event
 from hubbub.protocol import Message, reply_params
 from hubbub.protocol.numerics import (
     ERR_NEEDMOREPARAMS,
@@ -23,26 +27,27 @@ from hubbub.protocol.numerics import (
     ERR_UNKNOWNCOMMAND,
 )
 
-from .replies import ReplyBuffer
-
-if TYPE_CHECKING:
-    from .connection import Connection
-    from .core import Server
-    from .state import User
+from .reply_buffer import ReplyBuffer
+from .server import Server
+from .session import Session
+from .state import User
 
 log = logging.getLogger(__name__)
 
 
 class Context:
-    """What a handler works with: the server, the client, its reply buffer."""
+    """What a handler works with: the server, the session, its reply buffer."""
 
-    __slots__ = ("conn", "deferred", "msg", "rb", "server")
+    __slots__ = ("commands", "deferred", "msg", "rb", "server", "session")
 
-    def __init__(self, server: Server, conn: Connection, msg: Message) -> None:
+    def __init__(
+        self, server: Server, session: Session, msg: Message, commands: dict[str, Command]
+    ) -> None:
         self.server = server
-        self.conn = conn
+        self.session = session
         self.msg = msg
-        self.rb = ReplyBuffer(conn)
+        self.commands = commands
+        self.rb = ReplyBuffer(session)
         self.deferred = False
 
     def defer(self) -> None:
@@ -52,21 +57,29 @@ class Context:
 
     def finish(self) -> None:
         """Send the replies, labelled as the command asked."""
-        if not self.conn.closing:
+        if not self.session.closing:
             self.rb.flush(self.msg.tags.get("label") if self.msg.tags else None)
 
     @property
     def user(self) -> User:
         """The registered user (the gate guarantees one for most commands)."""
-        user = self.conn.user
+        user = self.session.user
         assert user is not None, "handler needs a registered user"
         return user
+
+    def stamp(self) -> tuple[str, float]:
+        """A new event's msgid and time."""
+        return self.server.stamp()
+
+    def publish(self, event: Event) -> None:
+        """Put ``event`` on the pipeline; the actor's copy joins these replies."""
+        self.server.pipeline.publish(event, self.rb)
 
     def reply(self, numeric: str, *params: str) -> None:
         """Queue a numeric addressed to the client. Parameters that echo the
         client's input are made valid (see :func:`reply_params`): a reply must
         never fail because of what it quotes."""
-        params = reply_params((self.conn.display_nick, *params))
+        params = reply_params((self.session.display_nick, *params))
         self.rb.add(Message(numeric, params, self.server.name))
 
     def send(self, command: str, *params: str, source: str | None = None) -> None:
@@ -121,34 +134,45 @@ def merge(*tables: CommandTable) -> dict[str, Command]:
     return out
 
 
-def run(server: Server, conn: Connection, msg: Message, commands: dict[str, Command]) -> None:
-    """Gate and run one command, then send its replies (labelled if asked)."""
-    ctx = Context(server, conn, msg)
-    verb = msg.command.upper()
-    cmd = commands.get(verb)
-    if cmd is None:
-        if conn.registered:
-            ctx.reply(ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
-        else:
-            ctx.reply(ERR_NOTREGISTERED, "You have not registered")
-    elif not cmd.pre_reg and not conn.registered:
-        ctx.reply(ERR_NOTREGISTERED, "You have not registered")
-    elif len(msg.params) < cmd.min_params or (
-        # An empty required parameter is a missing one ("JOIN :", "KICK #c :").
-        cmd.min_params and msg.params[cmd.min_params - 1] == ""
-    ):
-        ctx.reply(ERR_NEEDMOREPARAMS, verb, "Not enough parameters")
-    elif cmd.oper and (conn.user is None or conn.user.oper is None):
-        ctx.reply(ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
-    else:
-        server.stats[verb] = server.stats.get(verb, 0) + 1
-        try:
-            cmd.handler(ctx, msg)
-        except Exception:
-            log.exception("handler %s failed for %s; disconnecting it", verb, conn.ip)
-            ctx.rb.messages.clear()
-            conn.close("Internal server error")
-            return
-    if not ctx.deferred:
-        ctx.finish()
+class Dispatcher:
+    """Gates and runs each command of a server's clients."""
 
+    __slots__ = ("commands", "server")
+
+    def __init__(self, server: Server, commands: dict[str, Command]) -> None:
+        self.server = server
+        self.commands = commands
+
+    def __call__(self, session: Session, msg: Message) -> None:
+        """Gate and run one command, then send its replies (labelled if asked)."""
+        server = self.server
+        ctx = Context(server, session, msg, self.commands)
+        verb = msg.command.upper()
+        cmd = self.commands.get(verb)
+        registered = session.user is not None
+        if cmd is None:
+            if registered:
+                ctx.reply(ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
+            else:
+                ctx.reply(ERR_NOTREGISTERED, "You have not registered")
+        elif not registered and not cmd.pre_reg:
+            ctx.reply(ERR_NOTREGISTERED, "You have not registered")
+        elif len(msg.params) < cmd.min_params or (
+            # An empty required parameter is a missing one ("JOIN :", "KICK #c :").
+            cmd.min_params and msg.params[cmd.min_params - 1] == ""
+        ):
+            ctx.reply(ERR_NEEDMOREPARAMS, verb, "Not enough parameters")
+        elif cmd.oper and (session.user is None or session.user.oper is None):
+            ctx.reply(ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+        else:
+            stats = server.stats
+            stats[verb] = stats.get(verb, 0) + 1
+            try:
+                cmd.handler(ctx, msg)
+            except Exception:
+                log.exception("handler %s failed for %s; disconnecting it", verb, session.ip)
+                ctx.rb.messages.clear()
+                session.close("Internal server error")
+                return
+        if not ctx.deferred:
+            ctx.finish()

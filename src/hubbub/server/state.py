@@ -1,14 +1,19 @@
 """The network: users, channels and memberships as plain objects.
 
-Everything here is mutated only on the event loop thread (one writer, no
-locks). A :class:`User` is a person on the network; a local one has a
-``conn`` (its Connection), which is where bytes for it go. Channels map each
-member to the string of its prefix modes (``"o"``, ``"ov"``, ``""``), ordered
-by rank, so NAMES and WHO can show the highest prefix (or all of them, for
-multi-prefix) without a second table.
+Only :mod:`.apply` changes these objects, by applying published events; every
+other module reads them. Everything lives on the event loop thread (one
+writer, no locks).
 
-Names are looked up by their casefolded form; the display form is kept on
-the object.
+A :class:`User` is a person on the network, named by a ``uid`` that never
+changes. Its ``session`` is the client connection on *this* process, or None
+when the user is connected elsewhere (a later cluster node); a user that left
+has ``present`` False, so code that kept a reference across a wait (a
+password check on a thread) can tell.
+
+Channels map each member to the string of its prefix modes (``"o"``,
+``"ov"``, ``""``), ordered by rank, so NAMES and WHO can show the highest
+prefix (or all of them, for multi-prefix) without a second table. Names are
+looked up by their casefolded form; the display form is kept on the object.
 """
 
 from __future__ import annotations
@@ -17,12 +22,11 @@ import sys
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from hubbub.protocol import casefold
 
-if TYPE_CHECKING:
-    from .connection import Connection
+from .interfaces import Peer
 
 #: Channel membership prefixes by rank: mode letter -> the prefix shown.
 PREFIXES: dict[str, str] = {"o": "@", "v": "+"}
@@ -47,19 +51,25 @@ class User:
         "account",
         "away",
         "channels",
-        "conn",
         "host",
         "modes",
         "nick",
         "nick_cf",
         "oper",
+        "present",
         "realname",
+        "session",
         "signon",
         "source",
+        "tls",
+        "uid",
         "user",
     )
 
-    def __init__(self, nick: str, user: str, host: str, realname: str, signon: float) -> None:
+    def __init__(
+        self, uid: str, nick: str, user: str, host: str, realname: str, signon: float
+    ) -> None:
+        self.uid = uid
         self.nick = nick
         self.nick_cf = _folded(nick)
         # Many users share a host (NAT) or a username/realname (bots, clients'
@@ -74,20 +84,10 @@ class User:
         self.away: str | None = None
         self.account: str | None = None
         self.oper: str | None = None  # operator block name once OPERed
-        self.conn: Connection | None = None
-
-    def set_nick(self, nick: str) -> None:
-        """Change the nick and the cached ``nick!user@host`` source."""
-        self.nick = nick
-        self.nick_cf = _folded(nick)
-        self.source = f"{nick}!{self.user}@{self.host}"
-
-    def set_mode(self, letter: str, on: bool) -> bool:
-        """Turn a user mode on or off; True when that changed anything."""
-        if (letter in self.modes) == on:
-            return False
-        self.modes = self.modes + letter if on else self.modes.replace(letter, "")
-        return True
+        self.tls = False
+        self.present = True
+        #: The local client connection; None for a user on another node.
+        self.session: Peer | None = None
 
     def seen_by(self, viewer: User) -> bool:
         """Whether ``viewer`` may see this user in WHO/NAMES listings:
@@ -97,13 +97,8 @@ class User:
             return True
         return any(chan in self.channels.values() for chan in viewer.channels.values())
 
-    def set_userhost(self, user: str, host: str) -> None:
-        """Change user and host (CHGHOST)."""
-        self.user, self.host = user, host
-        self.source = f"{self.nick}!{user}@{host}"
-
     def __repr__(self) -> str:
-        return f"<User {self.source}>"
+        return f"<User {self.uid} {self.source}>"
 
 
 class Channel:
@@ -159,11 +154,11 @@ class Channel:
         """True when ``user`` has channel operator status."""
         return "o" in self.members.get(user, "")
 
-    def local_connections(self) -> Iterator[Connection]:
-        """Connections of the members on this server."""
+    def local_sessions(self) -> Iterator[Peer]:
+        """Sessions of the members connected to this process."""
         for member in self.members:
-            if member.conn is not None:
-                yield member.conn
+            if member.session is not None:
+                yield member.session
 
     def __repr__(self) -> str:
         return f"<Channel {self.name} ({len(self.members)})>"
@@ -180,18 +175,28 @@ class WhowasEntry:
     time: float
 
 
+def whowas_tuple(entry: WhowasEntry) -> tuple[str, str, str, str, float]:
+    """A WHOWAS entry as a plain tuple."""
+    return (entry.nick, entry.user, entry.host, entry.realname, entry.time)
+
+
 class Network:
-    """Every user and channel, by casefolded name."""
+    """Every user and channel, by casefolded name (users also by uid).
+
+    The methods that change it are the primitives :mod:`.apply` is built
+    from; nothing else calls them.
+    """
 
     def __init__(self, whowas_size: int = 1000) -> None:
-        self.users: dict[str, User] = {}
+        self.users: dict[str, User] = {}  # casefolded nick -> user
+        self.by_uid: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.whowas: deque[WhowasEntry] = deque(maxlen=whowas_size)
         #: Users with +i and with +o, kept as they change so LUSERS is O(1).
         self.invisible: set[User] = set()
         self.opers: set[User] = set()
-        #: MONITOR: casefolded nick -> the connections watching it.
-        self.monitors: dict[str, set[Connection]] = {}
+
+    # --- reading -----------------------------------------------------------
 
     def user(self, nick: str) -> User | None:
         """The user named ``nick`` (any case), if present."""
@@ -201,14 +206,59 @@ class Network:
         """The channel named ``name`` (any case), if it exists."""
         return self.channels.get(casefold(name))
 
+    def common_users(self, user: User) -> set[User]:
+        """Everyone who shares a channel with ``user``, ``user`` included."""
+        out = {user}
+        for chan in user.channels.values():
+            out.update(chan.members)
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as plain, comparable data (no sessions: they are
+        local to this process). Two networks that applied the same events
+        have equal snapshots."""
+        users = {
+            u.uid: {
+                "nick": u.nick, "user": u.user, "host": u.host, "realname": u.realname,
+                "signon": u.signon, "modes": "".join(sorted(u.modes)), "away": u.away,
+                "account": u.account, "oper": u.oper, "tls": u.tls,
+                "channels": sorted(u.channels),
+            }
+            for u in self.users.values()
+        }  # fmt: skip
+        channels = {
+            c.name_cf: {
+                "name": c.name, "created": c.created, "topic": c.topic,
+                "topic_setter": c.topic_setter, "topic_time": c.topic_time,
+                "modes": "".join(sorted(c.modes)), "key": c.key, "limit": c.limit,
+                "members": {m.uid: modes for m, modes in c.members.items()},
+                "bans": dict(c.bans), "excepts": dict(c.excepts), "invex": dict(c.invex),
+                "invited": sorted(c.invited),
+            }
+            for c in self.channels.values()
+        }  # fmt: skip
+        return {
+            "users": users,
+            "uids": sorted(self.by_uid),
+            "channels": channels,
+            "whowas": [whowas_tuple(e) for e in self.whowas],
+            "invisible": sorted(u.uid for u in self.invisible),
+            "opers": sorted(u.uid for u in self.opers),
+        }
+
+
+    # --- the primitives apply uses ----------------------------------------
+
     def add_user(self, user: User) -> None:
         """Add a newly registered user."""
         self.users[user.nick_cf] = user
+        self.by_uid[user.uid] = user
 
-    def set_mode(self, user: User, letter: str, on: bool) -> bool:
-        """Change a user mode (keeping the +i/+o counts); True if it changed."""
-        if not user.set_mode(letter, on):
+    def set_user_mode(self, user: User, letter: str, on: bool) -> bool:
+        """Change a user mode (keeping the +i/+o sets); True if it changed."""
+        if (letter in user.modes) == on:
             return False
+        user.modes = user.modes + letter if on else user.modes.replace(letter, "")
         tracked = self.invisible if letter == "i" else self.opers if letter == "o" else None
         if tracked is not None:
             if on:
@@ -225,6 +275,8 @@ class Network:
             self.part(user, chan)
         if self.users.get(user.nick_cf) is user:
             del self.users[user.nick_cf]
+        self.by_uid.pop(user.uid, None)
+        user.present = False
         self.remember(user, now)
 
     def remember(self, user: User, now: float) -> None:
@@ -236,12 +288,19 @@ class Network:
         self.remember(user, now)
         if self.users.get(user.nick_cf) is user:
             del self.users[user.nick_cf]
-        user.set_nick(nick)
+        user.nick = nick
+        user.nick_cf = _folded(nick)
+        user.source = f"{nick}!{user.user}@{user.host}"
         self.users[user.nick_cf] = user
 
-    def join(self, user: User, name: str, now: float) -> tuple[Channel, bool]:
+    def set_userhost(self, user: User, username: str, host: str) -> None:
+        """Give ``user`` a new user@host (CHGHOST)."""
+        user.user, user.host = sys.intern(username), sys.intern(host)
+        user.source = f"{user.nick}!{username}@{host}"
+
+    def join(self, user: User, name: str, now: float) -> Channel:
         """Put ``user`` in channel ``name``, creating it (and making them op)
-        if needed. Returns the channel and whether it was created."""
+        if it did not exist."""
         cf = casefold(name)
         chan = self.channels.get(cf)
         created = chan is None
@@ -250,7 +309,7 @@ class Network:
         chan.members[user] = "o" if created else ""
         user.channels[cf] = chan
         chan.invited.discard(user.nick_cf)
-        return chan, created
+        return chan
 
     def rename_channel(self, chan: Channel, name: str) -> None:
         """Give ``chan`` a new name, keeping every index consistent."""
@@ -269,38 +328,3 @@ class Network:
         user.channels.pop(chan.name_cf, None)
         if not chan.members:
             self.channels.pop(chan.name_cf, None)
-
-    def watchers(self, nick: str) -> set[Connection]:
-        """Connections that MONITOR ``nick``."""
-        return self.monitors.get(casefold(nick), set())
-
-    def watch(self, conn: Connection, nick: str) -> None:
-        """``conn`` MONITORs ``nick``."""
-        cf = casefold(nick)
-        if not isinstance(conn.monitoring, set):
-            conn.monitoring = set()  # most clients never MONITOR: allocate on first use
-        conn.monitoring.add(cf)
-        self.monitors.setdefault(cf, set()).add(conn)
-
-    def unwatch(self, conn: Connection, nick: str) -> None:
-        """``conn`` stops MONITORing ``nick``."""
-        cf = casefold(nick)
-        if isinstance(conn.monitoring, set):
-            conn.monitoring.discard(cf)
-        watchers = self.monitors.get(cf)
-        if watchers is not None:
-            watchers.discard(conn)
-            if not watchers:
-                del self.monitors[cf]
-
-    def unwatch_all(self, conn: Connection) -> None:
-        """Forget every MONITOR entry of ``conn``."""
-        for nick_cf in list(conn.monitoring):
-            self.unwatch(conn, nick_cf)
-
-    def common_users(self, user: User) -> set[User]:
-        """Everyone who shares a channel with ``user``, ``user`` included."""
-        out = {user}
-        for chan in user.channels.values():
-            out.update(chan.members)
-        return out

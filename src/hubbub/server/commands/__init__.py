@@ -1,15 +1,24 @@
 """Every command family's table, merged into one; a verb defined twice fails at import."""
 
 from ..dispatch import merge
-from . import channels, info, messaging, modes, operators, queries, registration, users
+from . import (
+    channels,
+    messaging,
+    modes,
+    operators,
+    presence,
+    registration,
+    server_queries,
+    user_queries,
+)
 
 COMMANDS = merge(
     registration.table,
     channels.table,
     messaging.table,
+    presence.table,
     modes.table,
-    queries.table,
+    user_queries.table,
+    server_queries.table,
     operators.table,
-    users.table,
-    info.table,
 )

@@ -6,7 +6,8 @@ import operator
 from collections.abc import Callable
 from functools import partial
 
-from hubbub.protocol import Message, casefold, is_channel_name, mask_match
+from hubbub.events import ChannelRenamed, Invited, Joined, Kicked, Parted, TopicChanged
+from hubbub.protocol import Message, is_channel_name, mask_match
 from hubbub.protocol.numerics import (
     ERR_BADCHANNELKEY,
     ERR_BANNEDFROMCHAN,
@@ -30,14 +31,12 @@ from hubbub.protocol.numerics import (
     RPL_LISTSTART,
 )
 
-from .. import actions
+from ..channel_replies import send_names, send_topic
 from ..dispatch import CommandTable, Context
-from ..fanout import deliver
 from ..limits import CHANNELLEN, KICKLEN, MAX_CHANNELS, MAX_KICK_TARGETS, TOPICLEN
 from ..state import Channel, User
 
 table = CommandTable()
-
 
 
 def matches_any(masks: dict[str, tuple[str, float]], user: User) -> bool:
@@ -65,7 +64,8 @@ def join(ctx: Context, msg: Message) -> None:
     user, network = ctx.user, ctx.server.network
     if msg.params[0] == "0":
         for joined in list(user.channels.values()):
-            actions.part(ctx.server, user, joined, "Left all channels", ctx.rb)
+            reason = "Left all channels"
+            ctx.publish(Parted(*ctx.stamp(), user.uid, user.source, joined.name, reason))
         return
     keys = msg.params[1].split(",") if len(msg.params) > 1 else []
     for i, name in enumerate(msg.params[0].split(",")):
@@ -85,7 +85,10 @@ def join(ctx: Context, msg: Message) -> None:
             if error is not None:
                 ctx.reply(error[0], chan.name, error[1])
                 continue
-        actions.join(ctx.server, user, name, ctx.rb)
+        ctx.publish(
+            Joined(*ctx.stamp(), user.uid, user.source, chan.name if chan else name,
+                   user.account, user.realname)
+        )  # fmt: skip
 
 
 def member_channel(ctx: Context, name: str) -> Channel | None:
@@ -104,10 +107,11 @@ def member_channel(ctx: Context, name: str) -> Channel | None:
 def part(ctx: Context, msg: Message) -> None:
     """PART <channel>{,<channel>} [<reason>]"""
     reason = msg.params[1] if len(msg.params) > 1 else ""
+    user = ctx.user
     for name in msg.params[0].split(","):
         chan = member_channel(ctx, name)
         if chan is not None:
-            actions.part(ctx.server, ctx.user, chan, reason, ctx.rb)
+            ctx.publish(Parted(*ctx.stamp(), user.uid, user.source, chan.name, reason))
 
 
 @table("TOPIC", min_params=1)
@@ -123,7 +127,7 @@ def topic(ctx: Context, msg: Message) -> None:
         if "s" in chan.modes and user not in chan.members:
             ctx.reply(ERR_NOTONCHANNEL, chan.name, "You're not on that channel")
             return
-        actions.send_topic(ctx.server, ctx.conn, chan, ctx.rb)
+        send_topic(ctx.session, chan, ctx.rb)
         return
     if user not in chan.members:
         ctx.reply(ERR_NOTONCHANNEL, chan.name, "You're not on that channel")
@@ -131,7 +135,8 @@ def topic(ctx: Context, msg: Message) -> None:
     if "t" in chan.modes and not chan.is_op(user):
         ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
         return
-    actions.set_topic(ctx.server, user, chan, msg.params[1][:TOPICLEN], ctx.rb)
+    topic = msg.params[1][:TOPICLEN]
+    ctx.publish(TopicChanged(*ctx.stamp(), user.uid, user.source, chan.name, topic))
 
 
 @table("NAMES")
@@ -143,7 +148,7 @@ def names(ctx: Context, msg: Message) -> None:
     for name in msg.params[0].split(","):
         chan = ctx.server.network.channel(name)
         if chan is not None and chan.visible_to(ctx.user):
-            actions.send_names(ctx.server, ctx.conn, chan, ctx.rb)
+            send_names(ctx.session, ctx.user, chan, ctx.rb)
         else:
             ctx.reply(RPL_ENDOFNAMES, name, "End of /NAMES list")
 
@@ -248,7 +253,10 @@ def kick(ctx: Context, msg: Message) -> None:
         elif target not in chan.members:
             ctx.reply(ERR_USERNOTINCHANNEL, target.nick, chan.name, "They aren't on that channel")
         else:
-            actions.kick(ctx.server, user, chan, target, reason, ctx.rb)
+            ctx.publish(
+                Kicked(*ctx.stamp(), user.uid, user.source, chan.name, target.uid, target.nick,
+                       reason)
+            )  # fmt: skip
 
 
 @table("INVITE")
@@ -275,21 +283,10 @@ def invite(ctx: Context, msg: Message) -> None:
     if target in chan.members:
         ctx.reply(ERR_USERONCHANNEL, target.nick, chan.name, "is already on channel")
         return
-    chan.invited.add(casefold(target.nick))
     ctx.reply(RPL_INVITING, target.nick, chan.name)
-    invite_msg = Message("INVITE", (target.nick, chan.name), user.source,
-                         ctx.server.message_tags())  # fmt: skip
-    if target.conn is not None:
-        target.conn.send(invite_msg)
-        if target.away is not None:
-            ctx.reply(RPL_AWAY, target.nick, target.away)
-    # invite-notify: the channel's operators who asked for it hear of it too.
-    notify = (
-        c
-        for m, modes in chan.members.items()
-        if (c := m.conn) is not None and "o" in modes and "invite-notify" in c.caps
-    )
-    deliver(invite_msg, notify, exclude=ctx.conn)
+    ctx.publish(Invited(*ctx.stamp(), user.uid, user.source, chan.name, target.uid, target.nick))
+    if target.away is not None:
+        ctx.reply(RPL_AWAY, target.nick, target.away)
 
 
 @table("RENAME", min_params=2)
@@ -314,4 +311,4 @@ def rename(ctx: Context, msg: Message) -> None:
         ctx.standard_reply("FAIL", "CHANNEL_NAME_IN_USE", old, new,
                            text="A channel with that name already exists")  # fmt: skip
         return
-    actions.rename_channel(ctx.server, user, chan, new, reason, ctx.rb)
+    ctx.publish(ChannelRenamed(*ctx.stamp(), user.uid, user.source, chan.name, new, reason))

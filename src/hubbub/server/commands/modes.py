@@ -1,8 +1,9 @@
 """MODE for channels (lists b/e/I, key, limit, flags, o/v) and for users.
 
-A mode string is walked once, left to right. Each letter is checked and, if
-it changes anything, applied and recorded; the changes that really happened
-are announced in one MODE line, so ``+n`` on a channel that is already ``+n``
+A mode string is walked once, left to right. Each letter is checked against
+a draft of the modes (:class:`ModeDraft`) and, if it changes anything,
+recorded; the changes that really happen are published as one event and
+announced in one MODE line, so ``+n`` on a channel that is already ``+n``
 says nothing and a half-invalid string still applies its valid part.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from hubbub.events import ChannelModeChanged, UserModeChanged
 from hubbub.protocol import Message, normalise_mask
 from hubbub.protocol.numerics import (
     ERR_BANLISTFULL,
@@ -34,7 +36,6 @@ from hubbub.protocol.numerics import (
 )
 
 from ..dispatch import CommandTable, Context
-from ..fanout import deliver
 from ..limits import MAX_LIST, MAX_PARAM_MODES
 from ..state import PREFIXES, Channel, User, rank_sorted
 
@@ -113,79 +114,116 @@ def _send_list(ctx: Context, chan: Channel, letter: str) -> None:
 Change = tuple[bool, str, str | None]
 
 
-def _list_mode(ctx: Context, chan: Channel, adding: bool, letter: str, arg: str) -> Change | None:
+class ModeDraft:
+    """A channel's modes as the MODE command being run would leave them.
+
+    The setters check each letter against the draft and change the draft,
+    never the channel, so ``+o-o bob bob`` and ``+k-k`` are judged in order;
+    what took effect becomes one :class:`ChannelModeChanged` event.
+    """
+
+    __slots__ = ("chan", "flags", "key", "limit", "lists", "prefixes")
+
+    def __init__(self, chan: Channel) -> None:
+        self.chan = chan
+        self.flags = set(chan.modes)
+        self.key = chan.key
+        self.limit = chan.limit
+        self.lists: dict[str, set[str]] = {}  # copied on first use
+        self.prefixes: dict[User, str] = {}  # members whose prefix modes changed
+
+    def list_of(self, letter: str) -> set[str]:
+        """The masks of list mode ``letter``."""
+        if letter not in self.lists:
+            self.lists[letter] = set(getattr(self.chan, LISTS[letter][0]))
+        return self.lists[letter]
+
+    def prefix_of(self, member: User) -> str | None:
+        """``member``'s prefix modes; None if not in the channel."""
+        if member in self.prefixes:
+            return self.prefixes[member]
+        return self.chan.members.get(member)
+
+
+def _list_mode(
+    ctx: Context, draft: ModeDraft, adding: bool, letter: str, arg: str
+) -> Change | None:
     mask = normalise_mask(arg)
-    entries: dict[str, tuple[str, float]] = getattr(chan, LISTS[letter][0])
+    entries = draft.list_of(letter)
     if adding and mask not in entries:
         if len(entries) >= MAX_LIST:
-            ctx.reply(ERR_BANLISTFULL, chan.name, mask, "Channel list is full")
+            ctx.reply(ERR_BANLISTFULL, draft.chan.name, mask, "Channel list is full")
             return None
-        entries[mask] = (ctx.user.source, ctx.server.now())
+        entries.add(mask)
         return True, letter, mask
     if not adding and mask in entries:
-        del entries[mask]
+        entries.discard(mask)
         return False, letter, mask
     return None
 
 
 def _prefix_mode(
-    ctx: Context, chan: Channel, adding: bool, letter: str, nick: str
+    ctx: Context, draft: ModeDraft, adding: bool, letter: str, nick: str
 ) -> Change | None:
     target = ctx.server.network.user(nick)
     if target is None:
         ctx.reply(ERR_NOSUCHNICK, nick, "No such nick/channel")
         return None
-    current = chan.members.get(target)
+    current = draft.prefix_of(target)
     if current is None:
-        ctx.reply(ERR_USERNOTINCHANNEL, target.nick, chan.name, "They aren't on that channel")
+        ctx.reply(ERR_USERNOTINCHANNEL, target.nick, draft.chan.name, "They aren't on that channel")
         return None
     if adding == (letter in current):
         return None
-    chan.members[target] = rank_sorted(current + letter) if adding else current.replace(letter, "")
+    draft.prefixes[target] = (
+        rank_sorted(current + letter) if adding else current.replace(letter, "")
+    )
     return adding, letter, target.nick
 
 
-def _key_mode(ctx: Context, chan: Channel, adding: bool, letter: str, key: str) -> Change | None:
+def _key_mode(ctx: Context, draft: ModeDraft, adding: bool, letter: str, key: str) -> Change | None:
     if not adding:
-        if chan.key is None:
+        if draft.key is None:
             return None
-        chan.key = None
+        draft.key = None
         return False, "k", "*"
     if not key or any(c in key for c in " ,:") or len(key) > 23:
-        ctx.reply(ERR_INVALIDKEY, chan.name, "Key is not well-formed")
+        ctx.reply(ERR_INVALIDKEY, draft.chan.name, "Key is not well-formed")
         return None
-    if chan.key is not None and chan.key != key:
-        ctx.reply(ERR_KEYSET, chan.name, "Channel key already set")
+    if draft.key is not None and draft.key != key:
+        ctx.reply(ERR_KEYSET, draft.chan.name, "Channel key already set")
         return None
-    if chan.key == key:
+    if draft.key == key:
         return None
-    chan.key = key
+    draft.key = key
     return True, "k", key
 
 
-def _limit_mode(ctx: Context, chan: Channel, adding: bool, letter: str, raw: str) -> Change | None:
+def _limit_mode(
+    ctx: Context, draft: ModeDraft, adding: bool, letter: str, raw: str
+) -> Change | None:
     if not adding:
-        if chan.limit is None:
+        if draft.limit is None:
             return None
-        chan.limit = None
+        draft.limit = None
         return False, "l", None
-    if not raw.isdigit() or int(raw) <= 0 or chan.limit == int(raw):
+    if not raw.isdigit() or int(raw) <= 0 or draft.limit == int(raw):
         return None
-    chan.limit = int(raw)
+    draft.limit = int(raw)
     return True, "l", raw
 
 
-def _flag_mode(ctx: Context, chan: Channel, adding: bool, letter: str, _: str) -> Change | None:
-    if adding == (letter in chan.modes):
+def _flag_mode(ctx: Context, draft: ModeDraft, adding: bool, letter: str, _: str) -> Change | None:
+    if adding == (letter in draft.flags):
         return None
     if adding:
-        chan.modes.add(letter)
+        draft.flags.add(letter)
     else:
-        chan.modes.discard(letter)
+        draft.flags.discard(letter)
     return adding, letter, None
 
 
-ModeSetter = Callable[[Context, Channel, bool, str, str], "Change | None"]
+ModeSetter = Callable[[Context, ModeDraft, bool, str, str], "Change | None"]
 #: Each channel mode letter and what applies it.
 SETTERS: dict[str, ModeSetter] = {
     **{letter: _list_mode for letter in LISTS},
@@ -205,6 +243,7 @@ def change_channel_modes(ctx: Context, chan: Channel, modestring: str, args: lis
     """Apply a channel mode string; announce what changed."""
     user = ctx.user
     is_op = chan.is_op(user) or user.oper is not None
+    draft = ModeDraft(chan)
     applied: list[Change] = []
     refused = False
     param_modes = 0
@@ -228,47 +267,34 @@ def change_channel_modes(ctx: Context, chan: Channel, modestring: str, args: lis
         if not is_op:
             refused = True
             continue
-        change = setter(ctx, chan, adding, letter, arg)
+        change = setter(ctx, draft, adding, letter, arg)
         if change is not None:
             applied.append(change)
     if refused:
         ctx.reply(ERR_CHANOPRIVSNEEDED, chan.name, "You're not channel operator")
     if applied:
-        tags = ctx.server.message_tags()
-        out = Message("MODE", (chan.name, *_format(applied)), user.source, tags)
-        deliver(out, chan.local_connections(), exclude=ctx.conn)
-        ctx.rb.add(out)
-
-
-def _format(applied: list[Change]) -> list[str]:
-    """``[(True,'o','bob'), (False,'n',None)]`` -> ``['+o-n', 'bob']``."""
-    letters, args = "", []
-    sign = None
-    for adding, letter, arg in applied:
-        if adding != sign:
-            letters += "+" if adding else "-"
-            sign = adding
-        letters += letter
-        if arg is not None:
-            args.append(arg)
-    return [letters, *args]
+        ctx.publish(
+            ChannelModeChanged(*ctx.stamp(), user.uid, user.source, chan.name, tuple(applied))
+        )
 
 
 def change_user_modes(ctx: Context, user: User, modestring: str) -> None:
     """Apply a user's own mode string; announce what changed to them."""
-    applied: list[Change] = []
+    applied: list[tuple[bool, str]] = []
+    modes = user.modes
     unknown = False
     for adding, letter in _walk(modestring):
         if letter not in USER_KNOWN:
             unknown = True
             continue
-        if letter == "o" and not adding and user.oper is not None:
-            user.oper = None
-        elif letter not in USER_SETTABLE:
-            continue  # +o comes from OPER, +r from accounts
-        if ctx.server.network.set_mode(user, letter, adding):
-            applied.append((adding, letter, None))
+        # +o comes from OPER and +r from accounts; anyone may drop -o.
+        if letter not in USER_SETTABLE and (adding or letter != "o"):
+            continue
+        if (letter in modes) == adding:
+            continue
+        modes = modes + letter if adding else modes.replace(letter, "")
+        applied.append((adding, letter))
     if unknown:
         ctx.reply(ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
     if applied:
-        ctx.rb.add(Message("MODE", (user.nick, *_format(applied)), user.source))
+        ctx.publish(UserModeChanged(*ctx.stamp(), user.uid, user.source, tuple(applied)))

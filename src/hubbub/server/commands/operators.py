@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 
+from hubbub.events import HostChanged, Killed, OperUp, Wallops
 from hubbub.protocol import Message, is_valid_hostname
 from hubbub.protocol.numerics import (
     ERR_NOOPERHOST,
@@ -19,10 +20,7 @@ from hubbub.protocol.numerics import (
     RPL_YOUREOPER,
 )
 
-from .. import actions
 from ..dispatch import CommandTable, Context
-from ..fanout import deliver
-from ..state import User
 
 log = logging.getLogger(__name__)
 table = CommandTable()
@@ -44,15 +42,12 @@ def check_password(stored: str, given: str) -> bool:
     return hmac.compare_digest(stored.encode(), given.encode())
 
 
-def become_oper(ctx: Context, user: User, name: str) -> list[Message]:
-    """Grant operator status; the replies that tell the user."""
-    user.oper = name
-    ctx.server.network.set_mode(user, "o", True)
+def become_oper(ctx: Context, name: str) -> None:
+    """Grant operator status (381, then the MODE +o of the event)."""
+    user = ctx.user
     log.info("%s is now an operator (%s)", user.source, name)
-    return [
-        Message(RPL_YOUREOPER, (user.nick, "You are now an IRC operator"), ctx.server.name),
-        Message("MODE", (user.nick, "+o"), user.source),
-    ]
+    ctx.reply(RPL_YOUREOPER, "You are now an IRC operator")
+    ctx.publish(OperUp(*ctx.stamp(), user.uid, user.source, name))
 
 
 @table("OPER", min_params=2)
@@ -63,21 +58,18 @@ def oper(ctx: Context, msg: Message) -> None:
     if block is None:
         ctx.reply(ERR_NOOPERHOST, "No O-lines for your host")
         return
-    user = ctx.user
     if not block.password.startswith("$argon2"):
         if check_password(block.password, given):
-            for reply in become_oper(ctx, user, name):
-                ctx.rb.add(reply)
+            become_oper(ctx, name)
         else:
             ctx.reply(ERR_PASSWDMISMATCH, "Password incorrect")
         return
 
     def answer(ok: bool) -> None:
-        if user.conn is None or user.conn.closing:
+        if ctx.session.closing or not ctx.user.present:
             return
         if ok:
-            for reply in become_oper(ctx, user, name):
-                ctx.rb.add(reply)
+            become_oper(ctx, name)
         else:
             ctx.reply(ERR_PASSWDMISMATCH, "Password incorrect")
         ctx.finish()
@@ -90,14 +82,13 @@ def oper(ctx: Context, msg: Message) -> None:
 def kill(ctx: Context, msg: Message) -> None:
     """KILL <nick> <reason>"""
     target = ctx.server.network.user(msg.params[0])
-    if target is None or target.conn is None:
+    if target is None:
         ctx.reply(ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
         return
     killer = ctx.user
     reason = msg.params[1] or "No reason"
     log.info("%s killed %s: %s", killer.source, target.source, reason)
-    target.conn.send(Message("KILL", (target.nick, reason), killer.source))
-    target.conn.close(f"Killed ({killer.nick} ({reason}))")
+    ctx.publish(Killed(*ctx.stamp(), killer.uid, killer.source, target.uid, target.nick, reason))
 
 
 @table("REHASH", oper=True)
@@ -113,15 +104,8 @@ def rehash(ctx: Context, msg: Message) -> None:
 @table("WALLOPS", min_params=1, oper=True)
 def wallops(ctx: Context, msg: Message) -> None:
     """WALLOPS <text>: a message to every user with user mode +w"""
-    out = Message("WALLOPS", (msg.params[0],), ctx.user.source, ctx.server.message_tags())
-    conns = (
-        u.conn
-        for u in ctx.server.network.users.values()
-        if u.conn is not None and ("w" in u.modes or u.oper is not None)
-    )
-    deliver(out, conns, exclude=ctx.conn)
-    if "w" in ctx.user.modes or ctx.user.oper is not None:
-        ctx.rb.add(out)
+    user = ctx.user
+    ctx.publish(Wallops(*ctx.stamp(), user.uid, user.source, msg.params[0]))
 
 
 @table("CHGHOST", min_params=3, oper=True)
@@ -135,7 +119,7 @@ def chghost(ctx: Context, msg: Message) -> None:
     if not is_valid_hostname(new_host) or not new_user.replace("~", "").isalnum():
         ctx.standard_reply("FAIL", "INVALID_PARAMS", text="Not a valid user@host")
         return
-    actions.change_host(ctx.server, target, new_user, new_host)
+    ctx.publish(HostChanged(*ctx.stamp(), target.uid, target.source, new_user, new_host))
 
 
 @table("DIE", oper=True)

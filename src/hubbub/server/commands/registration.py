@@ -2,14 +2,18 @@
 
 A connection becomes a user when it has a nick and a username, has finished
 CAP negotiation (if it started one) and gave the right PASS (if the server
-has one). Then it gets the welcome burst (001-005, LUSERS, MOTD) and is put
-in the ``auto_join`` channels: the brief's one shared room.
+has one): then :func:`try_register` publishes :class:`UserRegistered`, sends
+the welcome burst (001-005, LUSERS, MOTD) and joins the ``auto_join``
+channels: the brief's one shared room. Until then what the client sent is
+kept on the session's :class:`~..registration.Registration`.
 """
 
 from __future__ import annotations
 
+import hmac
 import sys
 
+from hubbub.events import Joined, NickChanged, UserRegistered
 from hubbub.protocol import Message, is_valid_nick
 from hubbub.protocol.numerics import (
     ERR_ALREADYREGISTERED,
@@ -21,11 +25,10 @@ from hubbub.protocol.numerics import (
     RPL_WELCOME,
 )
 
-from .. import actions, caps
+from .. import caps
 from ..dispatch import CommandTable, Context
 from ..limits import NICKLEN, USERLEN
-from ..state import User
-from .queries import send_lusers, send_motd
+from .server_queries import send_lusers, send_motd
 
 table = CommandTable()
 
@@ -43,25 +46,30 @@ def cap(ctx: Context, msg: Message) -> None:
     handler(ctx, msg)
 
 
+def _negotiating(ctx: Context) -> None:
+    """CAP LS or REQ before registration holds registration until CAP END."""
+    if ctx.session.registration is not None:
+        ctx.session.registration.cap_negotiating = True
+
+
 def _cap_ls(ctx: Context, msg: Message) -> None:
-    conn = ctx.conn
+    session = ctx.session
     arg = msg.params[1] if len(msg.params) > 1 else ""
-    conn.cap_version = max(conn.cap_version, int(arg) if arg.isdigit() else 0)
-    if not conn.registered:
-        conn.cap_negotiating = True
-    if conn.cap_version >= 302:
+    session.cap_version = max(session.cap_version, int(arg) if arg.isdigit() else 0)
+    _negotiating(ctx)
+    if session.cap_version >= 302:
         # CAP 302 implies cap-notify (the spec says it is enabled implicitly).
-        conn.set_caps(conn.caps | {"cap-notify"})
-    _cap_lines(ctx, "LS", caps.ls_tokens(conn.cap_version))
+        session.set_caps(session.caps | {"cap-notify"})
+    _cap_lines(ctx, "LS", caps.ls_tokens(session.cap_version))
 
 
 def _cap_list(ctx: Context, msg: Message) -> None:
-    _cap_lines(ctx, "LIST", sorted(ctx.conn.caps))
+    _cap_lines(ctx, "LIST", sorted(ctx.session.caps))
 
 
 def _cap_lines(ctx: Context, sub: str, tokens: list[str]) -> None:
     """Send ``tokens`` in as many lines as needed; CAP 302 marks continuations."""
-    nick = ctx.conn.display_nick
+    nick = ctx.session.display_nick
     lines: list[list[str]] = [[]]
     size = 0
     for token in tokens:
@@ -70,7 +78,7 @@ def _cap_lines(ctx: Context, sub: str, tokens: list[str]) -> None:
             size = 0
         lines[-1].append(token)
         size += len(token) + 1
-    multiline = ctx.conn.cap_version >= 302
+    multiline = ctx.session.cap_version >= 302
     for i, chunk in enumerate(lines):
         more = multiline and i < len(lines) - 1
         params = (nick, sub, "*", " ".join(chunk)) if more else (nick, sub, " ".join(chunk))
@@ -78,24 +86,24 @@ def _cap_lines(ctx: Context, sub: str, tokens: list[str]) -> None:
 
 
 def _cap_req(ctx: Context, msg: Message) -> None:
-    conn = ctx.conn
-    if not conn.registered:
-        conn.cap_negotiating = True
+    session = ctx.session
+    _negotiating(ctx)
     requested = msg.params[1] if len(msg.params) > 1 else ""
     enable: set[str] = set()
     disable: set[str] = set()
     for token in requested.split():
         name = token[1:] if token.startswith("-") else token
         if name not in caps.CAPS:
-            ctx.send("CAP", conn.display_nick, "NAK", requested)
+            ctx.send("CAP", session.display_nick, "NAK", requested)
             return
         (disable if token.startswith("-") else enable).add(name)
-    conn.set_caps((conn.caps | enable) - disable)
-    ctx.send("CAP", conn.display_nick, "ACK", requested)
+    session.set_caps((session.caps | enable) - disable)
+    ctx.send("CAP", session.display_nick, "ACK", requested)
 
 
 def _cap_end(ctx: Context, msg: Message) -> None:
-    ctx.conn.cap_negotiating = False
+    if ctx.session.registration is not None:
+        ctx.session.registration.cap_negotiating = False
     try_register(ctx)
 
 
@@ -105,11 +113,12 @@ _CAP_SUBCOMMANDS = {"LS": _cap_ls, "LIST": _cap_list, "REQ": _cap_req, "END": _c
 @table("PASS", min_params=1, pre_reg=True)
 def pass_(ctx: Context, msg: Message) -> None:
     """PASS <password>"""
-    if ctx.conn.registered:
+    reg = ctx.session.registration
+    if reg is None:
         ctx.reply(ERR_ALREADYREGISTERED, "You may not reregister")
         return
     expected = ctx.server.config.server.password
-    ctx.conn.pass_ok = expected is None or msg.params[0] == expected
+    reg.pass_ok = expected is None or hmac.compare_digest(msg.params[0].encode(), expected.encode())
 
 
 @table("NICK", pre_reg=True)
@@ -123,28 +132,29 @@ def nick(ctx: Context, msg: Message) -> None:
         ctx.reply(ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
         return
     holder = ctx.server.network.user(new)
-    user = ctx.conn.user
+    user = ctx.session.user
     if holder is not None and holder is not user:
         ctx.reply(ERR_NICKNAMEINUSE, new, "Nickname is already in use")
         return
-    if user is None:
-        ctx.conn.nick = new
+    reg = ctx.session.registration
+    if reg is not None:
+        reg.nick = new
         try_register(ctx)
-    elif new != user.nick:
-        actions.change_nick(ctx.server, user, new, ctx.rb)
+    elif user is not None and new != user.nick:
+        ctx.publish(NickChanged(*ctx.stamp(), user.uid, user.source, new))
 
 
 @table("USER", min_params=4, pre_reg=True)
 def user_(ctx: Context, msg: Message) -> None:
     """USER <username> <mode> <unused> <realname>"""
-    conn = ctx.conn
-    if conn.registered or conn.username is not None:
+    reg = ctx.session.registration
+    if reg is None or reg.username is not None:
         ctx.reply(ERR_ALREADYREGISTERED, "You may not reregister")
         return
     # No ident lookup: the "~" says the username is unverified, as usual.
     raw = "".join(c for c in msg.params[0] if c.isalnum() or c in "-_.")[: USERLEN - 1]
-    conn.username = sys.intern("~" + (raw or "user"))
-    conn.realname = sys.intern(msg.params[3])
+    reg.username = sys.intern("~" + (raw or "user"))
+    reg.realname = sys.intern(msg.params[3])
     try_register(ctx)
 
 
@@ -164,35 +174,43 @@ def quit_(ctx: Context, msg: Message) -> None:
     """QUIT [<reason>]"""
     reason = msg.params[0] if msg.params else ""
     ctx.rb.flush()
-    ctx.conn.close(f"Quit: {reason}" if reason else "Quit")
+    ctx.session.close(f"Quit: {reason}" if reason else "Quit")
 
 
 def try_register(ctx: Context) -> None:
     """Finish registration if everything is in; send the welcome burst."""
-    conn = ctx.conn
-    if conn.registered or conn.closing or conn.cap_negotiating:
+    session = ctx.session
+    reg = session.registration
+    if reg is None or session.closing or not reg.complete:
         return
-    if conn.nick is None or conn.username is None:
-        return
+    assert reg.nick is not None and reg.username is not None
     server = ctx.server
-    if not conn.pass_ok:
+    if not reg.pass_ok:
         ctx.reply(ERR_PASSWDMISMATCH, "Password incorrect")
         ctx.rb.flush()
-        conn.close("Bad password")
+        session.close("Bad password")
         return
-    if server.network.user(conn.nick) is not None:
+    if server.network.user(reg.nick) is not None:
         # Someone registered this nick since the client chose it.
-        ctx.reply(ERR_NICKNAMEINUSE, conn.nick, "Nickname is already in use")
-        conn.nick = None
+        ctx.reply(ERR_NICKNAMEINUSE, reg.nick, "Nickname is already in use")
+        reg.nick = None
         return
-    user = User(conn.nick, conn.username, conn.ip, conn.realname, server.now())
-    user.conn = conn
-    conn.user = user
-    server.network.add_user(user)
+    uid = server.ids.uid()
+    source = f"{reg.nick}!{reg.username}@{session.ip}"
+    ctx.publish(
+        UserRegistered(
+            *ctx.stamp(), uid, source, reg.nick, reg.username, session.ip, reg.realname,
+            reg.account, session.tls,
+        )
+    )  # fmt: skip
+    user = session.attach(server.network.by_uid[uid])
     welcome(ctx)
-    actions.monitor_online(server, user)
     for name in server.config.server.auto_join:
-        actions.join(server, user, name, ctx.rb)
+        chan = server.network.channel(name)
+        ctx.publish(
+            Joined(*ctx.stamp(), uid, user.source, chan.name if chan else name,
+                   user.account, user.realname)
+        )  # fmt: skip
 
 
 def welcome(ctx: Context) -> None:
@@ -200,6 +218,6 @@ def welcome(ctx: Context) -> None:
     server, user = ctx.server, ctx.user
     network = server.config.server.network
     ctx.reply(RPL_WELCOME, f"Welcome to the {network} Network, {user.source}")
-    ctx.rb.add_rendered(server.intro.render(user.nick))
+    ctx.rb.add_rendered(server.welcome.intro.render(user.nick))
     send_lusers(ctx)
     send_motd(ctx)

@@ -1,30 +1,31 @@
-"""One client connection: lines in, dispatch, bytes out. No asyncio here.
+"""One client's session: lines in, dispatch, bytes out. No asyncio here.
 
 Theory of operation
 -------------------
-A transport (TCP, TLS, later WebSocket) owns the socket. It hands every chunk
-of bytes to :meth:`Connection.feed` and the Connection writes back through the
-small :class:`Transport` interface, which an asyncio transport satisfies as it
-is. Timers come from a :class:`Loop` (``time``/``call_soon``/``call_later``),
-also satisfied by an asyncio loop, so tests can drive a Connection with a fake
-transport and a fake clock.
+A transport (TCP, TLS, WebSocket) owns the socket and its framing: it turns
+the byte stream (or the frames) into lines and hands them to
+:meth:`Session.receive`; the session writes whole CR LF-terminated lines back
+through the small :class:`~.interfaces.Transport` interface. Timers come
+from a :class:`~.interfaces.Loop`. So a test can drive a Session with a
+fake transport and a fake clock, and a new transport needs no change here.
 
-Input: :class:`~hubbub.protocol.LineBuffer` splits lines with a hard length
-limit; each line spends a token of the flood bucket. When the bucket is empty
-the Connection stops reading and holds the remaining lines until tokens come
-back; a client whose held lines pass :data:`MAX_HELD_LINES` is disconnected.
+Input: each line spends a token of the flood bucket. When the bucket is
+empty the session stops reading and holds the remaining lines until tokens
+come back; a client whose held lines pass :data:`MAX_HELD_LINES` is
+disconnected. A line is then checked (length, UTF-8, syntax) and handed to
+the host's dispatcher; every rejected line gets an answer.
 
-Output: :meth:`send_bytes` appends to a per-connection list and registers the
-connection with the :class:`OutputScheduler` once; the scheduler writes each
-pending connection's bytes with a single ``write()`` at the end of the loop
-turn. The unsent total (ours plus the transport's) is the sendq: past
-``sendq_bytes`` the client is disconnected, so a client that stops reading
-can never make the server buffer without bound or slow anyone else.
+Output: :meth:`send_bytes` appends to a per-session list and registers the
+session with the :class:`~.output.OutputScheduler` once; the scheduler
+writes each pending session's bytes with a single ``write()`` at the end of
+the loop turn. The unsent total (ours plus the transport's) is the sendq:
+past ``sendq_bytes`` the client is disconnected, so a client that stops
+reading can never make the server buffer without bound or slow anyone else.
 
-Closing: :meth:`close` marks the connection closed at once (no more input or
+Closing: :meth:`close` marks the session closed at once (no more input or
 output) and defers the rest — removing the user, telling the others — to the
-next loop turn. Deferral matters because a close can happen in the middle of a
-fan-out loop over a channel's members (a sendq overflow), and the channel must
+next loop turn. Deferral matters because a close can happen in the middle of
+a fan-out over a channel's members (a sendq overflow), and the channel must
 not change under that loop.
 """
 
@@ -33,13 +34,12 @@ from __future__ import annotations
 import logging
 import sys
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 from hubbub.protocol import (
     TOO_LONG,
     EmptyLine,
-    LineBuffer,
     Message,
     ProtocolError,
     check_length,
@@ -47,15 +47,16 @@ from hubbub.protocol import (
     parse_line,
     reply_params,
 )
+from hubbub.protocol.framing import TooLong
 from hubbub.protocol.numerics import ERR_INPUTTOOLONG
 
 from .caps import TagProfile, tag_profile
-from .fanout import encode
+from .encoding import encode
 from .flood import TokenBucket
-
-if TYPE_CHECKING:
-    from .core import Server
-    from .state import User
+from .interfaces import Loop, Transport
+from .output import OutputScheduler
+from .registration import Registration
+from .state import User
 
 log = logging.getLogger(__name__)
 
@@ -63,114 +64,86 @@ log = logging.getLogger(__name__)
 MAX_HELD_LINES = 200
 _NONE: frozenset[str] = frozenset()
 
-
-class Transport(Protocol):
-    """What a Connection needs from its transport (asyncio's fits)."""
-
-    def write(self, data: bytes) -> None: ...
-    def get_write_buffer_size(self) -> int: ...
-    def close(self) -> None: ...
-    def abort(self) -> None: ...
-    def pause_reading(self) -> None: ...
-    def resume_reading(self) -> None: ...
+#: What a transport hands over: a line without its CR LF, or the marker of
+#: a line that passed the length limit.
+Line = bytes | TooLong
 
 
-class Loop(Protocol):
-    """The clock and timers a Connection needs (asyncio's loop fits)."""
+class SessionHost(Protocol):
+    """What a session needs of the server it belongs to."""
 
-    def time(self) -> float: ...
-    def call_soon(self, callback: Callable[..., Any], *args: Any) -> Any: ...
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any: ...
-    def call_soon_threadsafe(self, callback: Callable[..., Any], *args: Any) -> Any: ...
+    loop: Loop
+    output: OutputScheduler
+    name: str
+    sendq_bytes: int
 
-
-class OutputScheduler:
-    """Flushes every connection with pending output once per loop turn."""
-
-    __slots__ = ("_loop", "_pending")
-
-    def __init__(self, loop: Loop) -> None:
-        self._loop = loop
-        self._pending: list[Connection] = []
-
-    def schedule(self, conn: Connection) -> None:
-        """Have ``conn`` flushed at the end of this loop turn."""
-        if not self._pending:
-            self._loop.call_soon(self.flush)
-        self._pending.append(conn)
-
-    def flush(self) -> None:
-        """Write out every pending connection."""
-        pending, self._pending = self._pending, []
-        for conn in pending:
-            conn.flush()
+    def dispatch(self, session: Session, msg: Message) -> None: ...
+    def session_closed(self, session: Session, reason: str) -> None: ...
 
 
-class Connection:
+class Session:
     """A client's session with the server, registered or not."""
 
     __slots__ = (
         "_batch_seq",
         "_bucket",
         "_held",
-        "_lines",
         "_out",
         "_out_size",
         "_paused",
         "_transport_size",
-        "cap_negotiating",
         "cap_version",
         "caps",
         "closing",
         "created",
+        "host",
         "ip",
         "last_active",
         "last_recv",
         "monitoring",
-        "nick",
-        "pass_ok",
         "ping_sent",
-        "realname",
-        "server",
+        "registration",
         "server_name",
         "tag_profile",
         "tls",
         "transport",
         "user",
-        "username",
     )
 
-    def __init__(self, server: Server, transport: Transport, ip: str, *, tls: bool = False) -> None:
-        self.server = server
-        self.server_name = server.name
+    def __init__(
+        self,
+        host: SessionHost,
+        transport: Transport,
+        ip: str,
+        registration: Registration,
+        *,
+        tls: bool = False,
+        flood_control: bool = True,
+    ) -> None:
+        self.host = host
+        self.server_name = host.name
         self.transport = transport
         # Interned: the User's host is the same string, and so are the hosts
         # of every other connection from this address.
         self.ip = sys.intern(ip)
         self.tls = tls
-        now = server.loop.time()
+        now = host.loop.time()
         self.created = now
         self.last_recv = now
         self.last_active = now  # last PRIVMSG/NOTICE etc., for WHOIS idle
         self.ping_sent: float | None = None
         self.closing = False
-        # Registration state.
+        #: Until the welcome: what registration has gathered; then None.
+        self.registration: Registration | None = registration
         self.user: User | None = None
-        self.nick: str | None = None
-        self.username: str | None = None
-        self.realname = ""
-        self.pass_ok = server.config.server.password is None
-        self.cap_negotiating = False
         self.cap_version = 0
         self.caps: frozenset[str] = _NONE
         # Casefolded nicks this client MONITORs: a set once it watches anyone.
         self.monitoring: set[str] | frozenset[str] = _NONE
         self.tag_profile: TagProfile = tag_profile(self.caps)
-        # I/O state.
-        self._lines = LineBuffer()
-        self._held: deque[object] | None = None  # lines held by flood control
+        self._held: deque[Line] | None = None  # lines held by flood control
         self._paused = False
-        self._bucket = TokenBucket(stamp=now) if server.config.limits.flood_control else None
+        self._bucket = TokenBucket(stamp=now) if flood_control else None
         # Bytes waiting for the end of the loop turn; None when nothing is
         # queued, which also means "not scheduled for a flush".
         self._out: list[bytes] | None = None
@@ -190,7 +163,18 @@ class Connection:
         """The nick to address numerics to: ``*`` before one is chosen."""
         if self.user is not None:
             return self.user.nick
-        return self.nick or "*"
+        if self.registration is not None and self.registration.nick:
+            return self.registration.nick
+        return "*"
+
+    def attach(self, user: User) -> User:
+        """Registration is done: this session is ``user``'s link to this
+        process (the one tie between state and a session, and a local one:
+        it is not part of the network state)."""
+        self.user = user
+        user.session = self
+        self.registration = None
+        return user
 
     def set_caps(self, caps: set[str] | frozenset[str]) -> None:
         """Replace the enabled capabilities (and the tag profile with them)."""
@@ -198,42 +182,48 @@ class Connection:
         self.tag_profile = tag_profile(caps)
 
     def next_batch_id(self) -> str:
-        """A batch reference unique on this connection."""
+        """A batch reference unique on this session."""
         self._batch_seq += 1
         return f"b{self._batch_seq}"
 
     # --- input -----------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
-        """Bytes from the transport."""
-        if self.closing:
+    def receive(self, lines: Sequence[Line]) -> None:
+        """Lines from the transport, in order."""
+        if self.closing or not lines:
             return
-        self.last_recv = self.server.loop.time()
+        self.last_recv = self.host.loop.time()
         self.ping_sent = None
-        items = self._lines.feed(data)
         if self._held is not None:
-            self._held.extend(items)
+            self._held.extend(lines)
             self._check_held()
             return
-        self._run(items)
+        self._run(lines)
 
-    def _run(self, items: Sequence[object]) -> None:
+    def _run(self, lines: Sequence[Line]) -> None:
         bucket = self._bucket
-        for i, item in enumerate(items):
+        if bucket is None:
+            for line in lines:
+                if self.closing:
+                    return
+                self._handle(line)
+            return
+        now = self.host.loop.time()
+        for i, line in enumerate(lines):
             if self.closing:
                 return
-            if bucket is not None and not bucket.take(self.server.loop.time()):
-                self._held = deque(list(items)[i:])
+            if not bucket.take(now):
+                self._held = deque(lines[i:])
                 self._throttle()
                 return
-            self._handle(item)
+            self._handle(line)
 
     def _throttle(self) -> None:
         if self._check_held() and not self._paused:
             self._paused = True
             self.transport.pause_reading()
             assert self._bucket is not None
-            self.server.loop.call_later(self._bucket.wait(), self._release)
+            self.host.loop.call_later(self._bucket.wait(), self._release)
 
     def _check_held(self) -> bool:
         if self._held is not None and len(self._held) > MAX_HELD_LINES:
@@ -247,15 +237,14 @@ class Connection:
             return
         self._paused = False
         held, self._held = self._held or deque(), None
-        self._run(held)
+        self._run(list(held))
         if self._held is None and not self.closing:
             self.transport.resume_reading()
 
-    def _handle(self, raw: object) -> None:
-        if raw is TOO_LONG or (isinstance(raw, bytes) and not check_length(raw)):
+    def _handle(self, raw: Line) -> None:
+        if raw is TOO_LONG or not isinstance(raw, bytes) or not check_length(raw):
             self.send_numeric(ERR_INPUTTOOLONG, "Input line was too long")
             return
-        assert isinstance(raw, bytes)
         text, valid = decode(raw)
         try:
             msg = parse_line(text)
@@ -278,29 +267,29 @@ class Connection:
                 )
             )
             return
-        self.server.dispatch(self, msg)
+        self.host.dispatch(self, msg)
 
     # --- output ----------------------------------------------------------
 
     def send_bytes(self, data: bytes) -> None:
-        """Queue encoded bytes; they are written at the end of the loop turn."""
+        """Queue encoded lines; they are written at the end of the loop turn."""
         if self.closing:
             return
         out = self._out
         if out is None:
             out = self._out = []
-            self.server.output.schedule(self)
+            self.host.output.schedule(self)
         out.append(data)
         self._out_size += len(data)
-        if self._out_size + self._transport_size > self.server.sendq_bytes:
+        if self._out_size + self._transport_size > self.host.sendq_bytes:
             # The cached transport size only errs high (the socket may have
             # drained since): look again before cutting the client off.
             self._transport_size = self.transport.get_write_buffer_size()
-            if self._out_size + self._transport_size > self.server.sendq_bytes:
+            if self._out_size + self._transport_size > self.host.sendq_bytes:
                 self.close("SendQ exceeded", error=False)
 
     def send(self, msg: Message) -> None:
-        """Queue one message, encoded for this connection's tag profile."""
+        """Queue one message, encoded for this session's tag profile."""
         self.send_bytes(encode(msg, self.tag_profile))
 
     def send_numeric(self, numeric: str, *params: str) -> None:
@@ -327,9 +316,10 @@ class Connection:
         if self.closing:
             return
         if error:
+            reg = self.registration
+            username = self.user.user if self.user else (reg.username if reg else None)
             host = self.user.host if self.user else self.ip
-            who = f"{self.username or '*'}@{host}"
-            self.send(Message("ERROR", (f"Closing link: ({who}) [{reason}]",)))
+            self.send(Message("ERROR", (f"Closing link: ({username or '*'}@{host}) [{reason}]",)))
             self.flush()
         self.closing = True
         self._out = None
@@ -338,7 +328,7 @@ class Connection:
             self.transport.close()
         else:
             self.transport.abort()
-        self.server.loop.call_soon(self.server.connection_closed, self, reason)
+        self.host.loop.call_soon(self.host.session_closed, self, reason)
 
     def connection_lost(self) -> None:
         """The transport is gone (peer closed, reset, or we closed it)."""

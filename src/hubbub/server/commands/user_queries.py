@@ -1,42 +1,23 @@
-"""Queries about users and the server: WHO, WHOIS, WHOWAS, ISON, USERHOST,
-LUSERS, MOTD, VERSION, TIME, ADMIN, INFO.
+"""Queries about users: WHO, WHOIS, WHOWAS, ISON, USERHOST.
 
 None of these change state; they only add replies to the buffer.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from hubbub.protocol import Message, casefold, is_channel_name, mask_match
 from hubbub.protocol.numerics import (
     ERR_NONICKNAMEGIVEN,
     ERR_NOSUCHNICK,
-    ERR_NOSUCHSERVER,
     ERR_WASNOSUCHNICK,
-    RPL_ADMINEMAIL,
-    RPL_ADMINLOC1,
-    RPL_ADMINLOC2,
-    RPL_ADMINME,
     RPL_AWAY,
-    RPL_ENDOFINFO,
     RPL_ENDOFWHO,
     RPL_ENDOFWHOIS,
     RPL_ENDOFWHOWAS,
-    RPL_GLOBALUSERS,
-    RPL_INFO,
     RPL_ISON,
-    RPL_ISUPPORT,
-    RPL_LOCALUSERS,
-    RPL_LUSERCHANNELS,
-    RPL_LUSERCLIENT,
-    RPL_LUSERME,
-    RPL_LUSEROP,
-    RPL_LUSERUNKNOWN,
-    RPL_TIME,
     RPL_USERHOST,
-    RPL_VERSION,
     RPL_WHOISACCOUNT,
     RPL_WHOISBOT,
     RPL_WHOISCHANNELS,
@@ -56,106 +37,6 @@ from ..state import Channel, User
 table = CommandTable()
 
 
-# --- LUSERS / MOTD ---------------------------------------------------------
-
-
-def send_lusers(ctx: Context) -> None:
-    """The LUSERS burst (also part of the welcome)."""
-    server = ctx.server
-    network = server.network
-    total = len(network.users)
-    invisible = len(network.invisible)
-    opers = len(network.opers)
-    # Every user is local (one server), so the rest of the connections are
-    # the ones still registering.
-    unknown = max(0, len(server.connections) - total)
-    server.max_users = max(server.max_users, total)
-    ctx.reply(
-        RPL_LUSERCLIENT,
-        f"There are {total - invisible} users and {invisible} invisible on 1 servers",
-    )
-    ctx.reply(RPL_LUSEROP, str(opers), "operator(s) online")
-    ctx.reply(RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-    ctx.reply(RPL_LUSERCHANNELS, str(len(server.network.channels)), "channels formed")
-    ctx.reply(RPL_LUSERME, f"I have {total} clients and 0 servers")
-    most = str(server.max_users)
-    ctx.reply(RPL_LOCALUSERS, str(total), most, f"Current local users {total}, max {most}")
-    ctx.reply(RPL_GLOBALUSERS, str(total), most, f"Current global users {total}, max {most}")
-
-
-def send_motd(ctx: Context) -> None:
-    """RPL_MOTDSTART, the lines, RPL_ENDOFMOTD; or ERR_NOMOTD."""
-    ctx.rb.add_rendered(ctx.server.motd_block.render(ctx.conn.display_nick))
-
-
-def _not_this_server(ctx: Context, msg: Message, index: int = 0) -> bool:
-    """Server-targeted queries: answer 402 for a server that is not us."""
-    if len(msg.params) > index and not mask_match(msg.params[index], ctx.server.name):
-        ctx.reply(ERR_NOSUCHSERVER, msg.params[index], "No such server")
-        return True
-    return False
-
-
-@table("LUSERS")
-def lusers(ctx: Context, msg: Message) -> None:
-    """LUSERS [<mask> [<server>]]"""
-    send_lusers(ctx)
-
-
-@table("MOTD")
-def motd(ctx: Context, msg: Message) -> None:
-    """MOTD [<server>]"""
-    if not _not_this_server(ctx, msg):
-        send_motd(ctx)
-
-
-@table("VERSION")
-def version(ctx: Context, msg: Message) -> None:
-    """VERSION [<server>]"""
-    if _not_this_server(ctx, msg):
-        return
-    server = ctx.server
-    ctx.reply(RPL_VERSION, server.version, server.name, "hubbub, an IRC server in Python")
-    for tokens in server.isupport:
-        ctx.reply(RPL_ISUPPORT, *tokens, "are supported by this server")
-
-
-@table("TIME")
-def time_(ctx: Context, msg: Message) -> None:
-    """TIME [<server>]"""
-    if _not_this_server(ctx, msg):
-        return
-    now = time.time()
-    text = datetime.fromtimestamp(now, UTC).strftime("%A %B %d %Y -- %H:%M:%S +00:00")
-    ctx.reply(RPL_TIME, ctx.server.name, str(int(now)), "0", text)
-
-
-@table("ADMIN")
-def admin(ctx: Context, msg: Message) -> None:
-    """ADMIN [<server>]"""
-    if _not_this_server(ctx, msg):
-        return
-    server = ctx.server
-    ctx.reply(RPL_ADMINME, server.name, "Administrative info")
-    ctx.reply(RPL_ADMINLOC1, server.config.server.description)
-    ctx.reply(RPL_ADMINLOC2, f"Network: {server.config.server.network}")
-    names = ", ".join(op.name for op in server.config.operators) or "nobody configured"
-    ctx.reply(RPL_ADMINEMAIL, f"Operators: {names}")
-
-
-@table("INFO")
-def info(ctx: Context, msg: Message) -> None:
-    """INFO [<server>]"""
-    if _not_this_server(ctx, msg):
-        return
-    for line in (
-        f"{ctx.server.version}: a chat server speaking IRC, written in Python.",
-        f"Up since {ctx.server.created_text}.",
-    ):
-        ctx.reply(RPL_INFO, line)
-    ctx.reply(RPL_ENDOFINFO, "End of INFO list")
-
-
 # --- WHO -------------------------------------------------------------------
 
 _WHOX_ORDER = "tcuihsnfdlaor"
@@ -173,8 +54,8 @@ def _who_flags(target: User, chan: Channel | None, multi: bool) -> str:
 
 
 def _who_line(ctx: Context, target: User, chan: Channel | None, whox: str | None) -> None:
-    server, conn = ctx.server, ctx.conn
-    flags = _who_flags(target, chan, "multi-prefix" in conn.caps)
+    server = ctx.server
+    flags = _who_flags(target, chan, "multi-prefix" in ctx.session.caps)
     chan_name = chan.name if chan is not None else "*"
     if whox is None:
         ctx.reply(
@@ -183,12 +64,13 @@ def _who_line(ctx: Context, target: User, chan: Channel | None, whox: str | None
         )  # fmt: skip
         return
     fields, _, token = whox.partition(",")
-    idle = str(int(server.loop.time() - target.conn.last_active)) if target.conn else "0"
+    local = target.session
+    idle = str(int(server.loop.time() - local.last_active)) if local is not None else "0"
     values = {
         "t": token or "0",
         "c": chan_name,
         "u": target.user,
-        "i": target.conn.ip if target.conn and ctx.user.oper else "255.255.255.255",
+        "i": local.ip if local is not None and ctx.user.oper else "255.255.255.255",
         "h": target.host,
         "s": server.name,
         "n": target.nick,
@@ -270,10 +152,10 @@ def whois(ctx: Context, msg: Message) -> None:
             ctx.reply(RPL_WHOISBOT, t, f"is a bot on {server.config.server.network}")
         if target.account is not None:
             ctx.reply(RPL_WHOISACCOUNT, t, target.account, "is logged in as")
-        if target.conn is not None and target.conn.tls:
+        if target.tls:
             ctx.reply(RPL_WHOISSECURE, t, "is using a secure connection")
-        if target.conn is not None:
-            idle = int(server.loop.time() - target.conn.last_active)
+        if target.session is not None:
+            idle = int(server.loop.time() - target.session.last_active)
             ctx.reply(RPL_WHOISIDLE, t, str(idle), str(int(target.signon)),
                       "seconds idle, signon time")  # fmt: skip
         ctx.reply(RPL_ENDOFWHOIS, t, "End of /WHOIS list")

@@ -1,7 +1,8 @@
-"""A user's own presence: SETNAME and MONITOR."""
+"""A user's own presence: AWAY, SETNAME and MONITOR."""
 
 from __future__ import annotations
 
+from hubbub.events import AwayChanged, RealnameChanged
 from hubbub.protocol import Message, casefold, is_valid_nick
 from hubbub.protocol.numerics import (
     ERR_MONLISTFULL,
@@ -9,15 +10,27 @@ from hubbub.protocol.numerics import (
     RPL_MONLIST,
     RPL_MONOFFLINE,
     RPL_MONONLINE,
+    RPL_NOWAWAY,
+    RPL_UNAWAY,
 )
 
-from .. import actions
 from ..dispatch import CommandTable, Context
-from ..fanout import deliver
-from ..limits import MONITOR_LIMIT, NICKLEN, REALNAME_LEN
+from ..limits import AWAYLEN, MONITOR_LIMIT, NICKLEN, REALNAME_LEN
 
 table = CommandTable()
 
+
+@table("AWAY")
+def away(ctx: Context, msg: Message) -> None:
+    """AWAY [<text>]"""
+    user = ctx.user
+    text = msg.params[0][:AWAYLEN] if msg.params else ""
+    if text:
+        ctx.reply(RPL_NOWAWAY, "You have been marked as being away")
+    else:
+        ctx.reply(RPL_UNAWAY, "You are no longer marked as being away")
+    # away-notify: those who share a channel (or MONITOR) and asked hear of it.
+    ctx.publish(AwayChanged(*ctx.stamp(), user.uid, user.source, text or None))
 
 
 @table("SETNAME", min_params=1)
@@ -27,47 +40,43 @@ def setname(ctx: Context, msg: Message) -> None:
     if not realname or len(realname) > REALNAME_LEN:
         ctx.standard_reply("FAIL", "INVALID_REALNAME", text="Realname is not valid")
         return
-    user, server = ctx.user, ctx.server
-    user.realname = realname
-    out = Message("SETNAME", (realname,), user.source, server.message_tags())
-    deliver(out, actions.interested(server, user, "setname"), exclude=ctx.conn)
-    if "setname" in ctx.conn.caps:
-        ctx.rb.add(out)
+    user = ctx.user
+    ctx.publish(RealnameChanged(*ctx.stamp(), user.uid, user.source, realname))
 
 
 @table("MONITOR", min_params=1)
 def monitor(ctx: Context, msg: Message) -> None:
     """MONITOR {+|-} <target>{,<target>} | MONITOR {C|L|S}"""
     sub = msg.params[0]
-    conn, network = ctx.conn, ctx.server.network
+    session, monitors = ctx.session, ctx.server.monitors
     targets = [t for t in (msg.params[1] if len(msg.params) > 1 else "").split(",") if t]
     if sub == "+":
         added = []
         for i, nick in enumerate(targets):
             if not is_valid_nick(nick, NICKLEN):
                 continue
-            if casefold(nick) in conn.monitoring:
+            if casefold(nick) in session.monitoring:
                 added.append(nick)
                 continue
-            if len(conn.monitoring) >= MONITOR_LIMIT:
+            if len(session.monitoring) >= MONITOR_LIMIT:
                 ctx.reply(ERR_MONLISTFULL, str(MONITOR_LIMIT), ",".join(targets[i:]),
                           "Monitor list is full.")  # fmt: skip
                 break
-            network.watch(conn, nick)
+            monitors.watch(session, nick)
             added.append(nick)
         _status(ctx, added)
     elif sub == "-":
         for nick in targets:
-            network.unwatch(conn, nick)
+            monitors.unwatch(session, nick)
     elif sub.upper() == "C":
-        network.unwatch_all(conn)
+        monitors.unwatch_all(session)
     elif sub.upper() == "L":
-        nicks = sorted(conn.monitoring)
+        nicks = sorted(session.monitoring)
         for start in range(0, len(nicks), 20):
             ctx.reply(RPL_MONLIST, ",".join(nicks[start : start + 20]))
         ctx.reply(RPL_ENDOFMONLIST, "End of MONITOR list")
     elif sub.upper() == "S":
-        _status(ctx, sorted(conn.monitoring))
+        _status(ctx, sorted(session.monitoring))
 
 
 def _status(ctx: Context, nicks: list[str]) -> None:

@@ -9,25 +9,20 @@ batch. Handlers know nothing of labels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
 from hubbub.protocol import Message, parse_line
 
-from .fanout import encode
-
-if TYPE_CHECKING:
-    from .connection import Connection
+from .encoding import encode
+from .interfaces import Peer
 
 
 class ReplyBuffer:
-    """Messages for one connection, sent together at the end of a command."""
+    """Messages for one session, sent together at the end of a command."""
 
-    __slots__ = ("conn", "messages")
+    __slots__ = ("messages", "session")
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        #: Messages, or wire bytes already rendered (see :class:`NumericBlock`).
+    def __init__(self, session: Peer) -> None:
+        self.session = session
+        #: Messages, or wire bytes already rendered (see :class:`~.welcome.NumericBlock`).
         self.messages: list[Message | bytes] = []
 
     def add(self, msg: Message) -> None:
@@ -41,23 +36,23 @@ class ReplyBuffer:
     def flush(self, label: str | None = None) -> None:
         """Send everything queued; ``label`` is the client's label, if it
         has labeled-response and sent one."""
-        conn, queued = self.conn, self.messages
+        session, queued = self.session, self.messages
         self.messages = []
-        if label is not None and "labeled-response" in conn.caps:
+        if label is not None and "labeled-response" in session.caps:
             # Rare: only now are rendered lines parsed back, to carry batch tags.
             messages = [m for item in queued for m in _as_messages(item)]
-            queued = list(self._labeled(messages, label, conn.server_name))
-        profile = conn.tag_profile
+            queued = list(self._labeled(messages, label, session.server_name))
+        profile = session.tag_profile
         for item in queued:
-            conn.send_bytes(item if isinstance(item, bytes) else encode(item, profile))
+            session.send_bytes(item if isinstance(item, bytes) else encode(item, profile))
 
     def _labeled(self, messages: list[Message], label: str, server: str) -> list[Message]:
         if not messages:
             return [Message("ACK", (), server, {"label": label})]
-        if len(messages) == 1 or "batch" not in self.conn.caps:
+        if len(messages) == 1 or "batch" not in self.session.caps:
             first = messages[0]
             return [first.with_tags({**first.tags, "label": label}), *messages[1:]]
-        ref = self.conn.next_batch_id()
+        ref = self.session.next_batch_id()
         return [
             Message("BATCH", (f"+{ref}", "labeled-response"), server, {"label": label}),
             *(m.with_tags({**m.tags, "batch": ref}) for m in messages),
@@ -69,24 +64,3 @@ def _as_messages(item: Message | bytes) -> list[Message]:
     if isinstance(item, Message):
         return [item]
     return [parse_line(line) for line in item.decode("utf-8").split("\r\n") if line]
-
-
-class NumericBlock:
-    """A run of server numerics that differ between clients only in the nick
-    they are addressed to (the welcome burst, the MOTD), rendered once per
-    config and then filled in with one string join per client."""
-
-    __slots__ = ("_parts",)
-
-    def __init__(self, server: str, numerics: Sequence[tuple[str, Sequence[str]]]) -> None:
-        parts = []
-        for numeric, params in numerics:
-            # Built as a real Message first, so every line is validated once.
-            line = Message(numeric, ("*", *params), server).to_line()
-            head = f":{server} {numeric} "
-            parts.append((head, line[len(head) + 1 :] + "\r\n"))
-        self._parts = tuple(parts)
-
-    def render(self, nick: str) -> bytes:
-        """The lines addressed to ``nick``, as wire bytes."""
-        return "".join(f"{head}{nick}{rest}" for head, rest in self._parts).encode("utf-8")

@@ -1,0 +1,42 @@
+"""Fan-out: encode a message once per tag profile and hand the same bytes to
+every recipient.
+
+A PRIVMSG to a 500-member channel is serialised once for the members with
+message-tags, once for those with only server-time, once for those with no
+tags at all — not 500 times — and the same ``bytes`` object goes into every
+session's output buffer. The buffers are flushed once per event-loop turn
+(:mod:`.output`), so a burst of messages costs one write per recipient, not
+one per message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hubbub.protocol import Message
+
+from .caps import TagProfile
+from .interfaces import Peer
+
+
+def encode(msg: Message, profile: TagProfile) -> bytes:
+    """The wire bytes of ``msg`` for a session with tag ``profile``."""
+    if profile is None or not msg.tags:
+        return msg.to_bytes()
+    if not profile:
+        return msg.to_bytes(tags=False)
+    kept = {k: v for k, v in msg.tags.items() if k in profile}
+    return msg.with_tags(kept).to_bytes()
+
+
+def fanout(msg: Message, sessions: Iterable[Peer], exclude: Peer | None = None) -> None:
+    """Send ``msg`` to every session in ``sessions`` except ``exclude``."""
+    cache: dict[TagProfile, bytes] = {}
+    for session in sessions:
+        if session is exclude:
+            continue
+        profile = session.tag_profile
+        data = cache.get(profile)
+        if data is None:
+            data = cache[profile] = encode(msg, profile)
+        session.send_bytes(data)

@@ -1,0 +1,61 @@
+"""The small interfaces the server's parts depend on instead of each other.
+
+Each is a :class:`typing.Protocol`: what one part needs of another, and no
+more. The session needs a :class:`Transport` to write to and a :class:`Loop`
+for its clock and timers (asyncio's transport and loop fit as they are, and
+tests pass fakes). State and delivery need a :class:`Peer`: a local client
+that bytes can be sent to. With these, no module in ``hubbub.server`` imports
+another that imports it back, not even for type hints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from hubbub.protocol import Message
+
+from .caps import TagProfile
+
+
+class Transport(Protocol):
+    """Where a session's output goes, and how its input is paced.
+
+    ``write`` takes one or more whole lines, each ending in CR LF. A stream
+    transport (TCP, TLS) writes them as they are; a framing transport
+    (WebSocket) sends each line as one message, without the CR LF.
+    """
+
+    def write(self, data: bytes) -> None: ...
+    def get_write_buffer_size(self) -> int: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
+    def pause_reading(self) -> None: ...
+    def resume_reading(self) -> None: ...
+
+
+class Loop(Protocol):
+    """The clock and timers the server needs (asyncio's loop fits)."""
+
+    def time(self) -> float: ...
+    def call_soon(self, callback: Callable[..., Any], *args: Any) -> Any: ...
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any: ...
+    def call_soon_threadsafe(self, callback: Callable[..., Any], *args: Any) -> Any: ...
+
+
+class Peer(Protocol):
+    """A client connected to this server process: what delivery writes to."""
+
+    caps: frozenset[str]
+    tag_profile: TagProfile
+    closing: bool
+    ip: str
+    last_active: float
+    server_name: str
+
+    @property
+    def display_nick(self) -> str: ...
+    def send_bytes(self, data: bytes) -> None: ...
+    def send(self, msg: Message) -> None: ...
+    def next_batch_id(self) -> str: ...
+    def close(self, reason: str, *, error: bool = True) -> None: ...

@@ -1,0 +1,67 @@
+"""The one road every change travels: publish -> bus -> apply -> subscribers -> deliver.
+
+Theory of operation
+-------------------
+A handler publishes an event with the reply buffer of its command as the
+*origin*. The event goes onto the bus; the pipeline acts only on what the bus
+hands back (:meth:`Pipeline.receive`), which for a single process is the
+same event, at once. For each event it:
+
+1. works out the audience (:mod:`.delivery`) while the state is still as it
+   was: who shared a channel with a user who quits, say;
+2. applies the event to the network (:mod:`.apply`, the only mutator);
+3. hands it to every subscriber (the history store);
+4. delivers it: renders the IRC message once per tag profile and queues the
+   bytes on the audience's sessions, the actor's copy into its origin.
+
+An event that arrives from another process later takes exactly the same road,
+with no origin. The origin never travels: it is kept here by msgid until
+the event comes back.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from hubbub.bus.base import Bus
+from hubbub.events import Event
+
+from .apply import APPLY
+from .delivery import ROUTES, Delivery
+from .reply_buffer import ReplyBuffer
+
+
+class Subscriber(Protocol):
+    """Sees every event after it is applied and before it is delivered."""
+
+    def record(self, event: Event) -> None: ...
+
+
+class Pipeline:
+    """Publishes events and runs those the bus hands back."""
+
+    __slots__ = ("_origins", "bus", "delivery", "network", "subscribers")
+
+    def __init__(self, delivery: Delivery, bus: Bus, subscribers: list[Subscriber]) -> None:
+        self.delivery = delivery
+        self.network = delivery.network
+        self.bus = bus
+        self.subscribers = subscribers
+        self._origins: dict[str, ReplyBuffer] = {}
+        bus.attach(self.receive)
+
+    def publish(self, event: Event, origin: ReplyBuffer | None = None) -> None:
+        """Put ``event`` on the road; ``origin`` gets the actor's copy."""
+        if origin is not None:
+            self._origins[event.msgid] = origin
+        self.bus.append(event)
+
+    def receive(self, event: Event) -> None:
+        """Apply, record and deliver one event from the bus."""
+        origin = self._origins.pop(event.msgid, None) if self._origins else None
+        route = ROUTES[type(event)]
+        audience = route.audience(self.delivery, event)
+        APPLY[type(event)](self.network, event)
+        for subscriber in self.subscribers:
+            subscriber.record(event)
+        route.deliver(self.delivery, event, audience, origin)

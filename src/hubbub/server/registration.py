@@ -1,0 +1,32 @@
+"""What a connection gathers before it is a user: the registration state.
+
+IRC connection registration collects a nick (NICK), a username and realname
+(USER), the server password if there is one (PASS), and, when the client
+negotiates capabilities (CAP LS/REQ ... CAP END), waits for the end of that.
+SASL, when accounts come, adds the account the client proved before
+registering. A session holds one :class:`Registration` until the welcome,
+then drops it: a registered client does not pay for these fields.
+"""
+
+from __future__ import annotations
+
+
+class Registration:
+    """A connection's registration in progress."""
+
+    __slots__ = ("account", "cap_negotiating", "nick", "pass_ok", "realname", "username")
+
+    def __init__(self, *, password_required: bool) -> None:
+        self.nick: str | None = None
+        self.username: str | None = None
+        self.realname = ""
+        self.pass_ok = not password_required
+        self.cap_negotiating = False
+        #: The account proved before registration (SASL), if any.
+        self.account: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Everything is in: nick and user given, CAP negotiation over.
+        (A wrong password is decided then, with its own error.)"""
+        return self.nick is not None and self.username is not None and not self.cap_negotiating

@@ -1,0 +1,38 @@
+"""Reloading the config while running (SIGHUP, REHASH).
+
+A reload swaps the whole Config object. Keys that need a restart (the
+listeners, the server name) may not change: the reload is refused with a
+sentence naming the key. TLS certificates are reloaded in place, so new
+connections get the renewed certificate while old ones keep theirs.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+from hubbub.config import Config
+
+#: Config keys that need a restart; a reload that changes them is refused.
+FIXED_KEYS = ("listen", "tls_listen", "websocket_listen", "name")
+
+
+def refusal(old: Config, new: Config) -> str | None:
+    """Why ``new`` cannot replace ``old`` while running, or None."""
+    for key in FIXED_KEYS:
+        if getattr(old.server, key) != getattr(new.server, key):
+            return f"server.{key} cannot change while running; restart instead"
+    return None
+
+
+def reload_certificate(context: ssl.SSLContext | None, new: Config) -> str | None:
+    """Load ``new``'s certificate into ``context``; the error, or None."""
+    if context is None or not (new.server.tls_cert and new.server.tls_key):
+        return None
+    try:
+        context.load_cert_chain(
+            str(new.resolve_file(new.server.tls_cert)),
+            str(new.resolve_file(new.server.tls_key)),
+        )
+    except (OSError, ssl.SSLError) as exc:
+        return f"server.tls_cert: cannot load: {exc}"
+    return None

@@ -1,1 +1,0 @@
-"""Transports: each feeds bytes to a Connection and takes bytes from it."""

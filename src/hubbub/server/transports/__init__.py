@@ -1,0 +1,1 @@
+"""Transports: where bytes meet sessions. Framing lives here and nowhere else."""

@@ -1,0 +1,56 @@
+"""Plain TCP and TLS: an asyncio Protocol that frames bytes into lines.
+
+This is all the socket code there is. The byte stream is cut into lines here
+(:class:`~hubbub.protocol.LineBuffer`, with its length limit) and the lines
+go to the session; the session writes whole lines back through the asyncio
+transport, which already has the interface it needs (write, pause/resume
+reading, buffer size, close/abort).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import cast
+
+from hubbub.protocol import LineBuffer
+
+from ..interfaces import Transport
+from .base import Acceptor, LineReceiver
+
+
+class IRCProtocol(asyncio.Protocol):
+    """One accepted TCP (or TLS) connection."""
+
+    __slots__ = ("acceptor", "lines", "session", "tls")
+
+    def __init__(self, acceptor: Acceptor, *, tls: bool = False) -> None:
+        self.acceptor = acceptor
+        self.tls = tls
+        self.lines = LineBuffer()
+        self.session: LineReceiver | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Chat lines are small and latency matters more than packet count;
+            # output is already coalesced per loop turn, so Nagle only adds delay.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = transport.get_extra_info("peername")
+        ip = peer[0] if isinstance(peer, tuple) else "unknown"
+        if ip.startswith("::ffff:"):
+            ip = ip[7:]
+        self.session = self.acceptor.accept(cast("Transport", transport), ip, tls=self.tls)
+
+    def data_received(self, data: bytes) -> None:
+        if self.session is not None:
+            self.session.receive(self.lines.feed(data))
+
+    def eof_received(self) -> bool:
+        # A half-closed peer sends nothing more: treat it as gone.
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.session is not None:
+            self.session.connection_lost()
+            self.session = None
