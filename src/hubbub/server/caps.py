@@ -15,7 +15,6 @@ from typing import Final
 
 #: name -> value for CAP LS 302 (None: no value). Order is the LS order.
 CAPS: Final[dict[str, str | None]] = {
-    "account-notify": None,
     "account-tag": None,
     "away-notify": None,
     "batch": None,
