@@ -36,8 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hubbub.config import from_mapping
-from hubbub.protocol import Message
-from hubbub.protocol import LineBuffer
+from hubbub.protocol import LineBuffer, Message
 from hubbub.server import encoding
 from hubbub.server.caps import TagProfile
 from hubbub.server.commands import COMMANDS
