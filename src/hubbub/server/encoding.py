@@ -21,12 +21,11 @@ from .interfaces import Peer
 
 def encode(msg: Message, profile: TagProfile) -> bytes:
     """The wire bytes of ``msg`` for a session with tag ``profile``."""
-    if profile is None or not msg.tags:
-        return msg.to_bytes()
-    if not profile:
-        return msg.to_bytes(tags=False)
-    kept = {k: v for k, v in msg.tags.items() if k in profile}
-    return msg.with_tags(kept).to_bytes()
+    if profile is None:
+        return msg.tagged_bytes(msg.tags)
+    if not profile or not msg.tags:
+        return msg.untagged_bytes()
+    return msg.tagged_bytes({k: v for k, v in msg.tags.items() if k in profile})
 
 
 def fanout(msg: Message, sessions: Iterable[Peer], exclude: Peer | None = None) -> None:
