@@ -88,6 +88,8 @@ def reply_params(params: tuple[str, ...]) -> tuple[str, ...]:
     return (*map(middle_param, params[:-1]), params[-1])
 
 
+_CRLF = "\r\n"
+
 #: The tags of a message without any: shared, and read-only so it stays empty.
 NO_TAGS: Mapping[str, str] = MappingProxyType({})
 
@@ -147,18 +149,18 @@ class Message(_MessageFields):
         """
         return tuple.__new__(Message, (command, params, source, NO_TAGS if tags is None else tags))
 
-    def _body(self, trailing: bool) -> str:
-        """The line after the tags: ``[:source ]command[ params]``."""
+    def _body(self, trailing: bool, end: str = "") -> str:
+        """The line after the tags: ``[:source ]command[ params]``, then ``end``."""
         command, params, source, _ = self
         head = f":{source} {command}" if source is not None else command
         if not params:
-            return head
+            return head + end
         last = params[-1]
         if trailing or not last or " " in last or last[0] == ":":
             last = ":" + last
         if len(params) == 1:
-            return f"{head} {last}"
-        return f"{head} {' '.join(params[:-1])} {last}"
+            return f"{head} {last}{end}"
+        return f"{head} {' '.join(params[:-1])} {last}{end}"
 
     def to_line(self, *, tags: bool = True, trailing: bool = False) -> str:
         """Serialise without CR LF. ``tags=False`` drops tags (for clients
@@ -175,13 +177,13 @@ class Message(_MessageFields):
 
     def untagged_bytes(self) -> bytes:
         """The wire bytes without tags: what most clients get of a relayed line."""
-        return (self._body(False) + "\r\n").encode("utf-8")
+        return self._body(False, _CRLF).encode("utf-8")
 
     def tagged_bytes(self, tags: Mapping[str, str]) -> bytes:
         """The wire bytes with ``tags`` (which may differ from the message's)."""
         if not tags:
             return self.untagged_bytes()
-        return f"@{serialise_tags(tags)} {self._body(False)}\r\n".encode("utf-8")
+        return f"@{serialise_tags(tags)} {self._body(False, _CRLF)}".encode("utf-8")
 
     def with_tags(self, tags: Mapping[str, str]) -> Message:
         """A copy with ``tags`` instead of the current tags."""

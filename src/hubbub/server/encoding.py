@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from hubbub.protocol import Message
 
-from .caps import TagProfile
+from .caps import NO_TAG_PROFILE, TagProfile
 from .interfaces import Peer
 
 
@@ -37,5 +37,8 @@ def fanout(msg: Message, sessions: Iterable[Peer], exclude: Peer | None = None) 
         profile = session.tag_profile
         data = cache.get(profile)
         if data is None:
-            data = cache[profile] = encode(msg, profile)
+            # Most recipients take no tags: that form without a call to encode.
+            data = cache[profile] = (
+                msg.untagged_bytes() if profile == NO_TAG_PROFILE else encode(msg, profile)
+            )
         session.send_bytes(data)
