@@ -128,7 +128,9 @@ class Server:
             transport.write(f"ERROR :Closing link: [{reason}]\r\n".encode())
             transport.close()
             return None
-        registration = Registration(password_required=self.config.server.password is not None)
+        registration = Registration(
+            password_required=self.config.server.password is not None, started=self.loop.time()
+        )
         session = Session(
             self, transport, ip, registration,
             tls=tls, flood_control=self.config.limits.flood_control,

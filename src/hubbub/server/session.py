@@ -94,7 +94,6 @@ class Session:
         "cap_version",
         "caps",
         "closing",
-        "created",
         "host",
         "ip",
         "last_active",
@@ -127,7 +126,6 @@ class Session:
         self.ip = sys.intern(ip)
         self.tls = tls
         now = host.loop.time()
-        self.created = now
         self.last_recv = now
         self.last_active = now  # last PRIVMSG/NOTICE etc., for WHOIS idle
         self.ping_sent: float | None = None
