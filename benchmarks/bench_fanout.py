@@ -130,7 +130,7 @@ def make_server() -> tuple[Server, FakeLoop]:
     )
     loop = FakeLoop()
     server = Server(config, loop)
-    server.dispatcher = Dispatcher(server, COMMANDS)
+    server.dispatch = Dispatcher(server, COMMANDS).run
     return server, loop
 
 

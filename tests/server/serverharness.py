@@ -341,7 +341,8 @@ class Harness:
         self.config: Config = from_mapping(_merge(DEFAULT_CONFIG, config or {}))
         self.loop = FakeLoop()
         self.server = Server(self.config, self.loop)
-        self.server.dispatcher = Dispatcher(self.server, COMMANDS)
+        self.dispatcher = Dispatcher(self.server, COMMANDS)
+        self.server.dispatch = self.dispatcher.run
         self.clients: list[FakeClient] = []
         self.stopped = 0
         #: Worker-thread jobs (argon2 checks) whose answer has not run yet.

@@ -270,3 +270,13 @@ def test_a_change_made_beside_the_pipeline_shows_in_the_replay() -> None:
     for event in recorder.events:
         apply(fresh, event)
     assert fresh.snapshot() != h.server.network.snapshot()
+
+
+def test_every_event_kind_has_a_reducer_or_changes_nothing_and_a_route() -> None:
+    from hubbub.server.apply import APPLY, NO_STATE
+    from hubbub.server.delivery import ROUTES
+
+    kinds = set(ev.EVENT_TYPES.values())
+    assert set(APPLY) | NO_STATE == kinds
+    assert not set(APPLY) & NO_STATE
+    assert set(ROUTES) == kinds

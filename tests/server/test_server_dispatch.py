@@ -16,7 +16,7 @@ from hubbub.protocol.numerics import (
     RPL_WELCOME,
 )
 from hubbub.server import caps
-from hubbub.server.dispatch import Command, Context, Dispatcher
+from hubbub.server.dispatch import Command, Context
 
 from serverharness import Harness, commands, find, find_all
 
@@ -272,10 +272,8 @@ def test_a_handler_that_raises_disconnects_only_its_client(
         raise RuntimeError("a bug")
 
     h = Harness()
-    dispatcher = h.server.dispatcher
-    assert isinstance(dispatcher, Dispatcher)
-    table = {**dispatcher.commands, "BOOM": Command("BOOM", boom)}
-    monkeypatch.setattr(dispatcher, "commands", table)
+    table = {**h.dispatcher.commands, "BOOM": Command("BOOM", boom)}
+    monkeypatch.setattr(h.dispatcher, "commands", table)
     alice, bob, carol = h.connect("alice"), h.connect("bob"), h.connect("carol")
     h.join("#room", alice, bob, carol)
 

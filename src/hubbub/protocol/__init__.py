@@ -26,7 +26,7 @@ from .masks import (
     normalise_mask,
     split_userhost,
 )
-from .message import Message, middle_param, parse_line, reply_params
+from .message import NO_TAGS, Message, middle_param, parse_line, reply_params
 from .tags import escape_value, parse_tags, serialise_tags, unescape_value
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "MAX_CLIENT_TAGS",
     "MAX_LINE",
     "MAX_TAGS",
+    "NO_TAGS",
     "TOO_LONG",
     "Casemapping",
     "EmptyLine",

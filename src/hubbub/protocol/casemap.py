@@ -22,6 +22,11 @@ _TABLES: Final = {
 }
 
 
+#: The rfc1459 folding table: ``name.translate(FOLD)`` is ``casefold(name)``
+#: without a Python-level call, for lookups on a server's hot path.
+FOLD: Final = _TABLES["rfc1459"]
+
+
 def casefold(name: str, mapping: Casemapping = "rfc1459") -> str:
     """The canonical (lower-case) form of ``name`` under ``mapping``."""
     return name.translate(_TABLES[mapping])

@@ -62,6 +62,16 @@ class LineBuffer:
     def feed(self, data: bytes) -> list[bytes | TooLong]:
         """Add ``data``; return every line it completes, in order. Empty lines
         are skipped (clients send them as keep-alives)."""
+        if (
+            # Most reads hold exactly one whole line: the common case, quickly.
+            not self._buf
+            and data[-1:] == b"\n"
+            and data.find(b"\n") == len(data) - 1
+            and len(data) <= self.max_line
+            and not self._discarding
+        ):
+            line = data[:-2] if data[-2:-1] == b"\r" else data[:-1]
+            return [line] if line else []
         buf = self._buf + data if self._buf else data
         out: list[bytes | TooLong] = []
         if b"\n" in buf:

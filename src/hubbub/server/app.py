@@ -147,7 +147,7 @@ async def serve(
     raise_fd_limit()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     server = Server(config, loop)
-    server.dispatcher = Dispatcher(server, COMMANDS)
+    server.dispatch = Dispatcher(server, COMMANDS).run
     stop = shutdown_trigger or asyncio.Event()
     tls = tls_context(config) if config.server.tls_listen else None
     server.tls_context = tls

@@ -30,7 +30,9 @@ LIST_ATTRS = {"b": "bans", "e": "excepts", "I": "invex"}
 
 def apply(network: Network, event: ev.Event) -> None:
     """Change ``network`` as ``event`` says."""
-    APPLY[type(event)](network, event)
+    reducer = APPLY.get(type(event))
+    if reducer is not None:
+        reducer(network, event)
 
 
 def _user(network: Network, uid: str) -> User | None:
@@ -175,15 +177,14 @@ def _renamed(network: Network, e: ev.ChannelRenamed) -> None:
         network.rename_channel(chan, e.new)
 
 
-def _nothing(network: Network, e: Any) -> None:
-    """Messages, WALLOPS and kills change no state (a kill's quit does)."""
+#: Event kinds that change no state: messages, WALLOPS, and kills (the
+#: quit that follows a kill does).
+NO_STATE: frozenset[type[Any]] = frozenset({ev.Killed, ev.MessageSent, ev.Wallops})
 
-
-#: Each event type and its reducer.
+#: Each event type that changes state, and its reducer.
 APPLY: dict[type[Any], Callable[[Network, Any], None]] = {
     ev.UserRegistered: _registered,
     ev.UserQuit: _quit,
-    ev.Killed: _nothing,
     ev.NickChanged: _nick,
     ev.UserModeChanged: _user_modes,
     ev.OperUp: _oper,
@@ -198,6 +199,4 @@ APPLY: dict[type[Any], Callable[[Network, Any], None]] = {
     ev.ChannelModeChanged: _channel_modes,
     ev.Invited: _invited,
     ev.ChannelRenamed: _renamed,
-    ev.MessageSent: _nothing,
-    ev.Wallops: _nothing,
 }

@@ -47,7 +47,10 @@ ALL_TAGS: Final = None
 
 TagProfile = frozenset[str] | None
 
-_profiles: dict[frozenset[str], frozenset[str]] = {}
+#: The profile of a connection that takes no tags at all.
+NO_TAG_PROFILE: Final[frozenset[str]] = frozenset()
+
+_profiles: dict[frozenset[str], frozenset[str]] = {NO_TAG_PROFILE: NO_TAG_PROFILE}
 
 
 def tag_profile(caps: set[str] | frozenset[str]) -> TagProfile:

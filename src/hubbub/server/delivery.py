@@ -401,11 +401,13 @@ def _message(
     d: Delivery, e: ev.MessageSent, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
     params = (e.target,) if e.command == "TAGMSG" else (e.target, e.text)
-    tags = {"time": server_time(e.time), "msgid": e.msgid, **e.tags} if e.tags else _tags(e)
+    tags = {"time": server_time(e.time), "msgid": e.msgid}
+    if e.tags:
+        tags.update(e.tags)
     msg = Message.trusted(e.command, params, e.source, tags)
     fanout(msg, audience)
     if origin is not None and "echo-message" in origin.session.caps:
-        origin.add(msg)
+        origin.messages.append(msg)
 
 
 def _wallops_audience(d: Delivery, e: ev.Wallops) -> Audience:

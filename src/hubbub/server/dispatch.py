@@ -35,20 +35,28 @@ from .state import User
 log = logging.getLogger(__name__)
 
 
-class Context:
-    """What a handler works with: the server, the session, its reply buffer."""
+class Context(ReplyBuffer):
+    """What a handler works with: the server, the session, the message, and
+    the command's replies (a Context *is* the command's reply buffer: one
+    object per command instead of two, on the path every line takes)."""
 
-    __slots__ = ("commands", "deferred", "msg", "rb", "server", "session")
+    __slots__ = ("commands", "deferred", "msg", "server")
+    session: Session  # the ReplyBuffer's session, as the full Session
 
     def __init__(
         self, server: Server, session: Session, msg: Message, commands: dict[str, Command]
     ) -> None:
-        self.server = server
         self.session = session
+        self.messages = []
+        self.server = server
         self.msg = msg
         self.commands = commands
-        self.rb = ReplyBuffer(session)
         self.deferred = False
+
+    @property
+    def rb(self) -> ReplyBuffer:
+        """The command's reply buffer (the context itself)."""
+        return self
 
     def defer(self) -> None:
         """The answer comes later (work on a thread): the dispatcher must not
@@ -58,7 +66,7 @@ class Context:
     def finish(self) -> None:
         """Send the replies, labelled as the command asked."""
         if not self.session.closing:
-            self.rb.flush(self.msg.tags.get("label") if self.msg.tags else None)
+            self.flush(self.msg.tags.get("label") if self.msg.tags else None)
 
     @property
     def user(self) -> User:
@@ -73,18 +81,18 @@ class Context:
 
     def publish(self, event: Event) -> None:
         """Put ``event`` on the pipeline; the actor's copy joins these replies."""
-        self.server.pipeline.publish(event, self.rb)
+        self.server.pipeline.publish(event, self)
 
     def reply(self, numeric: str, *params: str) -> None:
         """Queue a numeric addressed to the client. Parameters that echo the
         client's input are made valid (see :func:`reply_params`): a reply must
         never fail because of what it quotes."""
         params = reply_params((self.session.display_nick, *params))
-        self.rb.add(Message(numeric, params, self.server.name))
+        self.messages.append(Message(numeric, params, self.server.name))
 
     def send(self, command: str, *params: str, source: str | None = None) -> None:
         """Queue a non-numeric message from the server (or ``source``)."""
-        self.rb.add(Message(command, reply_params(params), source or self.server.name))
+        self.messages.append(Message(command, reply_params(params), source or self.server.name))
 
     def standard_reply(self, kind: str, code: str, *context: str, text: str) -> None:
         """Queue an IRCv3 standard reply (FAIL, WARN or NOTE) for this command."""
@@ -143,7 +151,7 @@ class Dispatcher:
         self.server = server
         self.commands = commands
 
-    def __call__(self, session: Session, msg: Message) -> None:
+    def run(self, session: Session, msg: Message) -> None:
         """Gate and run one command, then send its replies (labelled if asked)."""
         server = self.server
         ctx = Context(server, session, msg, self.commands)
@@ -171,8 +179,10 @@ class Dispatcher:
                 cmd.handler(ctx, msg)
             except Exception:
                 log.exception("handler %s failed for %s; disconnecting it", verb, session.ip)
-                ctx.rb.messages.clear()
+                ctx.messages.clear()
                 session.close("Internal server error")
                 return
-        if not ctx.deferred:
+        # Most commands reply nothing (a PRIVMSG): skip the flush then, unless
+        # a label asks for an ACK.
+        if not ctx.deferred and (ctx.messages or msg.tags):
             ctx.finish()

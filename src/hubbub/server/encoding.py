@@ -15,18 +15,17 @@ from collections.abc import Iterable
 
 from hubbub.protocol import Message
 
-from .caps import TagProfile
+from .caps import NO_TAG_PROFILE, TagProfile
 from .interfaces import Peer
 
 
 def encode(msg: Message, profile: TagProfile) -> bytes:
     """The wire bytes of ``msg`` for a session with tag ``profile``."""
-    if profile is None or not msg.tags:
-        return msg.to_bytes()
-    if not profile:
-        return msg.to_bytes(tags=False)
-    kept = {k: v for k, v in msg.tags.items() if k in profile}
-    return msg.with_tags(kept).to_bytes()
+    if profile is None:
+        return msg.tagged_bytes(msg.tags)
+    if not profile or not msg.tags:
+        return msg.untagged_bytes()
+    return msg.tagged_bytes({k: v for k, v in msg.tags.items() if k in profile})
 
 
 def fanout(msg: Message, sessions: Iterable[Peer], exclude: Peer | None = None) -> None:
@@ -38,5 +37,8 @@ def fanout(msg: Message, sessions: Iterable[Peer], exclude: Peer | None = None) 
         profile = session.tag_profile
         data = cache.get(profile)
         if data is None:
-            data = cache[profile] = encode(msg, profile)
+            # Most recipients take no tags: that form without a call to encode.
+            data = cache[profile] = (
+                msg.untagged_bytes() if profile == NO_TAG_PROFILE else encode(msg, profile)
+            )
         session.send_bytes(data)

@@ -40,7 +40,7 @@ class Subscriber(Protocol):
 class Pipeline:
     """Publishes events and runs those the bus hands back."""
 
-    __slots__ = ("_origins", "bus", "delivery", "network", "subscribers")
+    __slots__ = ("_origins", "_steps", "bus", "delivery", "network", "subscribers")
 
     def __init__(self, delivery: Delivery, bus: Bus, subscribers: list[Subscriber]) -> None:
         self.delivery = delivery
@@ -48,6 +48,11 @@ class Pipeline:
         self.bus = bus
         self.subscribers = subscribers
         self._origins: dict[str, ReplyBuffer] = {}
+        # One lookup per event for all three steps of its kind.
+        self._steps = {
+            kind: (route.audience, APPLY.get(kind), route.deliver)
+            for kind, route in ROUTES.items()
+        }
         bus.attach(self.receive)
 
     def publish(self, event: Event, origin: ReplyBuffer | None = None) -> None:
@@ -59,9 +64,11 @@ class Pipeline:
     def receive(self, event: Event) -> None:
         """Apply, record and deliver one event from the bus."""
         origin = self._origins.pop(event.msgid, None) if self._origins else None
-        route = ROUTES[type(event)]
-        audience = route.audience(self.delivery, event)
-        APPLY[type(event)](self.network, event)
+        audience_of, apply, deliver = self._steps[type(event)]
+        delivery = self.delivery
+        audience = audience_of(delivery, event)
+        if apply is not None:
+            apply(self.network, event)
         for subscriber in self.subscribers:
             subscriber.record(event)
-        route.deliver(self.delivery, event, audience, origin)
+        deliver(delivery, event, audience, origin)

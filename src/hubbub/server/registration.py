@@ -14,9 +14,13 @@ from __future__ import annotations
 class Registration:
     """A connection's registration in progress."""
 
-    __slots__ = ("account", "cap_negotiating", "nick", "pass_ok", "realname", "username")
+    __slots__ = (
+        "account", "cap_negotiating", "nick", "pass_ok", "realname", "started", "username",
+    )  # fmt: skip
 
-    def __init__(self, *, password_required: bool) -> None:
+    def __init__(self, *, password_required: bool, started: float) -> None:
+        #: When the connection opened (loop clock), for the registration timeout.
+        self.started = started
         self.nick: str | None = None
         self.username: str | None = None
         self.realname = ""

@@ -36,6 +36,8 @@ class ReplyBuffer:
     def flush(self, label: str | None = None) -> None:
         """Send everything queued; ``label`` is the client's label, if it
         has labeled-response and sent one."""
+        if not self.messages and label is None:
+            return
         session, queued = self.session, self.messages
         self.messages = []
         if label is not None and "labeled-response" in session.caps:

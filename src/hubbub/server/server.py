@@ -47,7 +47,7 @@ Dispatch = Callable[[Session, Message], None]
 
 
 def _no_dispatcher(session: Session, msg: Message) -> None:
-    raise RuntimeError("Server.dispatcher was not set")
+    raise RuntimeError("Server.dispatch was not set")
 
 
 class Server:
@@ -66,6 +66,8 @@ class Server:
         self.started = time.time()
         self.version = f"hubbub-{__version__}"
         self.ids = Ids()
+        #: Wall-clock time for timestamps (timers use the loop's clock).
+        self.now: Callable[[], float] = time.time
         self.network = Network()
         self.monitors = Monitors()
         self.history: HistoryStore = history or NullHistoryStore()
@@ -76,8 +78,8 @@ class Server:
         self.workers = Workers(loop)
         self.stats: dict[str, int] = {}
         self.max_users = 0
-        #: Runs one client command; the app sets it (see :mod:`.dispatch`).
-        self.dispatcher: Dispatch = _no_dispatcher
+        #: Runs one client command; the app sets it (``Dispatcher.run``).
+        self.dispatch: Dispatch = _no_dispatcher
         #: Set by the app: how to re-read the config, how to stop, the TLS context.
         self.config_loader: Callable[[], Config] | None = None
         self.stop: Callable[[], None] | None = None
@@ -126,7 +128,9 @@ class Server:
             transport.write(f"ERROR :Closing link: [{reason}]\r\n".encode())
             transport.close()
             return None
-        registration = Registration(password_required=self.config.server.password is not None)
+        registration = Registration(
+            password_required=self.config.server.password is not None, started=self.loop.time()
+        )
         session = Session(
             self, transport, ip, registration,
             tls=tls, flood_control=self.config.limits.flood_control,
@@ -134,10 +138,6 @@ class Server:
         self.sessions.add(session)
         self.admission.admit(session.ip)
         return session
-
-    def dispatch(self, session: Session, msg: Message) -> None:
-        """Run one client command."""
-        self.dispatcher(session, msg)
 
     def session_closed(self, session: Session, reason: str) -> None:
         """The deferred half of :meth:`Session.close`: forget it, and if it
@@ -169,10 +169,6 @@ class Server:
         self.accounts.close()
 
     # --- shared services -----------------------------------------------------
-
-    def now(self) -> float:
-        """Wall-clock time for timestamps (timers use the loop's clock)."""
-        return time.time()
 
     def stamp(self) -> tuple[str, float]:
         """A new event's msgid and time."""

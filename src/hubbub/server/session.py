@@ -34,11 +34,10 @@ from __future__ import annotations
 import logging
 import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from hubbub.protocol import (
-    TOO_LONG,
     EmptyLine,
     Message,
     ProtocolError,
@@ -76,8 +75,8 @@ class SessionHost(Protocol):
     output: OutputScheduler
     name: str
     sendq_bytes: int
+    dispatch: Callable[[Session, Message], None]
 
-    def dispatch(self, session: Session, msg: Message) -> None: ...
     def session_closed(self, session: Session, reason: str) -> None: ...
 
 
@@ -95,7 +94,6 @@ class Session:
         "cap_version",
         "caps",
         "closing",
-        "created",
         "host",
         "ip",
         "last_active",
@@ -128,7 +126,6 @@ class Session:
         self.ip = sys.intern(ip)
         self.tls = tls
         now = host.loop.time()
-        self.created = now
         self.last_recv = now
         self.last_active = now  # last PRIVMSG/NOTICE etc., for WHOIS idle
         self.ping_sent: float | None = None
@@ -197,17 +194,19 @@ class Session:
         if self._held is not None:
             self._held.extend(lines)
             self._check_held()
-            return
-        self._run(lines)
-
-    def _run(self, lines: Sequence[Line]) -> None:
-        bucket = self._bucket
-        if bucket is None:
+        elif self._bucket is None:
+            handle = self._handle
             for line in lines:
+                handle(line)
                 if self.closing:
                     return
-                self._handle(line)
-            return
+        else:
+            self._run(lines)
+
+    def _run(self, lines: Sequence[Line]) -> None:
+        """Handle ``lines`` while the flood bucket has tokens; hold the rest."""
+        bucket = self._bucket
+        assert bucket is not None
         now = self.host.loop.time()
         for i, line in enumerate(lines):
             if self.closing:
@@ -242,32 +241,50 @@ class Session:
             self.transport.resume_reading()
 
     def _handle(self, raw: Line) -> None:
-        if raw is TOO_LONG or not isinstance(raw, bytes) or not check_length(raw):
+        if not isinstance(raw, bytes) or (
+            # Short untagged lines fit the limits by their length alone.
+            (len(raw) > 510 or raw[:1] == b"@") and not check_length(raw)
+        ):
             self.send_numeric(ERR_INPUTTOOLONG, "Input line was too long")
             return
-        text, valid = decode(raw)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self._invalid_utf8(raw)
+            return
         try:
             msg = parse_line(text)
         except EmptyLine:
             return
         except ProtocolError as exc:
-            # NUL, a stray CR, a command starting with ":" or "@": no client
-            # sends these by accident, and guessing what it meant could relay
-            # something else. Like ergo, cut it off and say why.
-            log.debug("malformed line from %s: %s", self.ip, exc)
-            self.close("Received malformed line")
-            return
-        if not valid:
-            # UTF8ONLY is advertised: refuse rather than relay mojibake.
-            self.send(
-                Message(
-                    "FAIL",
-                    (msg.command.upper(), "INVALID_UTF8", "Message rejected: not valid UTF-8"),
-                    self.server_name,
-                )
-            )
+            self._malformed(exc)
             return
         self.host.dispatch(self, msg)
+
+    def _malformed(self, exc: ProtocolError) -> None:
+        """NUL, a stray CR, a command starting with ":" or "@": no client
+        sends these by accident, and guessing what it meant could relay
+        something else. Like ergo, cut it off and say why."""
+        log.debug("malformed line from %s: %s", self.ip, exc)
+        self.close("Received malformed line")
+
+    def _invalid_utf8(self, raw: bytes) -> None:
+        """UTF8ONLY is advertised: refuse the line rather than relay mojibake."""
+        text, _ = decode(raw)
+        try:
+            msg = parse_line(text)
+        except EmptyLine:
+            return
+        except ProtocolError as exc:
+            self._malformed(exc)
+            return
+        self.send(
+            Message(
+                "FAIL",
+                (msg.command.upper(), "INVALID_UTF8", "Message rejected: not valid UTF-8"),
+                self.server_name,
+            )
+        )
 
     # --- output ----------------------------------------------------------
 

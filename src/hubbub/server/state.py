@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubbub.protocol import casefold
+from hubbub.protocol.casemap import FOLD
 
 from .interfaces import Peer
 
@@ -200,11 +201,11 @@ class Network:
 
     def user(self, nick: str) -> User | None:
         """The user named ``nick`` (any case), if present."""
-        return self.users.get(casefold(nick))
+        return self.users.get(nick.translate(FOLD))
 
     def channel(self, name: str) -> Channel | None:
         """The channel named ``name`` (any case), if it exists."""
-        return self.channels.get(casefold(name))
+        return self.channels.get(name.translate(FOLD))
 
     def common_users(self, user: User) -> set[User]:
         """Everyone who shares a channel with ``user``, ``user`` included."""

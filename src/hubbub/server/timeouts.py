@@ -19,8 +19,9 @@ def sweep(server: Server) -> None:
     for session in list(server.sessions):
         if session.closing:
             continue
-        if not session.registered:
-            if now - session.created > limits.registration_timeout:
+        registration = session.registration
+        if registration is not None:
+            if now - registration.started > limits.registration_timeout:
                 session.close("Registration timed out")
         elif session.ping_sent is not None:
             if now - session.ping_sent > limits.ping_interval:

@@ -7,8 +7,10 @@ renders it once per tag profile.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from hubbub.events import MessageSent
-from hubbub.protocol import Message
+from hubbub.protocol import NO_TAGS, Message
 from hubbub.protocol.numerics import (
     ERR_CANNOTSENDTOCHAN,
     ERR_NORECIPIENT,
@@ -45,8 +47,9 @@ def cannot_send(chan: Channel, user: User) -> str | None:
 
 def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) -> None:
     params = msg.params
-    targets = [t for t in params[0].split(",") if t][:MAX_TARGETS] if params else []
-    if not targets:
+    first = params[0] if params else ""
+    targets = [t for t in first.split(",") if t][:MAX_TARGETS] if "," in first else [first]
+    if not targets or not targets[0]:
         if not notice:
             ctx.reply(ERR_NORECIPIENT, f"No recipient given ({msg.command.upper()})")
         return
@@ -55,19 +58,24 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
         if not notice:
             ctx.reply(ERR_NOTEXTTOSEND, "No text to send")
         return
-    server, user = ctx.server, ctx.user
+    server, user = ctx.server, ctx.session.user
+    assert user is not None  # the gate lets only registered users talk
     network = server.network
     ctx.session.last_active = server.loop.time()
     command = msg.command.upper()
-    tags = {k: v for k, v in msg.tags.items() if k[:1] == "+"} if msg.tags else {}
-    if user.account is not None:
-        tags["account"] = user.account
-    if "B" in user.modes:
-        tags["bot"] = ""
+    tags: Mapping[str, str] = (
+        {k: v for k, v in msg.tags.items() if k[:1] == "+"} if msg.tags else NO_TAGS
+    )
+    if user.account is not None or "B" in user.modes:
+        tags = dict(tags)
+        if user.account is not None:
+            tags["account"] = user.account
+        if "B" in user.modes:
+            tags["bot"] = ""
     for target in targets:
-        status = target[0] if len(target) > 1 and target[0] in _STATUS else ""
+        status = target[0] if target[0] in _STATUS and len(target) > 1 else ""
         name = target[1:] if status else target
-        if name[:1] in "#&":
+        if name[0] in "#&":
             chan = network.channel(name)
             if chan is None:
                 if not notice:
@@ -89,10 +97,9 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
                 ctx.reply(RPL_AWAY, peer.nick, peer.away)
             channel, recipient, status = "", peer.uid, ""
         # Each target's copy is its own event, with its own msgid.
-        msgid, now = server.stamp()
         ctx.publish(
-            MessageSent(msgid, now, user.uid, user.source, command, target, channel,
-                        recipient, status, text, tags)
+            MessageSent(server.ids.msgid(), server.now(), user.uid, user.source, command,
+                        target, channel, recipient, status, text, tags)
         )  # fmt: skip
 
 
