@@ -17,7 +17,7 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     started: list[RunningServer] = []
 
     def start(
-        config: str | None = None, *args: str, port: int | None = None, web: bool = False
+        config: str | None = None, *args: str, port: int | None = None, web: bool | int = False
     ) -> RunningServer:
         sub = tmp_path / f"s{len(started)}"
         sub.mkdir()

@@ -97,12 +97,16 @@ class RunningServer:
 
 
 def start_server(
-    tmp: Path, config: str | None = None, *args: str, port: int | None = None, web: bool = False
+    tmp: Path,
+    config: str | None = None,
+    *args: str,
+    port: int | None = None,
+    web: bool | int = False,
 ) -> RunningServer:
     """Start ``hubbub serve`` (with a TOML ``config`` text, if given; with
-    ``web``, a web listener on a free port too)."""
+    ``web``, a web listener too: on a free port, or on that port number)."""
     port = port or free_port()
-    web_port = free_port() if web else None
+    web_port = None if web is False else free_port() if web is True else web
     if web_port is not None:
         args = (*args, "--web", f"127.0.0.1:{web_port}")
     data_dir = tmp / "data"
