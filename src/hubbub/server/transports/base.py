@@ -28,9 +28,13 @@ class LineReceiver(Protocol):
 class Acceptor(Protocol):
     """The server as a transport sees it."""
 
-    def accept(self, transport: Transport, ip: str, *, tls: bool = False) -> LineReceiver | None:
+    def accept(
+        self, transport: Transport, ip: str, *, tls: bool = False, framed: bool = False
+    ) -> LineReceiver | None:
         """A session for a new connection; None when the server refused it
-        (it has told the client why and closed the transport)."""
+        (it has told the client why and closed the transport). ``framed``:
+        the session hands its output to ``transport.writelines`` chunk by
+        chunk instead of joining it (framing transports)."""
         ...
 
 

@@ -17,10 +17,12 @@ asyncio, and between it and a :class:`~hubbub.server.session.Session`.
   same registration, flood control, sendq, pings and limits.
 
 Lines: one IRC line per WebSocket message, without CR LF, both ways. The
-session writes whole CR LF-terminated lines (often several at once, coalesced
-per loop turn); :meth:`WebConnection.write` sends each as one message. A fan-out
-is encoded once per tag profile upstream; here each recipient costs only its
-frame header. ``text.ircv3.net`` (and no subprotocol) uses text messages,
+session hands over what it queued in a loop turn as chunks of whole CR
+LF-terminated lines (``writelines``); each line becomes one message. A
+fan-out is encoded once per tag profile upstream and queued as the same bytes
+object on every recipient, so it is framed once too (a small cache keyed by
+the chunk): each further recipient costs a dictionary look-up.
+``text.ircv3.net`` (and no subprotocol) uses text messages,
 ``binary.ircv3.net`` binary ones. A text message must be UTF-8 (RFC 6455
 closes the connection with 1007 otherwise); the server only ever sends UTF-8,
 since it refuses non-UTF-8 input (UTF8ONLY). Incoming binary messages go to
@@ -74,6 +76,24 @@ NOT_HTTP = (
     b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
     b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_NOT_HTTP_TEXT), _NOT_HTTP_TEXT)
 )
+
+
+#: Distinct chunks whose frames are remembered (per message type), so a
+#: fan-out's shared bytes are framed once for all its WebSocket recipients.
+FRAME_CACHE = 1024
+_TEXT_FRAMES: dict[bytes, bytes] = {}
+_BINARY_FRAMES: dict[bytes, bytes] = {}
+
+
+def _frames(chunk: bytes, opcode: Opcode) -> bytes:
+    """The frames of whole CR LF-terminated lines: one message per line.
+
+    A server's frames are unmasked and (without extensions) a pure function
+    of the payload, so they can be serialised once and sent to many
+    connections; the library does the serialising."""
+    return b"".join(
+        Frame(opcode, line).serialize(mask=False) for line in chunk.split(b"\r\n") if line
+    )
 
 
 def _select(_protocol: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
@@ -182,14 +202,23 @@ class WebConnection(asyncio.Protocol):
 
     def write(self, data: bytes) -> None:
         """Send whole CR LF-terminated lines, one message each."""
-        ws = self.ws
-        if ws.state is not State.OPEN:
+        self.writelines([data])
+
+    def writelines(self, chunks: list[bytes]) -> None:
+        """Send queued chunks (each one or more whole lines), one message per line."""
+        if self.ws.state is not State.OPEN:
             return
-        send = ws.send_text if self.text else ws.send_binary
-        for line in data.split(b"\r\n"):
-            if line:
-                send(line)
-        self._flush()
+        cache = _TEXT_FRAMES if self.text else _BINARY_FRAMES
+        framed = []
+        for chunk in chunks:
+            frames = cache.get(chunk)
+            if frames is None:
+                frames = _frames(chunk, Opcode.TEXT if self.text else Opcode.BINARY)
+                if len(cache) >= FRAME_CACHE:
+                    cache.clear()
+                cache[chunk] = frames
+            framed.append(frames)
+        self.transport.write(framed[0] if len(framed) == 1 else b"".join(framed))
 
     def get_write_buffer_size(self) -> int:
         return self.transport.get_write_buffer_size()
@@ -312,4 +341,4 @@ class WebConnection(asyncio.Protocol):
         self.text = self.ws.subprotocol != BINARY
         self._flush()  # the 101 goes out before anything the session writes
         tls = self.tls or (proxied and forwarded_tls(_header(headers, "X-Forwarded-Proto")))
-        self.session = self.acceptor.accept(self, ip, tls=tls)
+        self.session = self.acceptor.accept(self, ip, tls=tls, framed=True)
