@@ -172,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
             if rates["tcp_cpu_us"] and rates["ws_cpu_us"]:
                 tcpu = statistics.median(rates["tcp_cpu_us"])
                 wcpu = statistics.median(rates["ws_cpu_us"])
-                fan.update(tcp_cpu_us=tcpu, ws_cpu_us=wcpu, cpu_tcp_over_ws=round(tcpu / wcpu, 3))
+                fan.update(
+                    tcp_cpu_us_median=tcpu,
+                    ws_cpu_us_median=wcpu,
+                    cpu_tcp_over_ws=round(tcpu / wcpu, 3),
+                )
             summary["fanout"] = fan
         if not args.skip_page:
             if Path(CHROMIUM).exists():
@@ -195,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if "cpu_tcp_over_ws" in fan:
             print(
-                f"server CPU per delivery: TCP {fan['tcp_cpu_us']} µs, WebSocket"
-                f" {fan['ws_cpu_us']} µs: deliveries per CPU second, WS/TCP ="
+                f"server CPU per delivery: TCP {fan['tcp_cpu_us_median']} µs, WebSocket"
+                f" {fan['ws_cpu_us_median']} µs: deliveries per CPU second, WS/TCP ="
                 f" {fan['cpu_tcp_over_ws']}"
             )
     page = summary.get("page_load_s")
