@@ -4,7 +4,9 @@ origins, proxies, sendq, and the web client's files on the same port."""
 
 from __future__ import annotations
 
+import gzip
 import http.client
+import signal
 import socket
 import ssl
 import time
@@ -258,3 +260,39 @@ def test_wss_with_the_servers_certificate(server_factory: ServerFactory, tmp_pat
         plain = http.client.HTTPConnection("127.0.0.1", srv.web_port, timeout=3)
         plain.request("GET", "/")
         plain.getresponse().read()
+
+
+# --- the same port over plain HTTP ----------------------------------------------
+
+
+def test_the_web_client_is_served_on_the_same_port(web: RunningServer) -> None:
+    assert web.web_port is not None
+    conn = http.client.HTTPConnection("127.0.0.1", web.web_port, timeout=5)
+    conn.request("GET", "/", headers={"Accept-Encoding": "gzip"})
+    page = conn.getresponse()
+    body = page.read()
+    assert page.status == 200
+    assert page.getheader("Content-Type") == "text/html; charset=utf-8"
+    assert "frame-ancestors 'none'" in (page.getheader("Content-Security-Policy") or "")
+    assert b"<!doctype html>" in (
+        gzip.decompress(body) if page.getheader("Content-Encoding") else body
+    )
+    for path, status in [("/js/main.js", 200), ("/style.css", 200), ("/nothing.js", 404)]:
+        conn = http.client.HTTPConnection("127.0.0.1", web.web_port, timeout=5)
+        conn.request("GET", path)
+        assert conn.getresponse().status == status, path
+    # An IRC client pointed at the web port is told what the port is.
+    with socket.create_connection(("127.0.0.1", web.web_port), timeout=5) as raw:
+        raw.sendall(b"NICK lost\r\nUSER lost 0 * :lost\r\n")
+        answer = raw.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400") and b"not plain IRC" in answer
+
+
+def test_allowed_origins_follow_a_reload(server_factory: ServerFactory) -> None:
+    srv = server_factory('[server]\nmotd = "hi"\n', web=True)
+    assert _refused(srv, origin="https://friend.example") == 403
+    config = srv.log.parent / "hubbub.toml"
+    config.write_text('[server]\nmotd = "hi"\nallowed_origins = ["https://friend.example"]\n')
+    srv.proc.send_signal(signal.SIGHUP)
+    srv.wait_for_log("configuration reloaded")
+    ws(srv, "friend", origin="https://friend.example")
