@@ -81,6 +81,9 @@ NOT_HTTP = (
 #: Distinct chunks whose frames are remembered (per message type), so a
 #: fan-out's shared bytes are framed once for all its WebSocket recipients.
 FRAME_CACHE = 1024
+#: Only chunks up to this size are remembered (a chat line is; a burst of
+#: replies to one client is not), which bounds the cache to a few MB.
+FRAME_CACHE_CHUNK = 2048
 _TEXT_FRAMES: dict[bytes, bytes] = {}
 _BINARY_FRAMES: dict[bytes, bytes] = {}
 
@@ -214,9 +217,10 @@ class WebConnection(asyncio.Protocol):
             frames = cache.get(chunk)
             if frames is None:
                 frames = _frames(chunk, Opcode.TEXT if self.text else Opcode.BINARY)
-                if len(cache) >= FRAME_CACHE:
-                    cache.clear()
-                cache[chunk] = frames
+                if len(chunk) <= FRAME_CACHE_CHUNK:  # a reply burst is one connection's
+                    if len(cache) >= FRAME_CACHE:
+                        cache.clear()
+                    cache[chunk] = frames
             framed.append(frames)
         self.transport.write(framed[0] if len(framed) == 1 else b"".join(framed))
 
