@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint typecheck pytest bench clean
+.PHONY: serve test lint typecheck pytest jstest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(VENV)/bin/hubbub serve
 
-test: lint typecheck pytest
+test: lint typecheck jstest pytest
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests $(wildcard benchmarks examples)
@@ -28,6 +28,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(PY) -m pytest
+
+# The web client's unit tests, on Node's built-in runner (no npm packages).
+jstest:
+	@if command -v node >/dev/null 2>&1; then node --test tests/web/*.test.mjs; \
+	elif [ "$$CI" = "true" ]; then echo "CI must provide node (apt-get install nodejs)"; exit 1; \
+	else echo "node is not installed: skipping the web client's unit tests"; fi
 
 bench: $(STAMP)
 	$(PY) benchmarks/load.py

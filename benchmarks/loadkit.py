@@ -62,6 +62,8 @@ class GenParams:
     duration: float = 60.0
     drain: float = 5.0
     setup_timeout: float = 30.0
+    #: Connect over IRC-over-WebSocket to this port instead of TCP (0: TCP).
+    web_port: int = 0
     settle: float = 2.0
     channel: str = "#bench"
 
@@ -201,6 +203,89 @@ class Client(asyncio.Protocol):
 # --- helpers -------------------------------------------------------------------
 
 
+class WSClient(Client):
+    """The same client over IRC-over-WebSocket (text.ircv3.net), for
+    comparing the transports with the same scenarios.
+
+    It turns the server's frames back into a CR LF stream for :class:`Client`
+    and frames what it writes, so the scenarios cannot tell the difference.
+    The receive path is one header read per frame: the server's frames are
+    unmasked, unfragmented text frames. Client frames must be masked; the
+    mask key is zero (XOR with zero leaves the payload as is), which any
+    server accepts and costs the generator nothing.
+    """
+
+    __slots__ = ("_frames", "_open")
+
+    def __init__(self, nick: str, loop: asyncio.AbstractEventLoop, channel: str = "") -> None:
+        super().__init__(nick, loop, channel)
+        self._frames = b""
+        self._open = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(
+            b"GET / HTTP/1.1\r\nHost: loadgen\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: bG9hZGdlbmxvYWRnZW4hIQ==\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Protocol: text.ircv3.net\r\n\r\n"
+        )
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._frames + data if self._frames else data
+        if not self._open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self._frames = buf
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self.error = buf[: buf.find(b"\r\n")].decode("latin-1")
+                self._fail(self.error)
+                return
+            self._open = True
+            buf = buf[end + 4 :]
+            self.write(b"NICK %s\r\nUSER %s 0 * :loadgen\r\n" % (self.nick_b, self.nick_b))
+        lines = []
+        i, n = 0, len(buf)
+        while i + 2 <= n:
+            length = buf[i + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if i + 4 > n:
+                    break
+                length = int.from_bytes(buf[i + 2 : i + 4], "big")
+                head = 4
+            elif length == 127:
+                if i + 10 > n:
+                    break
+                length = int.from_bytes(buf[i + 2 : i + 10], "big")
+                head = 10
+            if i + head + length > n:
+                break
+            if buf[i] & 0x0F in (1, 2):  # text or binary: one line
+                lines.append(buf[i + head : i + head + length])
+            i += head + length
+        self._frames = buf[i:]
+        if lines:
+            lines.append(b"")
+            super().data_received(b"\r\n".join(lines))
+
+    def write(self, data: bytes) -> None:
+        if self.transport is None or self.closed:
+            return
+        out = []
+        for line in data.split(b"\r\n"):
+            if line:
+                n = len(line)
+                head = b"\x81" + (bytes((0x80 | n,)) if n < 126 else b"\xfe" + n.to_bytes(2, "big"))
+                out.append(head + b"\0\0\0\0" + line)
+        self.transport.write(b"".join(out))
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.write(b"QUIT :loadgen done\r\n")
+            self.transport.close()
+
+
 def nick_for(letter: str, tag: str, i: int) -> str:
     """Short unique nicks (at most 9 chars, for servers with NICKLEN=9)."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -310,12 +395,12 @@ async def connect(
 ) -> tuple[Client, int]:
     """Connect and register (and join ``channel``): the client and its ns to 001."""
     loop = asyncio.get_running_loop()
-    client = Client(nick, loop, channel)
+    client = (WSClient if p.web_port else Client)(nick, loop, channel)
     client.on_text = on_text
     t0 = time.monotonic_ns()
     try:
         async with asyncio.timeout(p.setup_timeout):
-            await loop.create_connection(lambda: client, p.host, p.port)
+            await loop.create_connection(lambda: client, p.host, p.web_port or p.port)
             reg_at = await client.registered
             if channel:
                 client.write(b"JOIN %s\r\n" % channel.encode())

@@ -12,13 +12,16 @@ from hubtest import RunningServer, ServerFactory, start_server
 
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
-    """``start(config_text=None, *args)`` -> RunningServer; all stopped after the test."""
+    """``start(config_text=None, *args, web=False)`` -> RunningServer; all
+    stopped after the test."""
     started: list[RunningServer] = []
 
-    def start(config: str | None = None, *args: str, port: int | None = None) -> RunningServer:
+    def start(
+        config: str | None = None, *args: str, port: int | None = None, web: bool | int = False
+    ) -> RunningServer:
         sub = tmp_path / f"s{len(started)}"
         sub.mkdir()
-        srv = start_server(sub, config, *args, port=port)
+        srv = start_server(sub, config, *args, port=port, web=web)
         started.append(srv)
         return srv
 

@@ -8,8 +8,10 @@ to it over real sockets.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -60,6 +62,8 @@ class RunningServer:
     data_dir: Path
     log: Path
     clients: list[LineClient] = field(default_factory=list)
+    #: The web listener (--web), when the server was started with one.
+    web_port: int | None = None
 
     host = "127.0.0.1"
 
@@ -93,10 +97,18 @@ class RunningServer:
 
 
 def start_server(
-    tmp: Path, config: str | None = None, *args: str, port: int | None = None
+    tmp: Path,
+    config: str | None = None,
+    *args: str,
+    port: int | None = None,
+    web: bool | int = False,
 ) -> RunningServer:
-    """Start ``hubbub serve`` (with a TOML ``config`` text, if given)."""
+    """Start ``hubbub serve`` (with a TOML ``config`` text, if given; with
+    ``web``, a web listener too: on a free port, or on that port number)."""
     port = port or free_port()
+    web_port = None if web is False else free_port() if web is True else web
+    if web_port is not None:
+        args = (*args, "--web", f"127.0.0.1:{web_port}")
     data_dir = tmp / "data"
     log = tmp / f"serve-{port}.log"
     cmd = [sys.executable, "-m", "hubbub", "serve", "--listen", f"127.0.0.1:{port}",
@@ -108,9 +120,32 @@ def start_server(
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     wait_for_port(port, proc, log)
-    return RunningServer(port, proc, data_dir, log)
+    if web_port is not None:
+        wait_for_port(web_port, proc, log)
+    return RunningServer(port, proc, data_dir, log, web_port=web_port)
 
 
 #: ``start(config_text=None, *args, port=None)`` -> RunningServer (the
 #: ``server_factory`` fixture).
 ServerFactory = Callable[..., RunningServer]
+
+
+def make_cert(folder: Path, name: str) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    need(openssl is not None, "openssl is not installed (apt-get install openssl)")
+    assert openssl is not None
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def untrusting() -> ssl.SSLContext:
+    """A client context for self-signed test certificates."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx

@@ -103,7 +103,7 @@ def test_only_the_app_and_transports_import_asyncio() -> None:
             )  # fmt: skip
             if any(n == "asyncio" or n.startswith("asyncio.") for n in names):
                 users.add(path.relative_to(SERVER).as_posix())
-    assert users == {"app.py", "transports/tcp.py"}
+    assert users == {"app.py", "transports/tcp.py", "transports/websocket.py"}
 
 
 def test_only_apply_calls_the_network_primitives() -> None:

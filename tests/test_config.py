@@ -57,3 +57,44 @@ def test_flags_override_the_file() -> None:
     assert out.server.listen == (Address("127.0.0.1", 2),)
     assert out.server.name == "b.example"
     assert str(out.data_dir) == "/tmp/d"
+
+
+def test_origins_and_proxies_are_validated_and_normalised() -> None:
+    config = from_mapping(
+        {
+            "server": {
+                "allowed_origins": ["HTTPS://Chat.Example.org:443/", "http://x.example:8080", "*"],
+                "trusted_proxies": ["127.0.0.1", "10.0.0.0/8", "::1"],
+            }
+        }
+    )
+    assert config.server.allowed_origins == (
+        "https://chat.example.org", "http://x.example:8080", "*",
+    )  # fmt: skip
+    assert [str(n) for n in config.server.trusted_proxies] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "::1/128",
+    ]
+    for key, bad, why in [
+        ("allowed_origins", "chat.example.org", "is not an origin"),
+        ("allowed_origins", "https://chat.example.org/path", "more than scheme://host"),
+        ("allowed_origins", "ftp://chat.example.org", "is not an origin"),
+        ("trusted_proxies", "proxy.example.org", "is not an IP address"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(f"x.toml: server.{key}: ")) as exc:
+            from_mapping({"server": {key: [bad]}}, file="x.toml")
+        assert why in exc.value.why
+
+
+def test_tls_cert_and_key_go_together() -> None:
+    with pytest.raises(ConfigError, match=re.escape("server.tls_key")):
+        from_mapping({"server": {"tls_cert": "c.pem", "websocket_listen": ["0.0.0.0:8097"]}})
+
+
+def test_web_flag_replaces_websocket_listen() -> None:
+    base = from_mapping({"server": {"websocket_listen": ["0.0.0.0:1"]}})
+    out = with_overrides(base, web=["127.0.0.1:2"])
+    assert out.server.websocket_listen == (Address("127.0.0.1", 2),)
+    with pytest.raises(ConfigError, match=re.escape("--web: server.websocket_listen")):
+        with_overrides(base, web=["nowhere"])

@@ -11,7 +11,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 from hubbub import __version__
-from hubbub.config import Config, ConfigError, load, parse_address, with_overrides
+from hubbub.config import DEFAULT_WEB, Config, ConfigError, load, parse_address, with_overrides
 
 T = TypeVar("T")
 
@@ -26,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--listen", metavar="HOST:PORT", action="append",
         help="plain TCP listener (repeatable; replaces server.listen)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--web", metavar="HOST:PORT", action="append",
+        help="web client and IRC over WebSocket (repeatable; replaces "
+        f"server.websocket_listen; with no --config and no --listen: {DEFAULT_WEB})",
     )  # fmt: skip
     serve.add_argument("--name", help="server name shown to clients")
     serve.add_argument("--data-dir", metavar="DIR", help="where data lives (./hubbub-data)")
@@ -53,7 +58,13 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 def _build_config(args: argparse.Namespace) -> Config:
     base = load(args.config) if args.config else Config()
-    return with_overrides(base, listen=args.listen, name=args.name, data_dir=args.data_dir)
+    web = args.web
+    if web is None and not args.config and not args.listen:
+        # Zero-config: the brief's "start it and open the page". With a config
+        # file or --listen, only what is asked for is served (test suites run
+        # many servers side by side and must not fight over port 8097).
+        web = [DEFAULT_WEB]
+    return with_overrides(base, listen=args.listen, web=web, name=args.name, data_dir=args.data_dir)
 
 
 def serve_main(args: argparse.Namespace) -> int:

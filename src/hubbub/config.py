@@ -8,16 +8,24 @@ ignored. Command-line flags are applied on top with :func:`with_overrides`.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from hubbub.protocol import is_channel_name
 
 T = TypeVar("T")
+
+#: An IP network (a single address is a /32 or /128).
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Where ``hubbub serve`` with no --config and no --listen serves the web client.
+DEFAULT_WEB = "0.0.0.0:8097"
 
 
 class ConfigError(Exception):
@@ -63,6 +71,35 @@ def parse_address(
     return Address(host or default_host, int(port))
 
 
+def normalize_origin(text: str) -> str:
+    """``scheme://host[:port]`` in the form browsers send in ``Origin``:
+    lower case, no default port, no path. Raises ValueError with a reason."""
+    parts = urlsplit(text.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{text!r} is not an origin like https://chat.example.org")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"{text!r} is not an origin: it has more than scheme://host[:port]")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{text!r} has no valid port") from None
+    host = parts.hostname  # already lower case
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == {"http": 80, "https": 443}[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def parse_network(text: str) -> Network:
+    """``10.0.0.1``, ``10.0.0.0/8`` or ``::1`` -> a network; ValueError with a reason."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address or network (CIDR)") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Operator:
     """An ``[[operators]]`` entry; ``password`` may be an argon2 hash."""
@@ -83,6 +120,11 @@ class ServerSection:
     tls_cert: str | None = None
     tls_key: str | None = None
     websocket_listen: tuple[Address, ...] = ()
+    #: Origins (normalised, see :func:`normalize_origin`) whose pages may open
+    #: a WebSocket besides the page hubbub serves itself; "*" allows any.
+    allowed_origins: tuple[str, ...] = ()
+    #: Peers whose X-Forwarded-For names the real client (reverse proxies).
+    trusted_proxies: tuple[Network, ...] = ()
     password: str | None = None
     motd: str | None = None
     motd_file: str | None = None
@@ -200,6 +242,14 @@ class _Section:
                 raise self.error(key, str(exc)) from None
         return tuple(out)
 
+    def parsed(self, key: str, parse: Callable[[str], T]) -> tuple[T, ...]:
+        """A list of strings, each turned into a value by ``parse`` (whose
+        ValueError becomes an error naming the key)."""
+        try:
+            return tuple(parse(text) for text in self.strings(key, ()))
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
     def done(self) -> None:
         unknown = sorted(set(self.table) - self.seen)
         if unknown:
@@ -217,6 +267,8 @@ def _server(s: _Section) -> ServerSection:
         tls_cert=s.get("tls_cert", str, None),
         tls_key=s.get("tls_key", str, None),
         websocket_listen=s.addresses("websocket_listen", ()),
+        allowed_origins=s.parsed("allowed_origins", _origin_or_star),
+        trusted_proxies=s.parsed("trusted_proxies", parse_network),
         password=s.get("password", str, None),
         motd=s.get("motd", str, None),
         motd_file=s.get("motd_file", str, None),
@@ -231,9 +283,17 @@ def _server(s: _Section) -> ServerSection:
             raise s.error("auto_join", f"{chan!r} is not a channel name")
     if section.tls_listen and not (section.tls_cert and section.tls_key):
         raise s.error("tls_listen", "needs server.tls_cert and server.tls_key")
+    if bool(section.tls_cert) != bool(section.tls_key):
+        # Half a pair would leave websocket_listen silently unencrypted.
+        missing = "tls_key" if section.tls_cert else "tls_cert"
+        raise s.error(missing, "server.tls_cert and server.tls_key go together")
     if section.motd is not None and section.motd_file is not None:
         raise s.error("motd_file", "set either motd or motd_file, not both")
     return section
+
+
+def _origin_or_star(text: str) -> str:
+    return "*" if text.strip() == "*" else normalize_origin(text)
 
 
 def _accounts(s: _Section) -> AccountsSection:
@@ -321,16 +381,17 @@ def with_overrides(
     config: Config,
     *,
     listen: list[str] | None = None,
+    web: list[str] | None = None,
     name: str | None = None,
     data_dir: str | None = None,
 ) -> Config:
-    """Apply command-line flags on top of the file (flags win)."""
+    """Apply command-line flags on top of the file (flags win): ``listen``
+    replaces ``server.listen``, ``web`` replaces ``server.websocket_listen``."""
     server = config.server
     if listen:
-        try:
-            server = replace(server, listen=tuple(parse_address(a) for a in listen))
-        except ValueError as exc:
-            raise ConfigError("--listen", "server.listen", str(exc)) from None
+        server = replace(server, listen=_flag_addresses("--listen", "listen", listen))
+    if web:
+        server = replace(server, websocket_listen=_flag_addresses("--web", "websocket_listen", web))
     if name is not None:
         if " " in name or "." not in name:
             raise ConfigError("--name", "server.name", f"{name!r} is not a server name")
@@ -339,3 +400,10 @@ def with_overrides(
     if data_dir is not None:
         out = replace(out, data_dir=Path(data_dir))
     return out
+
+
+def _flag_addresses(flag: str, key: str, addresses: list[str]) -> tuple[Address, ...]:
+    try:
+        return tuple(parse_address(a) for a in addresses)
+    except ValueError as exc:
+        raise ConfigError(flag, f"server.{key}", str(exc)) from None

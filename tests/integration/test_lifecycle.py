@@ -176,12 +176,3 @@ def test_several_listeners_share_one_network(server_factory: ServerFactory) -> N
     a.expect("JOIN", "#lobby")
     b.send("PRIVMSG #lobby :across listeners")
     assert a.expect("PRIVMSG", "#lobby").params[1] == "across listeners"
-
-
-def test_websocket_listen_is_accepted_but_says_it_is_not_built(
-    server_factory: ServerFactory,
-) -> None:
-    port = free_port()
-    srv = server_factory(f'[server]\nwebsocket_listen = ["127.0.0.1:{port}"]\n')
-    srv.client("plain")  # the plain listener works as ever
-    assert f"nothing listens on 127.0.0.1:{port}" in srv.log.read_text()

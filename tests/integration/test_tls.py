@@ -6,24 +6,10 @@ from __future__ import annotations
 import shutil
 import socket
 import ssl
-import subprocess
 from pathlib import Path
 
-from hubtest import ServerFactory, free_port, need
+from hubtest import ServerFactory, free_port, make_cert, untrusting
 from ircclient import LineClient
-
-
-def make_cert(folder: Path, name: str) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    need(openssl is not None, "openssl is not installed (apt-get install openssl)")
-    assert openssl is not None
-    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 def served_cert(port: int) -> bytes:
@@ -35,14 +21,6 @@ def served_cert(port: int) -> bytes:
         der = tls.getpeercert(binary_form=True)
     assert der is not None
     return der
-
-
-def untrusting() -> ssl.SSLContext:
-    """A client context for self-signed test certificates."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def der_of(cert: Path) -> bytes:

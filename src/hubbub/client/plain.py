@@ -250,8 +250,10 @@ class PlainChat:
             case ev.NickChange():
                 self.say(f"{self.stamp(event)}-- {event.old} is now known as {event.new}")
             case ev.Topic(changed=True):
-                self.say(f"{self.stamp(event)}-- {event.setter} set the topic of {event.channel}: "
-                         f"{event.topic}")
+                self.say(
+                    f"{self.stamp(event)}-- {event.setter} set the topic of {event.channel}: "
+                    f"{event.topic}"
+                )
             case ev.Topic():
                 if event.topic:
                     self.note(f"-- Topic of {event.channel}: {event.topic}")
@@ -288,8 +290,10 @@ class PlainChat:
             self.note(f"-- {what}{after}")
             return
         if isinstance(event, ev.Kick):
-            self.say(f"{self.stamp(event)}-- {event.by} kicked {event.nick} from {event.channel}"
-                     f" ({event.reason})")
+            self.say(
+                f"{self.stamp(event)}-- {event.by} kicked {event.nick} from {event.channel}"
+                f" ({event.reason})"
+            )
         else:
             why = f" ({event.reason})" if event.reason else ""
             self.say(f"{self.stamp(event)}-- {event.nick} left {event.channel}{why}")
@@ -310,8 +314,10 @@ class PlainChat:
                 self.note(event.reason)
                 self.exit_code = self.exit_code or 1
             return
-        self.note(f"-- {event.reason} Reconnecting in {event.reconnect_in:.0f}s; "
-                  "what you type is kept and sent then.")
+        self.note(
+            f"-- {event.reason} Reconnecting in {event.reconnect_in:.0f}s; "
+            "what you type is kept and sent then."
+        )
 
 
 async def run_plain(host: str, port: int, nick: str | None, tls: bool) -> int:

@@ -140,9 +140,14 @@ class ClientSession:
         batch = self._batches.get(batch_ref) if batch_ref else None
         # History replays past lines: report messages, never re-apply joins
         # or parts from the past to the present member lists.
-        if batch is not None and batch[0] == "chathistory" and msg.command not in (
-            "PRIVMSG",
-            "NOTICE",
+        if (
+            batch is not None
+            and batch[0] == "chathistory"
+            and msg.command
+            not in (
+                "PRIVMSG",
+                "NOTICE",
+            )
         ):
             return []
         handler = getattr(self, "_on_" + msg.command.upper(), None)
@@ -410,8 +415,9 @@ class ClientSession:
             return []
         nick = self._nick(msg)
         reason = msg.params[1] if len(msg.params) > 1 else ""
-        return self._leave(msg.params[0], nick, lambda name, own: ev.Part(
-            name, nick, reason, own, self._time(msg)))
+        return self._leave(
+            msg.params[0], nick, lambda name, own: ev.Part(name, nick, reason, own, self._time(msg))
+        )
 
     def _on_KICK(self, msg: Message) -> list[ev.Event]:
         if len(msg.params) < 2:
@@ -419,8 +425,11 @@ class ClientSession:
         by = self._nick(msg)
         nick = msg.params[1]
         reason = msg.params[2] if len(msg.params) > 2 else ""
-        return self._leave(msg.params[0], nick, lambda name, own: ev.Kick(
-            name, nick, by, reason, own, self._time(msg)))
+        return self._leave(
+            msg.params[0],
+            nick,
+            lambda name, own: ev.Kick(name, nick, by, reason, own, self._time(msg)),
+        )
 
     def _leave(
         self, channel: str, nick: str, make: Callable[[str, bool], ev.Event]
@@ -520,8 +529,15 @@ class ClientSession:
                     )
         if key in self._names_requested:
             text = f"Users on {msg.params[2]}: {msg.params[3]}"
-            return [ev.ServerReply(msg.command, msg.params, text, self._buffer_for_target(
-                msg.params[2]), self._time(msg))]
+            return [
+                ev.ServerReply(
+                    msg.command,
+                    msg.params,
+                    text,
+                    self._buffer_for_target(msg.params[2]),
+                    self._time(msg),
+                )
+            ]
         return []
 
     def _on_366(self, msg: Message) -> list[ev.Event]:
@@ -610,7 +626,13 @@ class ClientSession:
         return [ev.ChatMessage(buffer, nick, target, text, kind, own, time, msg.tags)]
 
     def _ctcp(
-        self, msg: Message, kind: ev.MessageKind, nick: str, command: str, arg: str, own: bool,
+        self,
+        msg: Message,
+        kind: ev.MessageKind,
+        nick: str,
+        command: str,
+        arg: str,
+        own: bool,
         time: datetime,
     ) -> list[ev.Event]:
         if own:
@@ -625,8 +647,9 @@ class ClientSession:
             "CLIENTINFO": "ACTION CLIENTINFO PING TIME VERSION",
         }
         if command in answers:
-            self._send("NOTICE", nick, f"{CTCP_DELIM}{command} {answers[command]}".rstrip()
-                       + CTCP_DELIM)
+            self._send(
+                "NOTICE", nick, f"{CTCP_DELIM}{command} {answers[command]}".rstrip() + CTCP_DELIM
+            )
         text = f"CTCP {command} from {nick}"
         return [ev.ServerReply("CTCP", msg.params, text, None, time)]
 

@@ -125,8 +125,21 @@ class Close:
 
 
 Command = (
-    Say | Join | Part | Msg | Query | Me | Nick | Topic | Names | Whois | Away | Quit | Help
-    | Quote | Close
+    Say
+    | Join
+    | Part
+    | Msg
+    | Query
+    | Me
+    | Nick
+    | Topic
+    | Names
+    | Whois
+    | Away
+    | Quit
+    | Help
+    | Quote
+    | Close
 )
 
 #: name -> (usage, one-line description); the order is the /help order.
@@ -146,8 +159,15 @@ HELP: Final[dict[str, tuple[str, str]]] = {
     "quote": ("/quote RAW LINE", "send a raw IRC line, e.g. /quote MODE #c +m"),
     "close": ("/close", "close this buffer (leaves the channel)"),
 }
-ALIASES: Final = {"j": "join", "leave": "part", "q": "query", "raw": "quote", "exit": "quit",
-                  "w": "whois", "m": "msg"}
+ALIASES: Final = {
+    "j": "join",
+    "leave": "part",
+    "q": "query",
+    "raw": "quote",
+    "exit": "quit",
+    "w": "whois",
+    "m": "msg",
+}
 COMMAND_NAMES: Final = tuple(HELP)
 
 

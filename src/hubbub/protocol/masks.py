@@ -33,9 +33,7 @@ def split_userhost(source: str) -> UserHost:
 
 @lru_cache(maxsize=4096)
 def _compile(mask: str) -> re.Pattern[str]:
-    pattern = "".join(
-        ".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in mask
-    )
+    pattern = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in mask)
     return re.compile(pattern, re.DOTALL)
 
 

@@ -17,13 +17,15 @@ import signal
 import ssl
 from collections.abc import Callable
 
-from hubbub.config import Config, ConfigError
+from hubbub.config import Address, Config, ConfigError
+from hubbub.web.site import Site
 
 from .commands import COMMANDS
 from .dispatch import Dispatcher
 from .server import Server
 from .timeouts import sweep
 from .transports.tcp import IRCProtocol
+from .transports.websocket import WebConnection
 
 log = logging.getLogger(__name__)
 
@@ -75,38 +77,57 @@ async def _listen(
     loop = asyncio.get_running_loop()
     listeners: list[asyncio.base_events.Server] = []
     bound: list[tuple[str, int]] = []
-    plans = [(a, None) for a in config.server.listen] + [
-        (a, tls) for a in config.server.tls_listen
+    section = config.server
+    # The web listeners speak TLS (https, wss) whenever the server has a certificate.
+    web_tls = tls if section.tls_cert else None
+    site = Site.load() if section.websocket_listen else None
+    plans: list[tuple[str, Address, Callable[[], asyncio.Protocol], ssl.SSLContext | None]] = [
+        ("server.listen", a, lambda: IRCProtocol(server), None) for a in section.listen
     ]
-    for addr, ctx in plans:
-        is_tls = ctx is not None
+    plans += [
+        ("server.tls_listen", a, lambda: IRCProtocol(server, tls=True), tls)
+        for a in section.tls_listen
+    ]
+    if site is not None:
+        settings = lambda: server.config.server  # noqa: E731 (read live: a reload changes origins)
+        is_tls = web_tls is not None
+        plans += [
+            ("server.websocket_listen", a,
+             lambda: WebConnection(server, site, settings, tls=is_tls), web_tls)
+            for a in section.websocket_listen
+        ]  # fmt: skip
+    for key, addr, factory, ctx in plans:
         try:
             listener = await loop.create_server(
-                lambda is_tls=is_tls: IRCProtocol(server, tls=is_tls),
-                addr.host,
-                addr.port,
-                ssl=ctx,
-                backlog=4096,
-                reuse_address=True,
+                factory, addr.host, addr.port, ssl=ctx, backlog=4096, reuse_address=True
             )
         except OSError as exc:
             for other in listeners:
                 other.close()
             raise ConfigError(
                 str(config.path) if config.path else None,
-                "server.tls_listen" if is_tls else "server.listen",
+                key,
                 f"cannot listen on {addr}: {exc.strerror or exc}",
             ) from None
         listeners.append(listener)
         for sock in listener.sockets:
             host, port = sock.getsockname()[:2]
             bound.append((host, port))
-            log.info("listening on %s:%d%s", host, port, " (TLS)" if is_tls else "")
-    for addr in config.server.websocket_listen:
-        # The contract reserves the key; the transport comes with the web client.
-        log.warning("server.websocket_listen: WebSocket is not built yet; nothing listens on %s",
-                    addr)  # fmt: skip
+            log.info("listening on %s:%d%s", host, port, _describe(key, ctx, host, port))
+    if site is not None:
+        log.info("web client: %d files, %d bytes", len(site.assets) - 1, site.size)
     return listeners, bound
+
+
+def _describe(key: str, ctx: ssl.SSLContext | None, host: str, port: int) -> str:
+    """What a listener serves, for its log line."""
+    if key != "server.websocket_listen":
+        return " (TLS)" if ctx is not None else ""
+    scheme = "https" if ctx is not None else "http"
+    shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1", "::1") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f" (web client at {scheme}://{shown}:{port}/ and IRC over WebSocket)"
 
 
 def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals]:
@@ -149,7 +170,9 @@ async def serve(
     server = Server(config, loop)
     server.dispatch = Dispatcher(server, COMMANDS).run
     stop = shutdown_trigger or asyncio.Event()
-    tls = tls_context(config) if config.server.tls_listen else None
+    section = config.server
+    wants_tls = section.tls_listen or (section.websocket_listen and section.tls_cert)
+    tls = tls_context(config) if wants_tls else None
     server.tls_context = tls
     server.config_loader = reload_config
     server.stop = stop.set

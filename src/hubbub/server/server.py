@@ -120,7 +120,9 @@ class Server:
 
     # --- sessions ----------------------------------------------------------
 
-    def accept(self, transport: Transport, ip: str, *, tls: bool = False) -> Session | None:
+    def accept(
+        self, transport: Transport, ip: str, *, tls: bool = False, framed: bool = False
+    ) -> Session | None:
         """A session for a new connection; None (after telling the client)
         when a connection limit is reached."""
         reason = self.admission.refusal(ip, self.config.limits)
@@ -133,7 +135,7 @@ class Server:
         )
         session = Session(
             self, transport, ip, registration,
-            tls=tls, flood_control=self.config.limits.flood_control,
+            tls=tls, flood_control=self.config.limits.flood_control, framed=framed,
         )  # fmt: skip
         self.sessions.add(session)
         self.admission.admit(session.ip)

@@ -86,6 +86,7 @@ class Session:
     __slots__ = (
         "_batch_seq",
         "_bucket",
+        "_framed",
         "_held",
         "_out",
         "_out_size",
@@ -117,6 +118,7 @@ class Session:
         *,
         tls: bool = False,
         flood_control: bool = True,
+        framed: bool = False,
     ) -> None:
         self.host = host
         self.server_name = host.name
@@ -147,6 +149,10 @@ class Session:
         self._out_size = 0
         self._transport_size = 0  # the transport's own buffer, as of the last write
         self._batch_seq = 0
+        # A framing transport (WebSocket) takes the queued chunks as they are:
+        # a fan-out queued the same bytes object on every recipient, which it
+        # can then frame once. A stream transport gets one joined write.
+        self._framed = framed
 
     # --- identity --------------------------------------------------------
 
@@ -319,7 +325,10 @@ class Session:
         if out:
             self._out_size = 0
             if not self.closing:
-                self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+                if self._framed:
+                    self.transport.writelines(out)
+                else:
+                    self.transport.write(b"".join(out) if len(out) > 1 else out[0])
                 self._transport_size = self.transport.get_write_buffer_size()
 
     # --- closing ---------------------------------------------------------

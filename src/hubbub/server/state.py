@@ -247,7 +247,6 @@ class Network:
             "opers": sorted(u.uid for u in self.opers),
         }
 
-
     # --- the primitives apply uses ----------------------------------------
 
     def add_user(self, user: User) -> None:

@@ -185,11 +185,16 @@ class ChatApp(App[int]):
             case ev.NickInUse(registered=False):
                 self.nick = None  # the status bar must not show a nick we do not have
                 self.set_status("nickname taken — choose another")
-                self.ask_nick(f"The nickname {event.nick} is taken. Choose another.",
-                              event.nick + "_")
+                self.ask_nick(
+                    f"The nickname {event.nick} is taken. Choose another.", event.nick + "_"
+                )
             case ev.NickInUse():
-                model.info(model.active, f"The nickname {event.nick} is taken: {event.reason}",
-                           self.clock(), style="red")
+                model.info(
+                    model.active,
+                    f"The nickname {event.nick} is taken: {event.reason}",
+                    self.clock(),
+                    style="red",
+                )
             case ev.Join(own=True) if model.key(event.channel) not in before:
                 # A channel we were put in (auto-join) or asked for opens on top.
                 self.switch_to(event.channel)
@@ -201,8 +206,9 @@ class ChatApp(App[int]):
                     text = f"{event.reason} Reconnecting in {event.reconnect_in:.0f}s."
                 for buf in model.ordered():
                     model.info(buf.key, text, self.clock(), style="red")
-                self.set_status("disconnected — reconnecting…" if event.reconnect_in else
-                                "disconnected")
+                self.set_status(
+                    "disconnected — reconnecting…" if event.reconnect_in else "disconnected"
+                )
             case ev.NickChange(own=True):
                 self.nick = event.new
             case ev.NickChange() if model.key(event.old) in self._shown:
@@ -371,8 +377,11 @@ class ChatApp(App[int]):
     def show_status(self) -> None:
         away = " (away)" if self.client is not None and self.client.state.away else ""
         nick = self.nick or "?"
-        text = Text.assemble((f"[{nick}{away}]", "bold"), f" {self.status}  ",
-                             ("Ctrl+N/P buffers · Tab complete · /help", "dim"))
+        text = Text.assemble(
+            (f"[{nick}{away}]", "bold"),
+            f" {self.status}  ",
+            ("Ctrl+N/P buffers · Tab complete · /help", "dim"),
+        )
         self.status_bar.update(text)
 
 

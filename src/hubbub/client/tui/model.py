@@ -21,8 +21,18 @@ from hubbub.client import events as ev
 #: Lines kept per buffer; older lines scroll away for good.
 MAX_LINES = 2000
 NICK_COLORS = (
-    "red", "green", "yellow", "blue", "magenta", "cyan",
-    "bright_red", "bright_green", "bright_blue", "bright_magenta", "bright_cyan", "orange1",
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "cyan",
+    "bright_red",
+    "bright_green",
+    "bright_blue",
+    "bright_magenta",
+    "bright_cyan",
+    "orange1",
 )
 
 
@@ -172,16 +182,22 @@ class Model:
                 buf.joined = True
                 changed.add(self.info(event.channel, f"You joined {event.channel}", event.time).key)
             case ev.Join():
-                line = self.stamp(event.time) + Text("→ ", style="green") + Text(
-                    f"{event.nick} joined", style="dim")
+                line = (
+                    self.stamp(event.time)
+                    + Text("→ ", style="green")
+                    + Text(f"{event.nick} joined", style="dim")
+                )
                 changed.add(self.post(event.channel, line, counts=False).key)
             case ev.Part() | ev.Kick():
                 changed |= self._left(event)
             case ev.Quit():
                 why = f" ({event.reason})" if event.reason else ""
                 for channel in event.channels:
-                    line = self.stamp(event.time) + Text("← ", style="red") + Text(
-                        f"{event.nick} quit{why}", style="dim")
+                    line = (
+                        self.stamp(event.time)
+                        + Text("← ", style="red")
+                        + Text(f"{event.nick} quit{why}", style="dim")
+                    )
                     changed.add(self.post(channel, line, counts=False).key)
                 if self.get(event.nick):
                     changed.add(self.info(event.nick, f"{event.nick} quit{why}", event.time).key)

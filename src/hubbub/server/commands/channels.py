@@ -170,7 +170,9 @@ def _topic_time(chan: Channel) -> float:
 
 
 def _compare(
-    value: Callable[[Channel], float], cmp: Callable[[float, float], bool], than: float,
+    value: Callable[[Channel], float],
+    cmp: Callable[[float, float], bool],
+    than: float,
     chan: Channel,
 ) -> bool:
     return cmp(value(chan), than)

@@ -149,7 +149,6 @@ def info(ctx: Context, msg: Message) -> None:
 # --- HELP / STATS / LINKS ------------------------------------------------------
 
 
-
 def _help(ctx: Context, msg: Message) -> None:
     """HELP [<command>]: the syntax of a command, or the list of commands"""
     commands = ctx.commands

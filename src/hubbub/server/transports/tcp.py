@@ -10,13 +10,12 @@ reading, buffer size, close/abort).
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import cast
 
 from hubbub.protocol import LineBuffer
 
 from ..interfaces import Transport
-from .base import Acceptor, LineReceiver
+from .base import Acceptor, LineReceiver, peer_ip, tune_socket
 
 
 class IRCProtocol(LineBuffer, asyncio.Protocol):
@@ -35,16 +34,10 @@ class IRCProtocol(LineBuffer, asyncio.Protocol):
         self.session: LineReceiver | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Chat lines are small and latency matters more than packet count;
-            # output is already coalesced per loop turn, so Nagle only adds delay.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        peer = transport.get_extra_info("peername")
-        ip = peer[0] if isinstance(peer, tuple) else "unknown"
-        if ip.startswith("::ffff:"):
-            ip = ip[7:]
-        self.session = self.acceptor.accept(cast("Transport", transport), ip, tls=self.tls)
+        tune_socket(transport)
+        self.session = self.acceptor.accept(
+            cast("Transport", transport), peer_ip(transport), tls=self.tls
+        )
 
     def data_received(self, data: bytes) -> None:
         if self.session is not None:

@@ -33,5 +33,7 @@ class NickPrompt(ModalScreen[str]):
             return
         self.query_one("#nick-message", Label).update(
             f"{nick!r} is not a valid nickname: start with a letter; use letters, digits, "
-            "- _ [ ] { } \\ | ^ `" if nick else "Type a nickname first."
+            "- _ [ ] { } \\ | ^ `"
+            if nick
+            else "Type a nickname first."
         )

@@ -35,8 +35,11 @@ class BufferList(OptionList):
     @staticmethod
     def _label(buf: Buffer, active: bool) -> Text:
         name = buf.name if not buf.is_server else f"[{buf.name}]"
-        style = "bold" if active else ("dim" if buf.key is not None and not buf.joined
-                                       and buf.name[:1] in "#&" else "")
+        style = (
+            "bold"
+            if active
+            else ("dim" if buf.key is not None and not buf.joined and buf.name[:1] in "#&" else "")
+        )
         label = Text(name, style=style, overflow="ellipsis", no_wrap=True)
         if buf.unread:
             label.append(f" {buf.unread}", style="bold magenta" if buf.mention else "cyan")

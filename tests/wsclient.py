@@ -1,0 +1,92 @@
+"""A blocking IRC-over-WebSocket client for tests, on the ``websockets`` library.
+
+It is a :class:`~ircclient.LineClient` whose lines travel as WebSocket
+messages, so tests use the same ``register``/``expect``/``wait_for`` on both
+transports. Every message received is also kept raw in ``frames`` (``str``
+for a text message, ``bytes`` for a binary one) for tests of the framing.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.sync.client import ClientConnection, connect
+
+from hubbub.protocol import decode, parse_line
+
+from ircclient import Closed, LineClient
+
+TEXT = "text.ircv3.net"
+BINARY = "binary.ircv3.net"
+
+
+class WSClient(LineClient):
+    """One WebSocket connection to a server's web listener."""
+
+    def __init__(
+        self,
+        port: int,
+        *,
+        subprotocols: list[str] | None = None,
+        origin: str | None = None,
+        headers: dict[str, str] | None = None,
+        sock: socket.socket | None = None,
+        scheme: str = "ws",
+        timeout: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        # Entered as a context manager (closed by close()), as websockets asks.
+        self.conn: ClientConnection = connect(
+            f"{scheme}://127.0.0.1:{port}/",
+            subprotocols=subprotocols,  # type: ignore[arg-type]
+            origin=origin,  # type: ignore[arg-type]
+            additional_headers=headers,
+            sock=sock,
+            open_timeout=timeout,
+            compression=None,
+            ping_interval=None,
+            **kwargs,
+        ).__enter__()
+        self.timeout = timeout
+        self.inbox = []
+        self.frames: list[str | bytes] = []
+        self.closed = False
+        self.nick = None
+
+    @property
+    def subprotocol(self) -> str | None:
+        return self.conn.subprotocol
+
+    def send(self, line: str | bytes) -> None:
+        """One line, one message: ``str`` as text, ``bytes`` as binary."""
+        self.conn.send(line)
+
+    def send_raw_text(self, payload: bytes) -> None:
+        """A text frame with exactly ``payload`` (which may not be UTF-8)."""
+        self.conn.socket.sendall(Frame(Opcode.TEXT, payload).serialize(mask=True))
+
+    def _fill(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        try:
+            data = self.conn.recv(timeout=remaining)
+        except ConnectionClosed as exc:
+            self.closed = True
+            raise Closed(str(exc)) from None
+        self.frames.append(data)
+        raw = data.encode() if isinstance(data, str) else data
+        assert not raw.endswith(b"\n"), f"a message ends with a line break: {raw!r}"
+        self.inbox.append(parse_line(decode(raw)[0]))
+
+    def close_code(self) -> int | None:
+        """The close code the server sent, once closed."""
+        rcvd = self.conn.protocol.close_rcvd
+        return None if rcvd is None else int(rcvd.code)
+
+    def close(self) -> None:
+        self.conn.close()
