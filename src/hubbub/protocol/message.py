@@ -183,7 +183,7 @@ class Message(_MessageFields):
         """The wire bytes with ``tags`` (which may differ from the message's)."""
         if not tags:
             return self.untagged_bytes()
-        return f"@{serialise_tags(tags)} {self._body(False, _CRLF)}".encode("utf-8")
+        return f"@{serialise_tags(tags)} {self._body(False, _CRLF)}".encode()
 
     def with_tags(self, tags: Mapping[str, str]) -> Message:
         """A copy with ``tags`` instead of the current tags."""
