@@ -211,3 +211,21 @@ def test_away_notify_when_an_away_user_joins(h: Harness, bob: FakeClient) -> Non
     msgs = notified.messages()
     assert commands(msgs) == ["JOIN", "AWAY"]
     assert msgs[1].params == ("brb",)
+
+
+def test_a_full_line_is_cut_so_the_relayed_copy_fits_512_bytes(h: Harness) -> None:
+    alice, bob = h.connect("alice"), h.connect("bob")
+    prefix = "PRIVMSG bob :"
+    alice.send(prefix + "é" * ((510 - len(prefix)) // 2))  # a full line of 2-byte characters
+    (relayed,) = bob.messages()
+    wire = relayed.to_line(tags=False).encode()
+    assert len(wire) <= 510
+    text = relayed.params[1]
+    assert set(text) == {"é"} and len(wire) > 500  # cut at a character, not too early
+
+
+def test_a_short_line_is_relayed_whole(h: Harness) -> None:
+    alice, bob = h.connect("alice"), h.connect("bob")
+    alice.send("PRIVMSG bob :" + "x" * 300)
+    (relayed,) = bob.messages()
+    assert relayed.params[1] == "x" * 300

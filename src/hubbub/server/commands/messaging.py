@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hubbub.events import MessageSent
-from hubbub.protocol import NO_TAGS, Message
+from hubbub.protocol import MAX_BODY, NO_TAGS, Message
 from hubbub.protocol.numerics import (
     ERR_CANNOTSENDTOCHAN,
     ERR_NORECIPIENT,
@@ -43,6 +43,27 @@ def cannot_send(chan: Channel, user: User) -> str | None:
     if matches_any(chan.bans, user) and not matches_any(chan.excepts, user):
         return "Cannot send to channel (you're banned)"
     return None
+
+
+#: Bytes of a relayed line without tags and CR LF (RFC 1459's 512 with CR LF).
+_LINE_ROOM = MAX_BODY - 2
+
+
+def fit_text(source: str, command: str, target: str, text: str) -> str:
+    """``text`` cut, at a character boundary, so that the relayed line
+    ``:source COMMAND target :text`` fits the 512-byte limit: a client may
+    send a full line, and the source prefix we add must not push the copy
+    everyone else gets over the limit."""
+    overhead = len(source) + len(command) + len(target) + 5  # ":", " ", " ", " :"
+    # Characters are at most four bytes: most lines are short enough for this
+    # bound to spare the exact count.
+    if (overhead + len(text)) * 4 <= _LINE_ROOM:
+        return text
+    room = _LINE_ROOM - len(f":{source} {command} {target} :".encode())
+    data = text.encode()
+    if len(data) <= room:
+        return text
+    return data[: max(room, 0)].decode("utf-8", "ignore")
 
 
 def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) -> None:
@@ -99,7 +120,8 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
         # Each target's copy is its own event, with its own msgid.
         ctx.publish(
             MessageSent(server.ids.msgid(), server.now(), user.uid, user.source, command,
-                        target, channel, recipient, status, text, tags)
+                        target, channel, recipient, status,
+                        fit_text(user.source, command, target, text), tags)
         )  # fmt: skip
 
 
