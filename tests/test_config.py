@@ -57,3 +57,31 @@ def test_flags_override_the_file() -> None:
     assert out.server.listen == (Address("127.0.0.1", 2),)
     assert out.server.name == "b.example"
     assert str(out.data_dir) == "/tmp/d"
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("irc example.org", "contains a space"),
+        ("irc.example.org ", "contains a space"),
+        ("", "is empty"),
+        ("localhost", "needs a dot"),
+        ("irc_1.example.org", "contains '_'"),
+        ("irc..example.org", "is not a host name"),
+        ("-irc.example.org", "is not a host name"),
+    ],
+)
+def test_a_bad_server_name_is_told_what_is_wrong(name: str, says: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        from_mapping({"server": {"name": name}}, file="x.toml")
+    assert (exc.value.file, exc.value.key) == ("x.toml", "server.name")
+    assert says in exc.value.why
+    if says != "needs a dot":
+        assert "needs a dot" not in exc.value.why  # the old message blamed a dot for all
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        with_overrides(from_mapping({}), name=name)
+
+
+def test_good_server_names_pass() -> None:
+    for name in ("irc.example.org", "a-b.c1.example", "irc.example.org."):
+        assert from_mapping({"server": {"name": name}}).server.name == name

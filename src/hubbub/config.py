@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hubbub.protocol import is_channel_name
+from hubbub.protocol import is_channel_name, is_valid_hostname
 
 T = TypeVar("T")
 
@@ -150,7 +150,32 @@ class Config:
 def _default_server_name() -> str:
     host = socket.getfqdn() or "localhost"
     # A server name must look like a host name with a dot (clients split on it).
-    return host if "." in host else f"{host}.local"
+    name = host if "." in host else f"{host}.local"
+    return name if server_name_problem(name) is None else "hubbub.local"
+
+
+def server_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a server name, as a sentence; None if it can.
+
+    A server name is a host name with at least one dot (clients tell a
+    server from a nick by the dot). Each way to get it wrong gets its own
+    answer: a name with a space must not be told it lacks a dot.
+    """
+    example = "a server name is a host name such as irc.example.org"
+    if not name:
+        return f"is empty; {example}"
+    if any(c.isspace() for c in name):
+        return f"{name!r} contains a space; {example}"
+    bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in ".-"))})
+    if bad:
+        chars = " ".join(repr(c) for c in bad)
+        return f"{name!r} contains {chars}: only letters, digits, '-' and '.' are allowed"
+    if "." not in name:
+        return f"{name!r} needs a dot; {example}"
+    if not is_valid_hostname(name):
+        return (f"{name!r} is not a host name: each part between dots must be letters "
+                "and digits, with hyphens only inside")  # fmt: skip
+    return None
 
 
 # --- validators --------------------------------------------------------------
@@ -222,8 +247,9 @@ def _server(s: _Section) -> ServerSection:
         motd_file=s.get("motd_file", str, None),
         auto_join=s.strings("auto_join", ("#lobby",)),
     )
-    if not section.name or " " in section.name or "." not in section.name:
-        raise s.error("name", f"{section.name!r} is not a server name (it needs a dot)")
+    problem = server_name_problem(section.name)
+    if problem is not None:
+        raise s.error("name", problem)
     if " " in section.network or not section.network:
         raise s.error("network", "must be one word")
     for chan in section.auto_join:
@@ -332,8 +358,9 @@ def with_overrides(
         except ValueError as exc:
             raise ConfigError("--listen", "server.listen", str(exc)) from None
     if name is not None:
-        if " " in name or "." not in name:
-            raise ConfigError("--name", "server.name", f"{name!r} is not a server name")
+        problem = server_name_problem(name)
+        if problem is not None:
+            raise ConfigError("--name", "server.name", problem)
         server = replace(server, name=name)
     out = replace(config, server=server)
     if data_dir is not None:
