@@ -175,6 +175,10 @@ def _renamed(network: Network, e: ev.ChannelRenamed) -> None:
         network.rename_channel(chan, e.new)
 
 
+def _server_room(network: Network, e: ev.ServerRoomChanged) -> None:
+    network.hold_channel(e.channel, e.time, e.held)
+
+
 def _nothing(network: Network, e: Any) -> None:
     """Messages, WALLOPS and kills change no state (a kill's quit does)."""
 
@@ -198,6 +202,7 @@ APPLY: dict[type[Any], Callable[[Network, Any], None]] = {
     ev.ChannelModeChanged: _channel_modes,
     ev.Invited: _invited,
     ev.ChannelRenamed: _renamed,
+    ev.ServerRoomChanged: _server_room,
     ev.MessageSent: _nothing,
     ev.Wallops: _nothing,
 }
