@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
@@ -21,7 +22,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,chat}")
 
-    serve = sub.add_parser("serve", help="run the chat server in the foreground")
+    serve = sub.add_parser(
+        "serve", help="run the chat server in the foreground",
+        description="Run the chat server in the foreground. SIGINT, SIGTERM and SIGHUP "
+        "(the terminal closing) stop it cleanly; SIGUSR1 reloads the config file.",
+    )  # fmt: skip
     serve.add_argument("--config", metavar="PATH", help="TOML configuration file")
     serve.add_argument(
         "--listen", metavar="HOST:PORT", action="append",
@@ -58,6 +63,10 @@ def _build_config(args: argparse.Namespace) -> Config:
 
 def serve_main(args: argparse.Namespace) -> int:
     """``hubbub serve``."""
+    # Until the server installs its handlers, a reload request is moot (the
+    # config is about to be read anyway) and must not kill the process,
+    # which is SIGUSR1's default action.
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,9 +1,27 @@
 """Wiring: listeners, the timeout sweep, signals, reload and graceful shutdown.
 
-:func:`serve` runs until ``shutdown_trigger`` is set (tests) or SIGINT/SIGTERM
+:func:`serve` runs until ``shutdown_trigger`` is set (tests) or a stop signal
 arrives (the command line). Shutdown order, as uvicorn does it: stop
 accepting, tell every client why, give the output a moment to drain, then
 cut whatever is left.
+
+Signals
+-------
+SIGINT, SIGTERM and SIGHUP stop the server cleanly; SIGUSR1 reloads the
+config, as the REHASH command does. SIGHUP is what a terminal sends when it
+closes: a server in the foreground of a terminal must end with it, not live
+on as an orphan holding the port. A server that was started with SIGHUP
+ignored (``nohup``) keeps it ignored. Service managers reload with SIGUSR1
+(systemd: ``ExecReload=kill -USR1 $MAINPID``, or ``Type=notify-reload`` with
+``ReloadSignal=SIGUSR1``).
+
+Ready
+-----
+Start-up does everything before the first client can connect: the signal
+handlers are installed, the server's rooms exist, every listener is bound
+(a port in use fails the start with nothing half-open), and only then do
+all listeners start accepting at once. "ready" in the log, the ``ready``
+callback and systemd's ``READY=1`` (:mod:`.notify`) all come after that.
 """
 
 from __future__ import annotations
@@ -16,9 +34,11 @@ import resource
 import signal
 import ssl
 from collections.abc import Callable
+from functools import partial
 
 from hubbub.config import Config, ConfigError
 
+from . import notify
 from .commands import COMMANDS
 from .dispatch import Dispatcher
 from .server import Server
@@ -68,10 +88,11 @@ def tls_context(config: Config) -> ssl.SSLContext:
     return ctx
 
 
-async def _listen(
+async def _bind(
     server: Server, config: Config, tls: ssl.SSLContext | None
 ) -> tuple[list[asyncio.base_events.Server], list[tuple[str, int]]]:
-    """Open every configured listener; the listeners and the addresses bound."""
+    """Bind every configured listener, not yet accepting (see :func:`serve`);
+    the listeners and the addresses bound."""
     loop = asyncio.get_running_loop()
     listeners: list[asyncio.base_events.Server] = []
     bound: list[tuple[str, int]] = []
@@ -88,6 +109,7 @@ async def _listen(
                 ssl=ctx,
                 backlog=4096,
                 reuse_address=True,
+                start_serving=False,
             )
         except OSError as exc:
             for other in listeners:
@@ -101,7 +123,7 @@ async def _listen(
         for sock in listener.sockets:
             host, port = sock.getsockname()[:2]
             bound.append((host, port))
-            log.info("listening on %s:%d%s", host, port, " (TLS)" if is_tls else "")
+            log.info("bound %s:%d%s", host, port, " (TLS)" if is_tls else "")
     for addr in config.server.websocket_listen:
         # The contract reserves the key; the transport comes with the web client.
         log.warning("server.websocket_listen: WebSocket is not built yet; nothing listens on %s",
@@ -109,21 +131,33 @@ async def _listen(
     return listeners, bound
 
 
+#: The signal that reloads the config (as REHASH does); SIGHUP stops instead.
+RELOAD_SIGNAL = signal.SIGUSR1
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals]:
-    """SIGINT/SIGTERM stop the server, SIGHUP reloads its config."""
+    """Stop on SIGINT/SIGTERM/SIGHUP, reload on SIGUSR1 (see the module docstring)."""
     loop = asyncio.get_running_loop()
 
     def reload() -> None:
+        notify.notify(*notify.reloading())
         refused = server.rehash()
         if refused is not None:
             log.error("reload refused: %s", refused)
+        notify.notify(notify.READY)
+
+    def stop_on(sig: signal.Signals) -> None:
+        why = "the terminal closed" if sig == signal.SIGHUP else "asked to stop"
+        log.info("%s (%s): shutting down", why, sig.name)
+        stop.set()
 
     installed: list[signal.Signals] = []
-    for sig, handler in (
-        (signal.SIGINT, stop.set),
-        (signal.SIGTERM, stop.set),
-        (signal.SIGHUP, reload),
-    ):
+    handlers = [(sig, partial(stop_on, sig)) for sig in STOP_SIGNALS]
+    for sig, handler in [*handlers, (RELOAD_SIGNAL, reload)]:
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            log.info("SIGHUP is ignored (nohup): the server outlives its terminal")
+            continue
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, handler)
             installed.append(sig)
@@ -139,9 +173,10 @@ async def serve(
 ) -> bool:
     """Run a server until ``shutdown_trigger`` is set or a stop signal comes.
 
-    Signal handlers are installed before any port opens, so a signal sent
-    the moment a client can connect is handled, never fatal. Returns True
-    when an operator asked for a RESTART (the caller re-executes).
+    Everything is in place before any port accepts (see "Ready" in the
+    module docstring), so a signal sent the moment a client can connect is
+    handled, never fatal. Returns True when an operator asked for a
+    RESTART (the caller re-executes).
     """
     loop = asyncio.get_running_loop()
     raise_fd_limit()
@@ -157,15 +192,20 @@ async def serve(
     listeners: list[asyncio.base_events.Server] = []
     sweeper: asyncio.Task[None] | None = None
     try:
-        listeners, bound = await _listen(server, config, tls)
+        listeners, bound = await _bind(server, config, tls)
         tune_gc()
         sweeper = asyncio.create_task(_sweep(server))
-        log.info("hubbub %s ready as %s", server.version, server.name)
+        for listener in listeners:
+            await listener.start_serving()
+        where = ", ".join(f"{host}:{port}" for host, port in bound) or "nothing"
+        log.info("hubbub %s ready as %s, listening on %s", server.version, server.name, where)
+        notify.notify(notify.READY, f"STATUS=listening on {where}")
         if ready is not None:
             ready(bound)
         await stop.wait()
     finally:
         log.info("shutting down")
+        notify.notify(notify.STOPPING)
         for listener in listeners:
             listener.close()
         if sweeper is not None:
