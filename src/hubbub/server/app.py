@@ -153,8 +153,11 @@ def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals
         stop.set()
 
     installed: list[signal.Signals] = []
-    handlers = [(sig, partial(stop_on, sig)) for sig in STOP_SIGNALS]
-    for sig, handler in [*handlers, (RELOAD_SIGNAL, reload)]:
+    handlers: list[tuple[signal.Signals, Callable[[], None]]] = [
+        *((sig, partial(stop_on, sig)) for sig in STOP_SIGNALS),
+        (RELOAD_SIGNAL, reload),
+    ]
+    for sig, handler in handlers:
         if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
             log.info("SIGHUP is ignored (nohup): the server outlives its terminal")
             continue
