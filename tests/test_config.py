@@ -85,3 +85,15 @@ def test_a_bad_server_name_is_told_what_is_wrong(name: str, says: str) -> None:
 def test_good_server_names_pass() -> None:
     for name in ("irc.example.org", "a-b.c1.example", "irc.example.org."):
         assert from_mapping({"server": {"name": name}}).server.name == name
+
+
+def test_tls_files_are_set_together_or_default_to_the_data_dir() -> None:
+    with pytest.raises(ConfigError, match=re.escape("server.tls_key: set server.tls_cert")):
+        from_mapping({"server": {"tls_cert": "c.pem"}}, file="x.toml")
+    defaults = with_overrides(from_mapping({}), data_dir="/srv/hub")
+    assert [str(p) for p in defaults.tls_files()] == [
+        "/srv/hub/tls/cert.pem", "/srv/hub/tls/key.pem"]  # fmt: skip
+    configured = from_mapping(
+        {"server": {"tls_cert": "c.pem", "tls_key": "/k.pem"}}, file="/etc/hubbub/hubbub.toml"
+    )
+    assert [str(p) for p in configured.tls_files()] == ["/etc/hubbub/c.pem", "/k.pem"]

@@ -19,6 +19,12 @@ from hubbub.protocol import is_channel_name, is_valid_hostname
 
 T = TypeVar("T")
 
+#: Where ``hubbub cert`` writes, and where the server looks for its TLS
+#: certificate and key when ``server.tls_cert``/``tls_key`` are not set
+#: (relative to the data dir).
+DEFAULT_TLS_CERT = Path("tls/cert.pem")
+DEFAULT_TLS_KEY = Path("tls/key.pem")
+
 
 class ConfigError(Exception):
     """A configuration problem, naming the file and the key."""
@@ -138,6 +144,15 @@ class Config:
         p = Path(name)
         return p if p.is_absolute() else self.data_dir / p
 
+    def tls_files(self) -> tuple[Path, Path]:
+        """The TLS certificate and key: ``server.tls_cert``/``tls_key``
+        when set, else the data dir's ``tls/cert.pem`` and ``tls/key.pem``
+        (what ``hubbub cert`` makes)."""
+        cert, key = self.server.tls_cert, self.server.tls_key
+        if cert and key:
+            return self.resolve_file(cert), self.resolve_file(key)
+        return self.data_dir / DEFAULT_TLS_CERT, self.data_dir / DEFAULT_TLS_KEY
+
     def resolve_file(self, name: str) -> Path:
         """An input file named in the config (TLS, MOTD): relative paths are
         relative to the config file's folder."""
@@ -255,8 +270,9 @@ def _server(s: _Section) -> ServerSection:
     for chan in section.auto_join:
         if not is_channel_name(chan):
             raise s.error("auto_join", f"{chan!r} is not a channel name")
-    if section.tls_listen and not (section.tls_cert and section.tls_key):
-        raise s.error("tls_listen", "needs server.tls_cert and server.tls_key")
+    if bool(section.tls_cert) != bool(section.tls_key):
+        missing = "tls_key" if section.tls_cert else "tls_cert"
+        raise s.error(missing, "set server.tls_cert and server.tls_key together")
     if section.motd is not None and section.motd_file is not None:
         raise s.error("motd_file", "set either motd or motd_file, not both")
     return section
@@ -343,20 +359,29 @@ def load(path: str | Path) -> Config:
     return from_mapping(data, file=name)
 
 
+def _flag_addresses(flag: str, key: str, texts: list[str]) -> tuple[Address, ...]:
+    try:
+        return tuple(parse_address(a) for a in texts)
+    except ValueError as exc:
+        raise ConfigError(flag, f"server.{key}", str(exc)) from None
+
+
 def with_overrides(
     config: Config,
     *,
     listen: list[str] | None = None,
+    tls_listen: list[str] | None = None,
     name: str | None = None,
     data_dir: str | None = None,
 ) -> Config:
     """Apply command-line flags on top of the file (flags win)."""
     server = config.server
     if listen:
-        try:
-            server = replace(server, listen=tuple(parse_address(a) for a in listen))
-        except ValueError as exc:
-            raise ConfigError("--listen", "server.listen", str(exc)) from None
+        server = replace(server, listen=_flag_addresses("--listen", "listen", listen))
+    if tls_listen:
+        server = replace(
+            server, tls_listen=_flag_addresses("--tls-listen", "tls_listen", tls_listen)
+        )
     if name is not None:
         problem = server_name_problem(name)
         if problem is not None:

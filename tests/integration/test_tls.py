@@ -6,23 +6,17 @@ from __future__ import annotations
 import shutil
 import socket
 import ssl
-import subprocess
 from pathlib import Path
 
-from hubtest import ServerFactory, free_port, need
+from hubbub.certs import make_self_signed
+
+from hubtest import ServerFactory, free_port
 from ircclient import LineClient
 
 
 def make_cert(folder: Path, name: str) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    need(openssl is not None, "openssl is not installed (apt-get install openssl)")
-    assert openssl is not None
     cert, key = folder / f"{name}.crt", folder / f"{name}.key"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    make_self_signed(cert, key, [name], days=2)
     return cert, key
 
 

@@ -77,14 +77,22 @@ def tune_gc() -> None:
 
 
 def tls_context(config: Config) -> ssl.SSLContext:
-    """A server TLS context from ``server.tls_cert``/``tls_key``."""
+    """A server TLS context from the certificate and key (see
+    :meth:`Config.tls_files`); a ConfigError that says what to do if they
+    cannot be loaded."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert, key = config.server.tls_cert, config.server.tls_key
-    assert cert is not None and key is not None
+    cert, key = config.tls_files()
+    file = str(config.path) if config.path else None
+    if config.server.tls_cert is None and not cert.exists():
+        raise ConfigError(
+            file, "server.tls_cert",
+            f"not set, and {cert} does not exist: set server.tls_cert and server.tls_key, "
+            "or run `hubbub cert` to make a self-signed certificate there",
+        )  # fmt: skip
     try:
-        ctx.load_cert_chain(str(config.resolve_file(cert)), str(config.resolve_file(key)))
+        ctx.load_cert_chain(str(cert), str(key))
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(str(config.path), "server.tls_cert", f"cannot load: {exc}") from None
+        raise ConfigError(file, "server.tls_cert", f"cannot load {cert}: {exc}") from None
     return ctx
 
 

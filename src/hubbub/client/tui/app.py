@@ -30,6 +30,7 @@ from hubbub.client import Client, slash
 from hubbub.client import events as ev
 from hubbub.client.actions import execute
 from hubbub.client.text import utcnow
+from hubbub.client.trust import Trust
 
 from .messages import ClientStopped, CommandDone, IrcEvent
 from .model import Buffer, Model
@@ -67,12 +68,14 @@ class ChatApp(App[int]):
         nick: str | None,
         tls: bool = False,
         *,
+        trust: Trust | None = None,
         client_factory: ClientFactory = Client,
         tz: tzinfo | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         super().__init__()
         self.host, self.port, self.nick, self.tls = host, port, nick, tls
+        self.trust = trust
         self.client_factory = client_factory
         #: Timestamps for local lines; tests pin it for reproducible snapshots.
         self.clock = clock
@@ -133,7 +136,8 @@ class ChatApp(App[int]):
     def connect(self, nick: str) -> None:
         self.nick = nick
         self.client = self.client_factory(
-            self.host, self.port, nick, tls=self.tls, alt_nicks=False, clock=self.clock
+            self.host, self.port, nick, tls=self.tls, trust=self.trust, alt_nicks=False,
+            clock=self.clock,
         )
         self.set_status(f"connecting to {self.host}:{self.port}…")
         self.run_client()
