@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
 from hubbub.client.tui.app import ChatApp, make_app
 
-from .scripted import FIXED_NOW, ScriptedClient, settle
+from .scripted import FIXED_NOW, NUMBERED, ScriptedClient, long_line_after_a_private_chat, settle
 
 
 def scripted_app() -> ChatApp:
@@ -110,3 +111,36 @@ async def test_a_private_chat_follows_the_peers_nick_change() -> None:
         assert moved.lines[-1].plain.endswith("carol is now carol_away")
         # Same place in the buffer list.
         assert list(app.model.buffers).index("carol_away") == before.index("carol")
+
+
+def assert_wrapped_whole(app: ChatApp) -> None:
+    """Every row of the log fits it, the 45 words are all there in order, and
+    wrapped rows start under the message, not under the time."""
+    log = app.log_view
+    width = log.scrollable_content_region.width
+    rows = log.text_rows()
+    assert all(len(row.rstrip()) <= width for row in rows), (width, rows)
+    start = next(i for i, row in enumerate(rows) if "<bob> w1 " in row)
+    end = next(i for i, row in enumerate(rows) if row.rstrip().endswith("w45"))
+    words = " ".join(rows[start : end + 1]).split()
+    assert words[words.index("w1") :] == NUMBERED.split()
+    indent = rows[start].index("w1")
+    assert indent == len("09:15 <bob> ")
+    for row in rows[start + 1 : end + 1]:
+        assert row[:indent].strip() == "" and row[indent] != " ", row
+
+
+async def test_a_long_line_after_a_private_chat_loses_nothing() -> None:
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await long_line_after_a_private_chat(pilot)
+        assert app.model.current.name == "#lobby" and app.member_list.display
+        assert_wrapped_whole(app)
+        # What is on the screen, not only what the widget holds.
+        screen = " ".join(s.text for s in app.screen._compositor.render_strips())
+        assert [w for w in screen.split() if re.fullmatch(r"w\d+", w)] == NUMBERED.split()
+        # Resizing rewraps to the new width, both ways.
+        for size in ((120, 30), (60, 24), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert_wrapped_whole(app)

@@ -24,7 +24,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Input, RichLog, Static
+from textual.widgets import Input, Static
 
 from hubbub.client import Client, slash
 from hubbub.client import events as ev
@@ -35,7 +35,7 @@ from hubbub.client.trust import Trust
 from .messages import ClientStopped, CommandDone, IrcEvent
 from .model import Buffer, Model
 from .screens import NickPrompt
-from .widgets import BufferList, InputLine, MemberList
+from .widgets import BufferList, InputLine, MemberList, MessageLog
 
 ClientFactory = Callable[..., Client]
 #: Lines redrawn when switching to a buffer (older ones stay in the model).
@@ -91,7 +91,7 @@ class ChatApp(App[int]):
         yield Static(id="topic")
         with Horizontal(id="main"):
             yield BufferList(id="buffers")
-            yield RichLog(id="log", wrap=True, markup=False, auto_scroll=True, min_width=20)
+            yield MessageLog(id="log")
             yield MemberList(id="members")
         yield Static(id="status")
         yield InputLine(id="input", placeholder="Type a message, or /help")
@@ -99,7 +99,7 @@ class ChatApp(App[int]):
     def on_mount(self) -> None:
         # Kept as attributes: while the nick prompt is on top, queries would
         # search the prompt's screen, not the main one.
-        self.log_view = self.query_one("#log", RichLog)
+        self.log_view = self.query_one("#log", MessageLog)
         self.buffer_list = self.query_one("#buffers", BufferList)
         self.member_list = self.query_one("#members", MemberList)
         self.input_line = self.query_one(InputLine)
@@ -335,12 +335,12 @@ class ChatApp(App[int]):
         self.show_status()
 
     def show_all(self) -> None:
-        log = self.log_view
-        log.clear()
+        # The member list first: it decides how wide the log is.
+        self.show_members()
+        self.log_view.clear()
         self._shown.clear()
         self.show_new_lines(self.model.current)
         self.buffer_list.show(self.model.ordered(), self.model.active)
-        self.show_members()
         self.show_topic()
         self.show_status()
 

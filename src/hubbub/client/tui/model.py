@@ -31,13 +31,26 @@ def nick_color(nick: str) -> str:
     return NICK_COLORS[zlib.crc32(nick.lower().encode()) % len(NICK_COLORS)]
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a buffer: its text, and the column where its message
+    starts (after the time and the nick), under which wrapped rows line up."""
+
+    text: Text
+    indent: int
+
+    @property
+    def plain(self) -> str:
+        return self.text.plain
+
+
 @dataclass
 class Buffer:
     """One conversation: the server, a channel, or a private chat."""
 
     key: str | None
     name: str
-    lines: list[Text] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
     unread: int = 0
     mention: bool = False
     joined: bool = False
@@ -48,7 +61,7 @@ class Buffer:
     def is_server(self) -> bool:
         return self.key is None
 
-    def add(self, line: Text) -> None:
+    def add(self, line: Line) -> None:
         self.lines.append(line)
         self.total += 1
         if len(self.lines) > MAX_LINES:
@@ -124,7 +137,12 @@ class Model:
     def stamp(self, time: datetime) -> Text:
         return Text(f"{time.astimezone(self.tz):%H:%M} ", style="dim")
 
-    def post(self, name: str | None, line: Text, *, counts: bool, mention: bool = False) -> Buffer:
+    def line(self, time: datetime, head: Text | str, body: Text) -> Line:
+        """``HH:MM head body``; wrapped rows start under ``body``."""
+        start = self.stamp(time) + head
+        return Line(start + body, len(start))
+
+    def post(self, name: str | None, line: Line, *, counts: bool, mention: bool = False) -> Buffer:
         """Add ``line``; count it as unread (and a mention) unless active."""
         buf = self.open(name)
         buf.add(line)
@@ -135,7 +153,7 @@ class Model:
         return buf
 
     def info(self, name: str | None, text: str, time: datetime, style: str = "dim") -> Buffer:
-        line = self.stamp(time) + Text("-- ", style="dim") + Text(text, style=style)
+        line = self.line(time, Text("-- ", style="dim"), Text(text, style=style))
         return self.post(name, line, counts=False)
 
     def mentions_me(self, text: str) -> bool:
@@ -148,16 +166,16 @@ class Model:
         nick = Text(event.nick, style=f"bold {nick_color(event.nick)}")
         body = Text(event.text)
         if event.kind == "action":
-            line = self.stamp(event.time) + Text("* ") + nick + Text(" ") + body
+            line = self.line(event.time, Text("* ") + nick + Text(" "), body)
         elif event.kind == "notice":
-            line = self.stamp(event.time) + Text("-") + nick + Text("- ") + body
+            line = self.line(event.time, Text("-") + nick + Text("- "), body)
         else:
-            line = self.stamp(event.time) + Text("<") + nick + Text("> ") + body
+            line = self.line(event.time, Text("<") + nick + Text("> "), body)
         # A private message always calls for attention; in a channel, our nick does.
         private = event.buffer is not None and event.buffer == event.nick
         mention = not event.own and (private or self.mentions_me(event.text))
         if mention:
-            line.stylize("on grey23")
+            line.text.stylize("on grey23")
         return self.post(event.buffer, line, counts=not event.own, mention=mention)
 
     def apply(self, event: ev.Event) -> set[str | None]:
@@ -172,16 +190,16 @@ class Model:
                 buf.joined = True
                 changed.add(self.info(event.channel, f"You joined {event.channel}", event.time).key)
             case ev.Join():
-                line = self.stamp(event.time) + Text("→ ", style="green") + Text(
-                    f"{event.nick} joined", style="dim")
+                line = self.line(event.time, Text("→ ", style="green"),
+                                 Text(f"{event.nick} joined", style="dim"))
                 changed.add(self.post(event.channel, line, counts=False).key)
             case ev.Part() | ev.Kick():
                 changed |= self._left(event)
             case ev.Quit():
                 why = f" ({event.reason})" if event.reason else ""
                 for channel in event.channels:
-                    line = self.stamp(event.time) + Text("← ", style="red") + Text(
-                        f"{event.nick} quit{why}", style="dim")
+                    line = self.line(event.time, Text("← ", style="red"),
+                                     Text(f"{event.nick} quit{why}", style="dim"))
                     changed.add(self.post(channel, line, counts=False).key)
                 if self.get(event.nick):
                     changed.add(self.info(event.nick, f"{event.nick} quit{why}", event.time).key)
@@ -208,7 +226,8 @@ class Model:
             case ev.ServerError(command="ERROR"):
                 pass  # the Disconnected that follows shows the same reason, once
             case ev.ServerError() if t is not None:
-                line = self.stamp(t) + Text(f"! {event.text}", style="bold red")
+                line = self.line(t, Text("! ", style="bold red"),
+                                 Text(event.text, style="bold red"))
                 target = event.buffer if event.buffer is not None else self.active
                 changed.add(self.post(target, line, counts=False).key)
             case ev.ServerReply() if t is not None:
@@ -233,5 +252,5 @@ class Model:
             buf = self.open(event.channel)
             buf.joined = False
             return {self.info(event.channel, text, event.time).key}
-        line = self.stamp(event.time) + Text("← ", style="red") + Text(text, style="dim")
+        line = self.line(event.time, Text("← ", style="red"), Text(text, style="dim"))
         return {self.post(event.channel, line, counts=False).key}
