@@ -126,3 +126,19 @@ async def test_bad_trust_options_are_clear_errors(args: list[str], says: str) ->
     assert proc.returncode == 2
     assert says in err.decode()
     assert "Traceback" not in err.decode()
+
+
+async def test_the_tui_says_at_once_why_it_will_not_connect(tls_hubbub_server: TlsServer) -> None:
+    from hubbub.client.tui.app import make_app
+
+    from .test_tui import on_screen, until
+
+    server = tls_hubbub_server.server
+    app = make_app(server.host, server.port, "tuiuser", tls=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, on_screen(app, "is not trusted"))
+        await until(pilot, lambda: "disconnected" in app.status)
+        await pilot.pause(1.5)  # long enough for a retry, were there one
+        told = [line for line in app.model.server.lines if "is not trusted" in line.plain]
+        assert len(told) == 1
+        assert f"--tls-fingerprint {tls_hubbub_server.fingerprint}" in told[0].plain

@@ -162,3 +162,29 @@ async def test_connection_error_is_a_sentence(hubbub_server: RunningServer) -> N
         assert not any("Traceback" in line for line in lines(app, None))
         await type_line(pilot, "/quit")
         await until(pilot, lambda: not app.is_running)
+
+
+def on_screen(app: ChatApp, text: str) -> Callable[[], bool]:
+    """``text`` is in the log as drawn (not only in the model)."""
+    return lambda: text in " ".join(row.strip() for row in app.log_view.text_rows())
+
+
+async def test_a_taken_nick_and_a_server_going_away_show_without_a_key_press(
+    hubbub_server: RunningServer,
+) -> None:
+    async with Client(hubbub_server.host, hubbub_server.port, "bob") as bob:
+        await bob.wait_for(ev.Ready)
+        app = make_app(hubbub_server.host, hubbub_server.port, "alice")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.model.current.name == "#lobby"
+                        and app.member_list.option_count == 2)
+            await type_line(pilot, "/nick bob")
+            # Nothing else is typed: the refusal must reach the screen by itself.
+            await until(pilot, on_screen(app, "The nickname bob is taken"))
+            assert app.nick == "alice"
+
+            await asyncio.to_thread(hubbub_server.stop)
+            await until(pilot, on_screen(app, "Reconnecting in"))
+            assert app.member_list.option_count == 0
+            assert app.member_list.border_title == "offline"
+            assert "disconnected" in app.status

@@ -144,3 +144,68 @@ async def test_a_long_line_after_a_private_chat_loses_nothing() -> None:
             await pilot.resize_terminal(*size)
             await pilot.pause()
             assert_wrapped_whole(app)
+
+
+#: Lines from the server, and whether each adds a line to #lobby's log (the
+#: others change a list: the member list, or the topic bar).
+EVENT_LINES = [
+    (":irc.hubbub.test 433 alice bob :Nickname is already in use", True),  # /nick bob
+    (":bob!bob@127.0.0.1 MODE #lobby +o alice", True),
+    (":bob!bob@127.0.0.1 TOPIC #lobby :a new topic", True),
+    (":frank!frank@127.0.0.1 JOIN #lobby", True),
+    (":frank!frank@127.0.0.1 NICK frankie", True),
+    (":frankie!frank@127.0.0.1 AWAY :lunch", False),
+    (":frankie!frank@127.0.0.1 PART #lobby :bye", True),
+    (":bob!bob@127.0.0.1 INVITE alice #secret", True),
+    (":irc.hubbub.test 482 alice #lobby :You're not channel operator", True),
+    (":irc.hubbub.test 401 alice nobody :No such nick/channel", True),
+    (":irc.hubbub.test NOTICE alice :a notice from the server", False),  # server buffer
+]
+
+
+def member_rows(app: ChatApp) -> list[str]:
+    members = app.member_list
+    return [str(members.get_option_at_index(i).prompt) for i in range(members.option_count)]
+
+
+def assert_screen_shows_the_model(app: ChatApp) -> None:
+    """The log shows every line of the active buffer, and the member list
+    the members the client knows, without waiting for a key."""
+    assert [line.plain for line in app.log_view.lines] == lines_of(app)
+    assert app.client is not None
+    expected = [(m.prefix[:1] or " ") + m.nick for m in app.client.state.members("#lobby")]
+    assert member_rows(app) == expected
+
+
+def lines_of(app: ChatApp) -> list[str]:
+    return [line.plain for line in app.model.current.lines]
+
+
+async def test_every_event_that_adds_a_line_or_changes_a_list_shows_at_once() -> None:
+    from hubbub.client import events as ev
+    from hubbub.client.tui.messages import IrcEvent
+    from hubbub.protocol import parse_line
+
+    app = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("alt+3")  # #lobby
+        assert app.client is not None
+        for raw, adds_a_line in EVENT_LINES:
+            count = len(lines_of(app))
+            for event in app.client.session.receive(parse_line(raw)):
+                app.post_message(IrcEvent(event))
+            await pilot.pause()
+            assert_screen_shows_the_model(app)
+            assert (len(lines_of(app)) > count) is adds_a_line, raw
+        assert any("The nickname bob is taken" in line for line in lines_of(app))
+        assert "a new topic" in str(app.topic_bar.content)
+
+        # The server goes away: the log says so and nobody is listed any more.
+        app.client.session.connection_lost()
+        reason = "The server closed the connection: Server shutting down"
+        app.post_message(IrcEvent(ev.Disconnected(reason, 2.0)))
+        await pilot.pause()
+        assert [line.plain for line in app.log_view.lines] == lines_of(app)
+        assert lines_of(app)[-1].endswith(f"{reason} Reconnecting in 2s.")
+        assert member_rows(app) == [] and app.member_list.border_title == "offline"

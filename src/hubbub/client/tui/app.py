@@ -40,7 +40,11 @@ from .widgets import BufferList, InputLine, MemberList, MessageLog
 ClientFactory = Callable[..., Client]
 #: Lines redrawn when switching to a buffer (older ones stay in the model).
 REDRAW_LINES = 500
-_MEMBER_EVENTS = (ev.Members, ev.Join, ev.Part, ev.Kick, ev.Quit, ev.NickChange, ev.Away)
+#: Events after which the member list may differ (a reconnect empties it).
+_MEMBER_EVENTS = (
+    ev.Members, ev.Join, ev.Part, ev.Kick, ev.Quit, ev.NickChange, ev.Away, ev.ModeChange,
+    ev.Disconnected, ev.Registered,
+)  # fmt: skip
 
 
 class ChatApp(App[int]):
@@ -172,39 +176,29 @@ class ChatApp(App[int]):
     # -- events from the network -------------------------------------------
 
     def on_irc_event(self, message: IrcEvent) -> None:
+        """Apply a network event to the model, then redraw what it changed:
+        every line it added and every list it touched shows at once."""
         event = message.event
         model = self.model
         before = set(model.buffers)
-        changed = model.apply(event)
+        if isinstance(event, ev.Registered) and self.client is not None:
+            model.fold = self.client.state.server.fold
+        changed = model.apply(event, self.clock())
         match event:
             case ev.Connecting(attempt=attempt) if attempt > 1:
                 self.set_status(f"connecting (attempt {attempt})…")
             case ev.Registered(nick=nick):
-                model.nick = self.nick = nick
-                self.model.fold = self.client.state.server.fold if self.client else str.lower
-                model.info(None, f"Connected as {nick}.", self.clock())
+                self.nick = nick
                 self.set_status("connected")
-            case ev.Ready():
-                model.ready = True
             case ev.NickInUse(registered=False):
                 self.nick = None  # the status bar must not show a nick we do not have
                 self.set_status("nickname taken — choose another")
                 self.ask_nick(f"The nickname {event.nick} is taken. Choose another.",
                               event.nick + "_")
-            case ev.NickInUse():
-                model.info(model.active, f"The nickname {event.nick} is taken: {event.reason}",
-                           self.clock(), style="red")
             case ev.Join(own=True) if model.key(event.channel) not in before:
                 # A channel we were put in (auto-join) or asked for opens on top.
                 self.switch_to(event.channel)
             case ev.Disconnected():
-                model.ready = False
-                if event.reconnect_in is None:
-                    text = event.reason
-                else:
-                    text = f"{event.reason} Reconnecting in {event.reconnect_in:.0f}s."
-                for buf in model.ordered():
-                    model.info(buf.key, text, self.clock(), style="red")
                 self.set_status("disconnected — reconnecting…" if event.reconnect_in else
                                 "disconnected")
             case ev.NickChange(own=True):
@@ -357,7 +351,11 @@ class ChatApp(App[int]):
         current = self.model.current
         is_channel = current.key is not None and current.name[:1] in "#&"
         members.display = is_channel
-        if is_channel and self.client is not None:
+        if not is_channel:
+            return
+        if self.client is None or not self.client.state.registered:
+            members.show([], title="offline")  # nobody is known to be there now
+        else:
             members.show(self.client.state.members(current.name))
 
     def show_topic(self) -> None:

@@ -178,11 +178,28 @@ class Model:
             line.text.stylize("on grey23")
         return self.post(event.buffer, line, counts=not event.own, mention=mention)
 
-    def apply(self, event: ev.Event) -> set[str | None]:
-        """Apply one event; return the keys of the buffers it changed."""
+    def apply(self, event: ev.Event, now: datetime) -> set[str | None]:
+        """Apply one event; return the keys of the buffers it changed (every
+        line an event adds is added here, so the app can redraw exactly
+        those). ``now`` stamps the lines of events that carry no time."""
         changed: set[str | None] = set()
         t = getattr(event, "time", None)
         match event:
+            case ev.Registered(nick=nick):
+                self.nick = nick
+                changed.add(self.info(None, f"Connected as {nick}.", now).key)
+            case ev.Ready():
+                self.ready = True
+            case ev.NickInUse(registered=True):
+                text = f"The nickname {event.nick} is taken: {event.reason}"
+                changed.add(self.info(self.active, text, now, style="red").key)
+            case ev.Disconnected():
+                self.ready = False
+                text = event.reason
+                if event.reconnect_in is not None:
+                    text += f" Reconnecting in {event.reconnect_in:.0f}s."
+                for buf in self.ordered():
+                    changed.add(self.info(buf.key, text, now, style="red").key)
             case ev.ChatMessage():
                 changed.add(self.chat(event).key)
             case ev.Join(own=True):
