@@ -191,7 +191,7 @@ class PlainChat:
                 continue
             self.join_settled.clear()
             outcome = await execute(self.client, command, self.current)
-            if isinstance(command, slash.Join) and outcome.sent:
+            if isinstance(command, slash.Join) and outcome.sent and not outcome.open_buffer:
                 # The next line most likely talks in the new channel: wait
                 # until it is the current one (or the server said no).
                 with contextlib.suppress(TimeoutError):

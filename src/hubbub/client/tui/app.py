@@ -62,6 +62,9 @@ class ChatApp(App[int]):
         Binding("pagedown", "scroll(1)", "Scroll down", show=False),
         Binding("escape", "focus_input", "Input", show=False),
         Binding("ctrl+q", "quit_chat", "Quit", priority=True),
+        # Ctrl+C is how people leave a terminal program; Textual would copy
+        # (into the focused input) or only hint at Ctrl+Q.
+        Binding("ctrl+c", "quit_chat", "Quit", priority=True, show=False),
         *[Binding(f"alt+{n}", f"goto({n})", show=False) for n in range(1, 10)],
     ]
 
@@ -88,6 +91,9 @@ class ChatApp(App[int]):
         self.status = "starting"
         self._shown: dict[str | None, int] = {}
         self._prompting = False
+        #: Channels the person asked to /join: they open on top when joined,
+        #: even if their buffer was still there from before.
+        self._join_wanted: set[str | None] = set()
 
     # -- layout --------------------------------------------------------------
 
@@ -195,8 +201,13 @@ class ChatApp(App[int]):
                 self.set_status("nickname taken — choose another")
                 self.ask_nick(f"The nickname {event.nick} is taken. Choose another.",
                               event.nick + "_")
-            case ev.Join(own=True) if model.key(event.channel) not in before:
-                # A channel we were put in (auto-join) or asked for opens on top.
+            case ev.Join(own=True) if (
+                model.key(event.channel) not in before
+                or model.key(event.channel) in self._join_wanted
+            ):
+                # A channel we were put in (auto-join) or asked for opens on top;
+                # a rejoin after a reconnect does not move the person.
+                self._join_wanted.discard(model.key(event.channel))
                 self.switch_to(event.channel)
             case ev.Disconnected():
                 self.set_status("disconnected — reconnecting…" if event.reconnect_in else
@@ -235,6 +246,8 @@ class ChatApp(App[int]):
         if self.client is None:
             line.value = text
             return
+        if isinstance(command, slash.Join):
+            self._join_wanted.add(self.model.key(command.channel))
         self.run_command(text, command, self.model.current.name if self.model.active else None)
 
     def on_command_done(self, message: CommandDone) -> None:
