@@ -15,6 +15,7 @@ import contextlib
 import os
 import pty
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,9 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from hubtest import free_port, start_server
+from hubtest import free_port, need, start_server
 from ircclient import Closed, LineClient
 
+ROOT = Path(__file__).resolve().parents[2]
 #: Runs a command as the session leader of the terminal on its stdin, the
 #: way a terminal emulator starts a shell (Linux: TIOCSCTTY).
 SESSION_LEADER = (
@@ -115,16 +117,32 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
             os.kill(pid, signal.SIGKILL)
 
 
+def make_serve(port: int, tmp: Path) -> str:
+    """The README's `make serve`, on a free port, with this test run's venv
+    (``-o``: the venv is not rebuilt)."""
+    venv = Path(sys.prefix)
+    args = " ".join(serve_argv(port, tmp)[4:])
+    return (f"make -C {ROOT} -o {venv}/.installed-stamp VENV={venv} serve "
+            f"SERVE_ARGS='{args}'")  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["hubbub serve", "make serve"])
 def test_a_server_in_a_terminal_stops_when_the_terminal_closes(
-    terminal: Terminal, tmp_path: Path
+    terminal: Terminal, tmp_path: Path, how: str
 ) -> None:
     port = free_port()
-    terminal.type(" ".join(serve_argv(port, tmp_path)))
+    if how == "make serve":
+        need(shutil.which("make") is not None, "make is not installed (apt-get install make)")
+        need((Path(sys.prefix) / "bin" / "hubbub").exists(), "tests run outside a venv")
+        terminal.type(make_serve(port, tmp_path))
+    else:
+        terminal.type(" ".join(serve_argv(port, tmp_path)))
     deadline = time.monotonic() + 15
     while not accepts(port):
         terminal.drain()
         assert time.monotonic() < deadline, terminal.output.decode(errors="replace")
-    (pid,) = pids_with(str(tmp_path / "data"))
+    started = pids_with(str(tmp_path / "data"))  # the server (and make, if any)
+    assert started
     watcher = LineClient("127.0.0.1", port)
     watcher.register("watcher")
 
@@ -134,7 +152,7 @@ def test_a_server_in_a_terminal_stops_when_the_terminal_closes(
     error = watcher.wait_for(lambda m: m.command == "ERROR", timeout=10)[0]
     assert "Server shutting down" in error.params[0]
     deadline = time.monotonic() + 10
-    while not gone(pid):
+    while not all(gone(pid) for pid in started):
         assert time.monotonic() < deadline, "the server outlived its terminal"
         time.sleep(0.05)
     # The next `hubbub serve` on that port starts: nothing holds it.
