@@ -172,7 +172,8 @@ def test_sighup_stops_cleanly(tmp_path: Path) -> None:
     assert "Server shutting down" in error.params[0]
     assert srv.proc.wait(10) == 0
     log = srv.log.read_text()
-    assert "the terminal closed (SIGHUP): shutting down" in log
+    assert "hangup (SIGHUP: the terminal closed): shutting down" in log
+    assert "SIGUSR1 is the signal that reloads" in log
     assert "Traceback" not in log
 
 

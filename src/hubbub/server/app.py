@@ -156,8 +156,12 @@ def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals
         notify.notify(notify.READY)
 
     def stop_on(sig: signal.Signals) -> None:
-        why = "the terminal closed" if sig == signal.SIGHUP else "asked to stop"
-        log.info("%s (%s): shutting down", why, sig.name)
+        if sig == signal.SIGHUP:
+            # Say so: someone used to `kill -HUP` for a reload learns the new way.
+            log.info("hangup (SIGHUP: the terminal closed): shutting down; "
+                     "SIGUSR1 is the signal that reloads")  # fmt: skip
+        else:
+            log.info("asked to stop (%s): shutting down", sig.name)
         stop.set()
 
     installed: list[signal.Signals] = []
