@@ -1,4 +1,4 @@
-"""Reloading the config while running (SIGHUP, REHASH).
+"""Reloading the config while running (SIGUSR1, REHASH).
 
 A reload swaps the whole Config object. Keys that need a restart (the
 listeners, the server name) may not change: the reload is refused with a
