@@ -1,5 +1,6 @@
 # The two commands of the README's quick start, and a few more.
 #   make serve   set up .venv and run the server with the embedded defaults
+#                (SERVE_ARGS="--listen 127.0.0.1:7000 ..." passes flags to it)
 #   make test    set up .venv and run lint, types and the whole test suite
 
 PYTHON ?= python3
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 serve: $(STAMP)
-	$(VENV)/bin/hubbub serve
+	$(VENV)/bin/hubbub serve $(SERVE_ARGS)
 
 test: lint typecheck jstest pytest
 

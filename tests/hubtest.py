@@ -8,7 +8,6 @@ to it over real sockets.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from hubbub.certs import make_self_signed
 
 from ircclient import LineClient
 
@@ -131,15 +132,9 @@ ServerFactory = Callable[..., RunningServer]
 
 
 def make_cert(folder: Path, name: str) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    need(openssl is not None, "openssl is not installed (apt-get install openssl)")
-    assert openssl is not None
+    """A self-signed certificate and key for ``name`` (as ``hubbub cert`` makes them)."""
     cert, key = folder / f"{name}.crt", folder / f"{name}.key"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    make_self_signed(cert, key, [name], days=2)
     return cert, key
 
 

@@ -98,3 +98,43 @@ def test_web_flag_replaces_websocket_listen() -> None:
     assert out.server.websocket_listen == (Address("127.0.0.1", 2),)
     with pytest.raises(ConfigError, match=re.escape("--web: server.websocket_listen")):
         with_overrides(base, web=["nowhere"])
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("irc example.org", "contains a space"),
+        ("irc.example.org ", "contains a space"),
+        ("", "is empty"),
+        ("localhost", "needs a dot"),
+        ("irc_1.example.org", "contains '_'"),
+        ("irc..example.org", "is not a host name"),
+        ("-irc.example.org", "is not a host name"),
+    ],
+)
+def test_a_bad_server_name_is_told_what_is_wrong(name: str, says: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        from_mapping({"server": {"name": name}}, file="x.toml")
+    assert (exc.value.file, exc.value.key) == ("x.toml", "server.name")
+    assert says in exc.value.why
+    if says != "needs a dot":
+        assert "needs a dot" not in exc.value.why  # the old message blamed a dot for all
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        with_overrides(from_mapping({}), name=name)
+
+
+def test_good_server_names_pass() -> None:
+    for name in ("irc.example.org", "a-b.c1.example", "irc.example.org."):
+        assert from_mapping({"server": {"name": name}}).server.name == name
+
+
+def test_tls_files_are_set_together_or_default_to_the_data_dir() -> None:
+    with pytest.raises(ConfigError, match=re.escape("server.tls_key: set server.tls_cert")):
+        from_mapping({"server": {"tls_cert": "c.pem"}}, file="x.toml")
+    defaults = with_overrides(from_mapping({}), data_dir="/srv/hub")
+    assert [str(p) for p in defaults.tls_files()] == [
+        "/srv/hub/tls/cert.pem", "/srv/hub/tls/key.pem"]  # fmt: skip
+    configured = from_mapping(
+        {"server": {"tls_cert": "c.pem", "tls_key": "/k.pem"}}, file="/etc/hubbub/hubbub.toml"
+    )
+    assert [str(p) for p in configured.tls_files()] == ["/etc/hubbub/c.pem", "/k.pem"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from hubbub.protocol import is_channel_name
+from hubbub.protocol import is_channel_name, is_valid_hostname
 
 T = TypeVar("T")
 
@@ -26,6 +26,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Where ``hubbub serve`` with no --config and no --listen serves the web client.
 DEFAULT_WEB = "0.0.0.0:8097"
+
+#: Where ``hubbub cert`` writes, and where the server looks for its TLS
+#: certificate and key when ``server.tls_cert``/``tls_key`` are not set
+#: (relative to the data dir).
+DEFAULT_TLS_CERT = Path("tls/cert.pem")
+DEFAULT_TLS_KEY = Path("tls/key.pem")
 
 
 class ConfigError(Exception):
@@ -180,6 +186,15 @@ class Config:
         p = Path(name)
         return p if p.is_absolute() else self.data_dir / p
 
+    def tls_files(self) -> tuple[Path, Path]:
+        """The TLS certificate and key: ``server.tls_cert``/``tls_key``
+        when set, else the data dir's ``tls/cert.pem`` and ``tls/key.pem``
+        (what ``hubbub cert`` makes)."""
+        cert, key = self.server.tls_cert, self.server.tls_key
+        if cert and key:
+            return self.resolve_file(cert), self.resolve_file(key)
+        return self.data_dir / DEFAULT_TLS_CERT, self.data_dir / DEFAULT_TLS_KEY
+
     def resolve_file(self, name: str) -> Path:
         """An input file named in the config (TLS, MOTD): relative paths are
         relative to the config file's folder."""
@@ -192,7 +207,32 @@ class Config:
 def _default_server_name() -> str:
     host = socket.getfqdn() or "localhost"
     # A server name must look like a host name with a dot (clients split on it).
-    return host if "." in host else f"{host}.local"
+    name = host if "." in host else f"{host}.local"
+    return name if server_name_problem(name) is None else "hubbub.local"
+
+
+def server_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a server name, as a sentence; None if it can.
+
+    A server name is a host name with at least one dot (clients tell a
+    server from a nick by the dot). Each way to get it wrong gets its own
+    answer: a name with a space must not be told it lacks a dot.
+    """
+    example = "a server name is a host name such as irc.example.org"
+    if not name:
+        return f"is empty; {example}"
+    if any(c.isspace() for c in name):
+        return f"{name!r} contains a space; {example}"
+    bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in ".-"))})
+    if bad:
+        chars = " ".join(repr(c) for c in bad)
+        return f"{name!r} contains {chars}: only letters, digits, '-' and '.' are allowed"
+    if "." not in name:
+        return f"{name!r} needs a dot; {example}"
+    if not is_valid_hostname(name):
+        return (f"{name!r} is not a host name: each part between dots must be letters "
+                "and digits, with hyphens only inside")  # fmt: skip
+    return None
 
 
 # --- validators --------------------------------------------------------------
@@ -274,19 +314,18 @@ def _server(s: _Section) -> ServerSection:
         motd_file=s.get("motd_file", str, None),
         auto_join=s.strings("auto_join", ("#lobby",)),
     )
-    if not section.name or " " in section.name or "." not in section.name:
-        raise s.error("name", f"{section.name!r} is not a server name (it needs a dot)")
+    problem = server_name_problem(section.name)
+    if problem is not None:
+        raise s.error("name", problem)
     if " " in section.network or not section.network:
         raise s.error("network", "must be one word")
     for chan in section.auto_join:
         if not is_channel_name(chan):
             raise s.error("auto_join", f"{chan!r} is not a channel name")
-    if section.tls_listen and not (section.tls_cert and section.tls_key):
-        raise s.error("tls_listen", "needs server.tls_cert and server.tls_key")
     if bool(section.tls_cert) != bool(section.tls_key):
         # Half a pair would leave websocket_listen silently unencrypted.
         missing = "tls_key" if section.tls_cert else "tls_cert"
-        raise s.error(missing, "server.tls_cert and server.tls_key go together")
+        raise s.error(missing, "set server.tls_cert and server.tls_key together")
     if section.motd is not None and section.motd_file is not None:
         raise s.error("motd_file", "set either motd or motd_file, not both")
     return section
@@ -377,11 +416,19 @@ def load(path: str | Path) -> Config:
     return from_mapping(data, file=name)
 
 
+def _flag_addresses(flag: str, key: str, texts: list[str]) -> tuple[Address, ...]:
+    try:
+        return tuple(parse_address(a) for a in texts)
+    except ValueError as exc:
+        raise ConfigError(flag, f"server.{key}", str(exc)) from None
+
+
 def with_overrides(
     config: Config,
     *,
     listen: list[str] | None = None,
     web: list[str] | None = None,
+    tls_listen: list[str] | None = None,
     name: str | None = None,
     data_dir: str | None = None,
 ) -> Config:
@@ -392,18 +439,16 @@ def with_overrides(
         server = replace(server, listen=_flag_addresses("--listen", "listen", listen))
     if web:
         server = replace(server, websocket_listen=_flag_addresses("--web", "websocket_listen", web))
+    if tls_listen:
+        server = replace(
+            server, tls_listen=_flag_addresses("--tls-listen", "tls_listen", tls_listen)
+        )
     if name is not None:
-        if " " in name or "." not in name:
-            raise ConfigError("--name", "server.name", f"{name!r} is not a server name")
+        problem = server_name_problem(name)
+        if problem is not None:
+            raise ConfigError("--name", "server.name", problem)
         server = replace(server, name=name)
     out = replace(config, server=server)
     if data_dir is not None:
         out = replace(out, data_dir=Path(data_dir))
     return out
-
-
-def _flag_addresses(flag: str, key: str, addresses: list[str]) -> tuple[Address, ...]:
-    try:
-        return tuple(parse_address(a) for a in addresses)
-    except ValueError as exc:
-        raise ConfigError(flag, f"server.{key}", str(exc)) from None

@@ -227,6 +227,24 @@ class Invited(NamedTuple):
     nick: str
 
 
+class ServerRoomChanged(NamedTuple):
+    """The server holds ``channel`` as one of its own rooms (``held``), or
+    lets it go back to being an ordinary channel.
+
+    The server's rooms (``server.auto_join``) exist from the start, nobody
+    becomes their operator by joining them, and they stay when they empty.
+    The server itself is the actor: ``uid`` is empty and ``source`` is the
+    server's name.
+    """
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    channel: str
+    held: bool
+
+
 class ChannelRenamed(NamedTuple):
     """``channel`` is now called ``new`` (draft/channel-rename)."""
 
@@ -293,6 +311,7 @@ Event = (
     | ChannelModeChanged
     | Invited
     | ChannelRenamed
+    | ServerRoomChanged
     | MessageSent
     | Wallops
 )
@@ -318,6 +337,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChannelModeChanged,
         Invited,
         ChannelRenamed,
+        ServerRoomChanged,
         MessageSent,
         Wallops,
     )

@@ -162,34 +162,33 @@ def server(request: pytest.FixtureRequest) -> RunningServer:
     return result
 
 
+@dataclass
+class TlsServer:
+    """A TLS server made the README's way, and what a client needs to trust it."""
+
+    server: RunningServer
+    cert: Path
+    fingerprint: str
+
+
 @pytest.fixture
-def tls_hubbub_server(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
-    """`hubbub serve` with a TLS listener and a fresh self-signed certificate
-    for 127.0.0.1; yields the server and the certificate (to trust)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("openssl is needed to make a test certificate")
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
+def tls_hubbub_server(tmp_path: Path) -> Iterator[TlsServer]:
+    """`hubbub cert` then `hubbub serve --tls-listen` (the README's recipe):
+    a TLS listener on a free port with a fresh self-signed certificate."""
+    data = tmp_path / "data"
+    made = subprocess.run(
+        [sys.executable, "-m", "hubbub", "cert", "--data-dir", str(data),
+         "--name", "irc.test.local"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    (fingerprint,) = [line.split(": ", 1)[1] for line in made.stdout.splitlines()
+                      if line.startswith("SHA-256 fingerprint: ")]  # fmt: skip
     port = free_port()
-    config = tmp_path / "hubbub.toml"
-    config.write_text(
-        "[server]\n"
-        f'listen = []\ntls_listen = ["127.0.0.1:{port}"]\n'
-        f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
-    )
-    argv = [sys.executable, "-m", "hubbub", "serve", "--config", str(config),
-            "--data-dir", str(tmp_path / "data")]
+    argv = [sys.executable, "-m", "hubbub", "serve", "--data-dir", str(data),
+            "--listen", f"127.0.0.1:{free_port()}", "--tls-listen", f"127.0.0.1:{port}"]
     server = RunningServer(argv, port)
     server.start()
     try:
-        yield server, cert
+        yield TlsServer(server, data / "tls" / "cert.pem", fingerprint)
     finally:
         server.stop()

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from hubbub.client import Client
 from hubbub.client import events as ev
 from hubbub.client.tui.app import ChatApp
+from hubbub.client.tui.messages import IrcEvent
 from hubbub.protocol import parse_line
 
 FIXED_NOW = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -69,6 +70,26 @@ class ScriptedClient(Client):
                 await self._emit(event)
         self.session.data_to_send()  # nobody to send to
         await asyncio.Event().wait()
+
+
+#: The issue's long line: 45 numbered words, so a lost word is easy to name.
+NUMBERED = " ".join(f"w{i}" for i in range(1, 46))
+
+
+async def long_line_after_a_private_chat(pilot: Pilot[int]) -> None:
+    """The issue's steps: in the private chat with carol (no member list, so
+    a wider log), a 45-word line arrives in #lobby; Ctrl+P goes back there."""
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    await settle(pilot)
+    await pilot.press("alt+4")  # server, #dev, #lobby, carol
+    line = f"{t(15)} :bob!bob@127.0.0.1 PRIVMSG #lobby :{NUMBERED}"
+    assert app.client is not None
+    for event in app.client.session.receive(parse_line(line)):
+        app.post_message(IrcEvent(event))
+    await pilot.pause()
+    await pilot.press("ctrl+p")
+    await pilot.pause()
 
 
 async def settle(pilot: Pilot[int]) -> None:

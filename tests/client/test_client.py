@@ -10,10 +10,8 @@ except under CI=true, where it fails (see conftest.py).
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from hubbub.client import Client
 from hubbub.client import events as ev
@@ -157,21 +155,3 @@ async def test_retries_until_a_server_appears(hubbub_server: RunningServer) -> N
         await client.wait_for(ev.Registered, timeout=15)
     finally:
         await client.close()
-
-
-async def test_tls_connects_and_an_untrusted_certificate_is_a_sentence(
-    tls_hubbub_server: tuple[RunningServer, Path],
-) -> None:
-    server, cert = tls_hubbub_server
-    context = ssl.create_default_context(cafile=str(cert))
-    async with connected(server, "secure", tls=True, ssl_context=context) as client:
-        assert client.connected
-        assert client.state.channel("#lobby") is not None
-
-    # The system trust store does not know a self-signed certificate.
-    doubtful = Client(server.host, server.port, "doubtful", tls=True, retry_first_connect=False)
-    doubtful.start()
-    gone = await doubtful.wait_for(ev.Disconnected)
-    assert gone.reason.startswith(f"TLS with 127.0.0.1:{server.port} failed:")
-    assert "CERTIFICATE_VERIFY_FAILED" in gone.reason
-    await doubtful.close()

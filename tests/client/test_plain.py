@@ -122,3 +122,25 @@ async def test_plain_without_server_says_so_and_exits_1() -> None:
         assert proc.stdout == []
     finally:
         proc.kill()
+
+
+async def test_join_of_a_joined_channel_makes_it_current_without_waiting(
+    hubbub_server: RunningServer,
+) -> None:
+    from hubbub.client import Client
+    from hubbub.client import events as ev
+
+    async with Client(hubbub_server.host, hubbub_server.port, "lis") as listener:
+        await listener.wait_for(ev.Ready)
+        proc = await Proc.start(hubbub_server.port, "--nick", "kim")
+        try:
+            proc.send("/join #side")
+            await proc.expect("stderr", r"Now talking in #side")
+            proc.send("/join #lobby", "back in the lobby")
+            # No JOIN goes out, so nothing is waited for (a JOIN waits up to 10 s).
+            await proc.expect("stderr", r"Now talking to #lobby", timeout=3)
+            got = await listener.wait_for(ev.ChatMessage, lambda e: e.nick == "kim", timeout=3)
+            assert (got.buffer, got.text) == ("#lobby", "back in the lobby")
+            assert await proc.close_stdin_and_wait() == 0
+        finally:
+            proc.kill()

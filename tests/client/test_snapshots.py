@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 
 from hubbub.client.tui.app import ChatApp, make_app
 
-from .scripted import FIXED_NOW, SCRIPT, ScriptedClient, settle
+from .scripted import FIXED_NOW, SCRIPT, ScriptedClient, long_line_after_a_private_chat, settle
 
 if importlib.util.find_spec("pytest_textual_snapshot") is None:
     _why = "pytest-textual-snapshot is not installed (pip install pytest-textual-snapshot)"
@@ -54,3 +54,9 @@ def test_private_buffer_80x24(snap_compare: Callable[..., bool]) -> None:
         await pilot.press("alt+4")  # server, #dev, #lobby, carol
 
     assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=to_private)
+
+
+def test_long_line_after_leaving_a_private_chat_80x24(snap_compare: Callable[..., bool]) -> None:
+    # The 45 numbered words wrap inside the log, under the message, none cut off.
+    assert snap_compare(scripted_app(), terminal_size=(80, 24),
+                        run_before=long_line_after_a_private_chat)  # fmt: skip

@@ -162,3 +162,72 @@ async def test_connection_error_is_a_sentence(hubbub_server: RunningServer) -> N
         assert not any("Traceback" in line for line in lines(app, None))
         await type_line(pilot, "/quit")
         await until(pilot, lambda: not app.is_running)
+
+
+def on_screen(app: ChatApp, text: str) -> Callable[[], bool]:
+    """``text`` is in the log as drawn (not only in the model)."""
+    return lambda: text in " ".join(row.strip() for row in app.log_view.text_rows())
+
+
+async def test_a_taken_nick_and_a_server_going_away_show_without_a_key_press(
+    hubbub_server: RunningServer,
+) -> None:
+    async with Client(hubbub_server.host, hubbub_server.port, "bob") as bob:
+        await bob.wait_for(ev.Ready)
+        app = make_app(hubbub_server.host, hubbub_server.port, "alice")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.model.current.name == "#lobby"
+                        and app.member_list.option_count == 2)
+            await type_line(pilot, "/nick bob")
+            # Nothing else is typed: the refusal must reach the screen by itself.
+            await until(pilot, on_screen(app, "The nickname bob is taken"))
+            assert app.nick == "alice"
+
+            await asyncio.to_thread(hubbub_server.stop)
+            await until(pilot, on_screen(app, "Reconnecting in"))
+            assert app.member_list.option_count == 0
+            assert app.member_list.border_title == "offline"
+            assert "disconnected" in app.status
+
+
+async def test_join_of_a_channel_we_are_in_switches_to_it(hubbub_server: RunningServer) -> None:
+    app = make_app(hubbub_server.host, hubbub_server.port, "hana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.model.current.name == "#lobby")
+        await type_line(pilot, "/join #side")
+        await until(pilot, lambda: app.model.current.name == "#side")
+        joins = sum("You joined #lobby" in line for line in lines(app, "#lobby"))
+        # Already in #lobby: /join brings it up (nothing is sent, nothing repeats).
+        await type_line(pilot, "/join #lobby")
+        await until(pilot, lambda: app.model.current.name == "#lobby")
+        assert on_screen(app, "You joined #lobby")()
+        assert sum("You joined #lobby" in line for line in lines(app, "#lobby")) == joins
+        # A channel left earlier keeps its buffer; joining it again goes there too.
+        await type_line(pilot, "/part #side")
+        await until(pilot, shows(app, "You left", buffer="#side"))
+        await pilot.press("alt+1")
+        await until(pilot, lambda: app.model.active is None)
+        await type_line(pilot, "/join #side")
+        await until(pilot, lambda: app.model.current.name == "#side")
+
+
+async def test_ctrl_c_quits_and_says_goodbye(hubbub_server: RunningServer) -> None:
+    async with Client(hubbub_server.host, hubbub_server.port, "ivan") as ivan:
+        await ivan.wait_for(ev.Ready)
+        app = make_app(hubbub_server.host, hubbub_server.port, "jill")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.model.current.name == "#lobby")
+            await pilot.press(*"half-typed")
+            await pilot.press("ctrl+c")
+            await until(pilot, lambda: not app.is_running)
+        gone = await ivan.wait_for(ev.Quit, lambda e: e.nick == "jill")
+        assert gone.reason == "Quit: Leaving"
+    assert app.return_code == 0
+
+
+async def test_ctrl_c_at_the_nick_prompt_quits_too(hubbub_server: RunningServer) -> None:
+    app = make_app(hubbub_server.host, hubbub_server.port, None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, NickPrompt))
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: not app.is_running)

@@ -15,7 +15,7 @@ def test_two_clients_chat_in_a_channel(server: RunningServer) -> None:
     alice.send("JOIN #team")
     alice.expect("366", "alice", "#team")
     bob.send("JOIN #team")
-    names = bob.expect("353", "bob")
+    names = bob.expect("353", "bob", "=", "#team")
     assert names.params[-1].split() == ["@alice", "bob"]
     alice.expect("JOIN", "#team")  # alice sees bob arrive
     bob.send("PRIVMSG #team :hello, alice")

@@ -80,8 +80,10 @@ def irssi(server: RunningServer, tmp_path: Path) -> Iterator[Callable[[], Tmux]]
 def test_irssi_joins_chats_renames_ops_kicks_and_quits(
     server: RunningServer, irssi: Callable[[], Tmux]
 ) -> None:
-    bob = server.client("bob")  # first in #lobby, so bob is its op
+    bob = server.client("bob")
     bob.expect("366", "bob", "#lobby")
+    bob.send("JOIN #crew")  # the server's #lobby has no op; bob founds #crew and is its op
+    bob.expect("366", "bob", "#crew")
     tmux = irssi()
     arrived = bob.expect("JOIN", "#lobby")
     assert arrived.source is not None and arrived.source.startswith("ircuser!")
@@ -98,15 +100,18 @@ def test_irssi_joins_chats_renames_ops_kicks_and_quits(
     change = bob.expect("NICK")
     assert change.params[0] == "ircuser2"
 
-    bob.send("MODE #lobby +o ircuser2")
-    bob.expect("MODE", "#lobby", "+o", "ircuser2")
+    tmux.type("/join #crew")
+    bob.expect("JOIN", "#crew")
+    bob.send("MODE #crew +o ircuser2")
+    bob.expect("MODE", "#crew", "+o", "ircuser2")
     tmux.wait_screen("+o ircuser2")
 
     # Now irssi's user is op: it kicks a second client of ours.
     carol = server.client("carol")
-    bob.expect("JOIN", "#lobby")
+    carol.send("JOIN #crew")
+    bob.expect("JOIN", "#crew")
     tmux.type("/kick carol enough")
-    kick = carol.expect("KICK", "#lobby", "carol")
+    kick = carol.expect("KICK", "#crew", "carol")
     assert kick.params[2] == "enough"
     assert kick.source is not None and kick.source.startswith("ircuser2!")
 
@@ -118,6 +123,6 @@ def test_irssi_joins_chats_renames_ops_kicks_and_quits(
 
 
 def _alone(client: LineClient) -> bool:
-    client.send("NAMES #lobby")
-    names = client.expect("353")
+    client.send("NAMES #crew")
+    names = client.expect("353", "bob", "=", "#crew")
     return names.params[-1].split() == ["@bob"]

@@ -108,11 +108,11 @@ def test_port_in_use_is_a_clear_error(server_factory: ServerFactory, tmp_path: P
     assert "Traceback" not in result.stderr
 
 
-def test_sighup_reloads_the_motd(server_factory: ServerFactory) -> None:
+def test_sigusr1_reloads_the_motd(server_factory: ServerFactory) -> None:
     srv = server_factory('[server]\nmotd = "old news"\n')
     config = srv.log.parent / "hubbub.toml"
     config.write_text('[server]\nmotd = "fresh news"\n')
-    srv.proc.send_signal(signal.SIGHUP)
+    srv.proc.send_signal(signal.SIGUSR1)
     srv.wait_for_log("configuration reloaded")
     c = srv.client()
     burst = c.register("reader")
@@ -120,7 +120,7 @@ def test_sighup_reloads_the_motd(server_factory: ServerFactory) -> None:
     # A key that cannot change at runtime is refused with its name, and the
     # server keeps running with the old config.
     config.write_text('[server]\nwebsocket_listen = ["127.0.0.1:1"]\nmotd = "nope"\n')
-    srv.proc.send_signal(signal.SIGHUP)
+    srv.proc.send_signal(signal.SIGUSR1)
     srv.wait_for_log("server.websocket_listen cannot change")
     assert srv.alive()
     late = srv.client()

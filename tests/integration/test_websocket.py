@@ -293,6 +293,6 @@ def test_allowed_origins_follow_a_reload(server_factory: ServerFactory) -> None:
     assert _refused(srv, origin="https://friend.example") == 403
     config = srv.log.parent / "hubbub.toml"
     config.write_text('[server]\nmotd = "hi"\nallowed_origins = ["https://friend.example"]\n')
-    srv.proc.send_signal(signal.SIGHUP)
+    srv.proc.send_signal(signal.SIGUSR1)
     srv.wait_for_log("configuration reloaded")
     ws(srv, "friend", origin="https://friend.example")

@@ -1,14 +1,12 @@
-"""The shared irc-parser-tests vectors (ircdocs/parser-tests, CC0).
+"""The irc-parser-tests vectors (ircdocs/parser-tests, CC0).
 
-They live outside the repository, in ``../shared/data/irc-parser-tests``
-relative to its root. Outside CI the folder may be absent and these tests
-skip, saying where they looked; in CI (``CI=true``) it is always there, so a
-missing folder fails instead of skipping quietly.
+They are part of the repository, in ``tests/data/irc-parser-tests`` (with
+their licence), so a fresh clone runs every one of them with nothing beside
+it: a missing or empty file is a failure, never a skip.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ from hubbub.protocol import (
     split_userhost,
 )
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "irc-parser-tests"
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "irc-parser-tests"
 FILES = (
     "msg-split.yaml",
     "msg-join.yaml",
@@ -35,32 +33,18 @@ FILES = (
 )
 
 
-def _missing(path: Path) -> None:
-    """Skip (locally) or fail (in CI) because ``path`` is not there."""
-    reason = f"irc-parser-tests vectors not found: {path} does not exist"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true, where the vectors are required)")
-    pytest.skip(reason)
+def _load(name: str) -> list[Any]:
+    """The vectors of ``name``; a missing file fails at collection, loudly."""
+    tests: list[Any] = yaml.safe_load((VECTORS / name).read_text(encoding="utf-8"))["tests"]
+    return tests
 
 
 def _cases(name: str) -> list[Any]:
-    """One pytest param per vector in ``name``, or a single placeholder that
-    skips/fails at run time when the file is absent (never an empty list,
-    which pytest would skip without saying why)."""
-    path = VECTORS / name
-    if not path.is_file():
-        return [pytest.param(None, id=f"{name}-missing")]
-    tests = yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]
+    """One pytest param per vector in ``name``."""
     return [
-        pytest.param(case, id=f"{name.removesuffix('.yaml')}-{i}") for i, case in enumerate(tests)
+        pytest.param(case, id=f"{name.removesuffix('.yaml')}-{i}")
+        for i, case in enumerate(_load(name))
     ]
-
-
-def _case(case: dict[str, Any] | None, name: str) -> dict[str, Any]:
-    if case is None:
-        _missing(VECTORS / name)
-    assert case is not None
-    return case
 
 
 def _message(atoms: dict[str, Any]) -> Message:
@@ -75,17 +59,16 @@ def _message(atoms: dict[str, Any]) -> Message:
 
 @pytest.mark.parametrize("name", FILES)
 def test_vector_file_present_and_not_empty(name: str) -> None:
-    path = VECTORS / name
-    if not path.is_file():
-        _missing(path)
-    tests = yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]
     # A file with no vectors would make every other test here pass vacuously.
-    assert len(tests) >= 5
+    assert len(_load(name)) >= 5
+
+
+def test_the_licence_travels_with_the_vectors() -> None:
+    assert "CC0 1.0 Universal" in (VECTORS / "LICENSE").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("case", _cases("msg-split.yaml"))
-def test_msg_split(case: dict[str, Any] | None) -> None:
-    case = _case(case, "msg-split.yaml")
+def test_msg_split(case: dict[str, Any]) -> None:
     atoms = case["atoms"]
     msg = parse_line(case["input"])
     assert msg.tags == (atoms.get("tags") or {})
@@ -96,10 +79,7 @@ def test_msg_split(case: dict[str, Any] | None) -> None:
 
 def test_msg_split_through_framing_bytewise() -> None:
     """All split vectors as one CR LF stream, fed byte by byte, parse the same."""
-    path = VECTORS / "msg-split.yaml"
-    if not path.is_file():
-        _missing(path)
-    inputs = [c["input"] for c in yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]]
+    inputs = [c["input"] for c in _load("msg-split.yaml")]
     stream = b"".join(line.encode("utf-8") + b"\r\n" for line in inputs)
     buf = LineBuffer()
     raw: list[bytes] = []
@@ -117,8 +97,7 @@ def test_msg_split_through_framing_bytewise() -> None:
 
 
 @pytest.mark.parametrize("case", _cases("msg-join.yaml"))
-def test_msg_join(case: dict[str, Any] | None) -> None:
-    case = _case(case, "msg-join.yaml")
+def test_msg_join(case: dict[str, Any]) -> None:
     msg = _message(case["atoms"])
     assert msg.to_line() in case["matches"]
     # And every accepted spelling parses back to the same message.
@@ -127,8 +106,7 @@ def test_msg_join(case: dict[str, Any] | None) -> None:
 
 
 @pytest.mark.parametrize("case", _cases("mask-match.yaml"))
-def test_mask_match(case: dict[str, Any] | None) -> None:
-    case = _case(case, "mask-match.yaml")
+def test_mask_match(case: dict[str, Any]) -> None:
     mask = case["mask"]
     for name in case.get("matches") or ():
         assert mask_match(mask, name), (mask, name)
@@ -137,14 +115,12 @@ def test_mask_match(case: dict[str, Any] | None) -> None:
 
 
 @pytest.mark.parametrize("case", _cases("userhost-split.yaml"))
-def test_userhost_split(case: dict[str, Any] | None) -> None:
-    case = _case(case, "userhost-split.yaml")
+def test_userhost_split(case: dict[str, Any]) -> None:
     atoms = case["atoms"]
     got = split_userhost(case["source"])
     assert got == (atoms.get("nick", ""), atoms.get("user", ""), atoms.get("host", ""))
 
 
 @pytest.mark.parametrize("case", _cases("validate-hostname.yaml"))
-def test_validate_hostname(case: dict[str, Any] | None) -> None:
-    case = _case(case, "validate-hostname.yaml")
+def test_validate_hostname(case: dict[str, Any]) -> None:
     assert is_valid_hostname(case["host"]) is case["valid"]

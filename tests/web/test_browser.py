@@ -91,11 +91,19 @@ def test_two_browser_users_and_a_tcp_client_chat_in_the_lobby(
     say(alice, "got it")
     assert carol.expect("PRIVMSG", "carol").params[1] == "got it"
 
-    # Keyboard: Alt+Up goes back to the lobby; /topic sets its topic.
+    # Keyboard: Alt+Up goes back to the lobby.
     alice.locator("#input").press("Alt+ArrowUp")
     expect(alice.locator("#title")).to_have_text("#lobby")
+    # A room of their own: its creator is its operator and sets the topic.
+    # (#lobby belongs to the server: nobody is its operator by arriving.)
+    say(alice, "/join #tea")
+    expect(alice.locator("#title")).to_have_text("#tea")
+    say(bob, "/join #tea")
+    expect(bob.locator("#title")).to_have_text("#tea")
     say(alice, "/topic Tea at five")
     expect(bob.locator("#topic")).to_have_text("Tea at five")
+    say(bob, "/join #lobby")
+    expect(bob.locator("#title")).to_have_text("#lobby")
     carol.send("QUIT :off to bed")
     expect(log_line(bob, "carol quit (Quit: off to bed)")).to_be_visible()
     expect(bob.locator("#member-list")).not_to_contain_text("carol")

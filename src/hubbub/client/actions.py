@@ -65,6 +65,10 @@ async def execute(client: Client, command: slash.Command, current: str | None) -
                 outcome.error, outcome.sent = NOT_CONNECTED, False
             return outcome
         case slash.Join(channel, key):
+            there = client.state.channel(channel)
+            if there is not None:
+                # Already there: /join brings the channel up, as irssi does.
+                return Outcome(open_buffer=there.name)
             return _sent(await client.join(channel, key))
         case slash.Part(channel, reason):
             target = channel or current or ""

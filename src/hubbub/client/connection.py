@@ -12,6 +12,10 @@ with ``async for event in client.events()``; the iterator ends when ``run``
 does. The queue is bounded: a consumer that stops reading stops the reader
 too, instead of growing memory without limit.
 
+A TLS certificate that fails its check (:mod:`.trust`) ends ``run`` at
+once, whatever ``reconnect`` says: retrying cannot fix it, and the reason
+(with the certificate's fingerprint) is what the person needs to see.
+
 A silent connection is probed: after ``ping_interval`` seconds without a
 line we send PING, and after as long again we give up on it ("Ping
 timeout") and reconnect, so a dead network is noticed without the kernel's
@@ -29,7 +33,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from hubbub.protocol import EmptyLine, LineBuffer, Message, ProtocolError, decode, parse_line
 
@@ -37,6 +41,7 @@ from . import events as ev
 from .session import WANTED_CAPS, ClientSession
 from .state import ClientState
 from .text import utcnow
+from .trust import Trust, UntrustedCertificate, peer_fingerprint, untrusted_reason
 
 E = TypeVar("E", bound=ev.Event)
 _QUEUE_LIMIT = 10_000
@@ -57,6 +62,13 @@ def describe_error(exc: BaseException, host: str, port: int) -> str:
     return f"Could not connect to {where}: {exc}."
 
 
+class Closed(NamedTuple):
+    """How one connection ended: why, and whether trying again can help."""
+
+    reason: str
+    final: bool = False
+
+
 class Client:
     """An IRC connection that stays up: see the module docstring."""
 
@@ -67,6 +79,7 @@ class Client:
         nick: str,
         *,
         tls: bool = False,
+        trust: Trust | None = None,
         ssl_context: ssl.SSLContext | None = None,
         user: str = "hubbub",
         realname: str = "hubbub user",
@@ -84,6 +97,8 @@ class Client:
         self.host = host
         self.port = port
         self.tls = tls
+        #: How the server's certificate is checked (``ssl_context`` wins if given).
+        self.trust = trust or Trust()
         self.ssl_context = ssl_context
         self.reconnect = reconnect
         self.retry_first_connect = retry_first_connect
@@ -164,14 +179,14 @@ class Client:
                 attempt += 1
                 await self._emit(ev.Connecting(self.host, self.port, attempt))
                 self._connection_registered = False
-                reason = await self._connect_once()
+                reason, final = await self._connect_once()
                 if self._connection_registered:
                     attempt = 0  # this one worked: start the backoff over
                 ever_connected = ever_connected or self.session.ever_registered
                 if self._quitting:
                     await self._emit(ev.Disconnected(reason, None))
                     break
-                give_up = not self.reconnect or (
+                give_up = final or not self.reconnect or (
                     not ever_connected and not self.retry_first_connect
                 )
                 if give_up:
@@ -189,18 +204,32 @@ class Client:
         base = min(self.backoff_max, self.backoff_initial * 2 ** (attempt - 1))
         return round(float(base) * random.uniform(0.75, 1.0), 3)
 
-    async def _connect_once(self) -> str:
-        """One connection from open to close; returns why it closed."""
+    async def _connect_once(self) -> Closed:
+        """One connection from open to close; returns how it closed."""
         context: ssl.SSLContext | None = None
         if self.tls:
-            context = self.ssl_context or ssl.create_default_context()
+            try:
+                context = self.ssl_context or self.trust.context()
+            except ValueError as exc:
+                return Closed(f"{exc}.", final=True)
+        where = f"{self.host}:{self.port}"
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port, ssl=context),
                 self.connect_timeout,
             )
+        except ssl.SSLCertVerificationError as exc:
+            seen = await peer_fingerprint(self.host, self.port, self.connect_timeout)
+            return Closed(untrusted_reason(exc, where, seen), final=True)
         except (OSError, TimeoutError, ssl.SSLError) as exc:
-            return describe_error(exc, self.host, self.port)
+            return Closed(describe_error(exc, self.host, self.port))
+        if context is not None and self.ssl_context is None:
+            ssl_object = writer.get_extra_info("ssl_object")
+            try:
+                self.trust.check(ssl_object.getpeercert(binary_form=True), where)
+            except UntrustedCertificate as exc:
+                writer.close()
+                return Closed(str(exc), final=True)
         self._writer = writer
         await self._emit(ev.Connected(self.host, self.port))
         self.session.connection_made()
@@ -218,7 +247,7 @@ class Client:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
-        return reason
+        return Closed(reason)
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> str:
         buffer = LineBuffer()

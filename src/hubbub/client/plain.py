@@ -38,6 +38,7 @@ from . import events as ev
 from . import slash
 from .actions import NOT_CONNECTED, execute
 from .connection import Client
+from .trust import Trust
 
 _EOF = None
 
@@ -72,13 +73,13 @@ class PlainChat:
         host: str,
         port: int,
         nick: str | None,
-        tls: bool,
+        trust: Trust | None,
         *,
         stdin_fd: int = 0,
         out: TextIO = sys.stdout,
         err: TextIO = sys.stderr,
     ) -> None:
-        self.host, self.port, self.nick, self.tls = host, port, nick, tls
+        self.host, self.port, self.nick, self.trust = host, port, nick, trust
         self.stdin_fd = stdin_fd
         self.out, self.err = out, err
         self.lines: asyncio.Queue[str | None] = asyncio.Queue()
@@ -132,7 +133,8 @@ class PlainChat:
             self.host,
             self.port,
             nick,
-            tls=self.tls,
+            tls=self.trust is not None,
+            trust=self.trust,
             alt_nicks=self.nick is not None,
             retry_first_connect=False,
         )
@@ -189,7 +191,7 @@ class PlainChat:
                 continue
             self.join_settled.clear()
             outcome = await execute(self.client, command, self.current)
-            if isinstance(command, slash.Join) and outcome.sent:
+            if isinstance(command, slash.Join) and outcome.sent and not outcome.open_buffer:
                 # The next line most likely talks in the new channel: wait
                 # until it is the current one (or the server said no).
                 with contextlib.suppress(TimeoutError):
@@ -310,7 +312,9 @@ class PlainChat:
     def on_disconnected(self, event: ev.Disconnected) -> None:
         self.ready.clear()
         if event.reconnect_in is None:
-            if not self.ever_ready:
+            # The client gave up (it never connected, or the server's
+            # certificate stopped passing its check): say why, and fail.
+            if not self.quitting:
                 self.note(event.reason)
                 self.exit_code = self.exit_code or 1
             return
@@ -320,6 +324,6 @@ class PlainChat:
         )
 
 
-async def run_plain(host: str, port: int, nick: str | None, tls: bool) -> int:
-    """Run plain mode on the real stdin/stdout/stderr."""
-    return await PlainChat(host, port, nick, tls).run()
+async def run_plain(host: str, port: int, nick: str | None, trust: Trust | None) -> int:
+    """Run plain mode on the real stdin/stdout/stderr (TLS when ``trust`` is set)."""
+    return await PlainChat(host, port, nick, trust).run()

@@ -1,9 +1,27 @@
 """Wiring: listeners, the timeout sweep, signals, reload and graceful shutdown.
 
-:func:`serve` runs until ``shutdown_trigger`` is set (tests) or SIGINT/SIGTERM
+:func:`serve` runs until ``shutdown_trigger`` is set (tests) or a stop signal
 arrives (the command line). Shutdown order, as uvicorn does it: stop
 accepting, tell every client why, give the output a moment to drain, then
 cut whatever is left.
+
+Signals
+-------
+SIGINT, SIGTERM and SIGHUP stop the server cleanly; SIGUSR1 reloads the
+config, as the REHASH command does. SIGHUP is what a terminal sends when it
+closes: a server in the foreground of a terminal must end with it, not live
+on as an orphan holding the port. A server that was started with SIGHUP
+ignored (``nohup``) keeps it ignored. Service managers reload with SIGUSR1
+(systemd: ``ExecReload=kill -USR1 $MAINPID``, or ``Type=notify-reload`` with
+``ReloadSignal=SIGUSR1``).
+
+Ready
+-----
+Start-up does everything before the first client can connect: the signal
+handlers are installed, the server's rooms exist, every listener is bound
+(a port in use fails the start with nothing half-open), and only then do
+all listeners start accepting at once. "ready" in the log, the ``ready``
+callback and systemd's ``READY=1`` (:mod:`.notify`) all come after that.
 """
 
 from __future__ import annotations
@@ -16,10 +34,12 @@ import resource
 import signal
 import ssl
 from collections.abc import Callable
+from functools import partial
 
 from hubbub.config import Address, Config, ConfigError
 from hubbub.web.site import Site
 
+from . import notify
 from .commands import COMMANDS
 from .dispatch import Dispatcher
 from .server import Server
@@ -59,21 +79,30 @@ def tune_gc() -> None:
 
 
 def tls_context(config: Config) -> ssl.SSLContext:
-    """A server TLS context from ``server.tls_cert``/``tls_key``."""
+    """A server TLS context from the certificate and key (see
+    :meth:`Config.tls_files`); a ConfigError that says what to do if they
+    cannot be loaded."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert, key = config.server.tls_cert, config.server.tls_key
-    assert cert is not None and key is not None
+    cert, key = config.tls_files()
+    file = str(config.path) if config.path else None
+    if config.server.tls_cert is None and not cert.exists():
+        raise ConfigError(
+            file, "server.tls_cert",
+            f"not set, and {cert} does not exist: set server.tls_cert and server.tls_key, "
+            "or run `hubbub cert` to make a self-signed certificate there",
+        )  # fmt: skip
     try:
-        ctx.load_cert_chain(str(config.resolve_file(cert)), str(config.resolve_file(key)))
+        ctx.load_cert_chain(str(cert), str(key))
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(str(config.path), "server.tls_cert", f"cannot load: {exc}") from None
+        raise ConfigError(file, "server.tls_cert", f"cannot load {cert}: {exc}") from None
     return ctx
 
 
-async def _listen(
+async def _bind(
     server: Server, config: Config, tls: ssl.SSLContext | None
 ) -> tuple[list[asyncio.base_events.Server], list[tuple[str, int]]]:
-    """Open every configured listener; the listeners and the addresses bound."""
+    """Bind every configured listener, not yet accepting (see :func:`serve`);
+    the listeners and the addresses bound."""
     loop = asyncio.get_running_loop()
     listeners: list[asyncio.base_events.Server] = []
     bound: list[tuple[str, int]] = []
@@ -99,7 +128,8 @@ async def _listen(
     for key, addr, factory, ctx in plans:
         try:
             listener = await loop.create_server(
-                factory, addr.host, addr.port, ssl=ctx, backlog=4096, reuse_address=True
+                factory, addr.host, addr.port,
+                ssl=ctx, backlog=4096, reuse_address=True, start_serving=False,
             )
         except OSError as exc:
             for other in listeners:
@@ -113,7 +143,7 @@ async def _listen(
         for sock in listener.sockets:
             host, port = sock.getsockname()[:2]
             bound.append((host, port))
-            log.info("listening on %s:%d%s", host, port, _describe(key, ctx, host, port))
+            log.info("bound %s:%d%s", host, port, _describe(key, ctx, host, port))
     if site is not None:
         log.info("web client: %d files, %d bytes", len(site.assets) - 1, site.size)
     return listeners, bound
@@ -130,21 +160,40 @@ def _describe(key: str, ctx: ssl.SSLContext | None, host: str, port: int) -> str
     return f" (web client at {scheme}://{shown}:{port}/ and IRC over WebSocket)"
 
 
+#: The signal that reloads the config (as REHASH does); SIGHUP stops instead.
+RELOAD_SIGNAL = signal.SIGUSR1
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals]:
-    """SIGINT/SIGTERM stop the server, SIGHUP reloads its config."""
+    """Stop on SIGINT/SIGTERM/SIGHUP, reload on SIGUSR1 (see the module docstring)."""
     loop = asyncio.get_running_loop()
 
     def reload() -> None:
+        notify.notify(*notify.reloading())
         refused = server.rehash()
         if refused is not None:
             log.error("reload refused: %s", refused)
+        notify.notify(notify.READY)
+
+    def stop_on(sig: signal.Signals) -> None:
+        if sig == signal.SIGHUP:
+            # Say so: someone used to `kill -HUP` for a reload learns the new way.
+            log.info("hangup (SIGHUP: the terminal closed): shutting down; "
+                     "SIGUSR1 is the signal that reloads")  # fmt: skip
+        else:
+            log.info("asked to stop (%s): shutting down", sig.name)
+        stop.set()
 
     installed: list[signal.Signals] = []
-    for sig, handler in (
-        (signal.SIGINT, stop.set),
-        (signal.SIGTERM, stop.set),
-        (signal.SIGHUP, reload),
-    ):
+    handlers: list[tuple[signal.Signals, Callable[[], None]]] = [
+        *((sig, partial(stop_on, sig)) for sig in STOP_SIGNALS),
+        (RELOAD_SIGNAL, reload),
+    ]
+    for sig, handler in handlers:
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            log.info("SIGHUP is ignored (nohup): the server outlives its terminal")
+            continue
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, handler)
             installed.append(sig)
@@ -160,9 +209,10 @@ async def serve(
 ) -> bool:
     """Run a server until ``shutdown_trigger`` is set or a stop signal comes.
 
-    Signal handlers are installed before any port opens, so a signal sent
-    the moment a client can connect is handled, never fatal. Returns True
-    when an operator asked for a RESTART (the caller re-executes).
+    Everything is in place before any port accepts (see "Ready" in the
+    module docstring), so a signal sent the moment a client can connect is
+    handled, never fatal. Returns True when an operator asked for a
+    RESTART (the caller re-executes).
     """
     loop = asyncio.get_running_loop()
     raise_fd_limit()
@@ -180,15 +230,20 @@ async def serve(
     listeners: list[asyncio.base_events.Server] = []
     sweeper: asyncio.Task[None] | None = None
     try:
-        listeners, bound = await _listen(server, config, tls)
+        listeners, bound = await _bind(server, config, tls)
         tune_gc()
         sweeper = asyncio.create_task(_sweep(server))
-        log.info("hubbub %s ready as %s", server.version, server.name)
+        for listener in listeners:
+            await listener.start_serving()
+        where = ", ".join(f"{host}:{port}" for host, port in bound) or "nothing"
+        log.info("hubbub %s ready as %s, listening on %s", server.version, server.name, where)
+        notify.notify(notify.READY, f"STATUS=listening on {where}")
         if ready is not None:
             ready(bound)
         await stop.wait()
     finally:
         log.info("shutting down")
+        notify.notify(notify.STOPPING)
         for listener in listeners:
             listener.close()
         if sweeper is not None:

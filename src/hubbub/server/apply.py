@@ -177,6 +177,10 @@ def _renamed(network: Network, e: ev.ChannelRenamed) -> None:
         network.rename_channel(chan, e.new)
 
 
+def _server_room(network: Network, e: ev.ServerRoomChanged) -> None:
+    network.hold_channel(e.channel, e.time, e.held)
+
+
 #: Event kinds that change no state: messages, WALLOPS, and kills (the
 #: quit that follows a kill does).
 NO_STATE: frozenset[type[Any]] = frozenset({ev.Killed, ev.MessageSent, ev.Wallops})
@@ -199,4 +203,5 @@ APPLY: dict[type[Any], Callable[[Network, Any], None]] = {
     ev.ChannelModeChanged: _channel_modes,
     ev.Invited: _invited,
     ev.ChannelRenamed: _renamed,
+    ev.ServerRoomChanged: _server_room,
 }

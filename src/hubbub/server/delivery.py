@@ -425,6 +425,10 @@ def _wallops(d: Delivery, e: ev.Wallops, audience: Audience, origin: ReplyBuffer
         _to_actor(d, e.uid, msg, origin)
 
 
+def _unseen(d: Delivery, e: Any, audience: Audience, origin: ReplyBuffer | None) -> None:
+    """A change nobody is shown (the server taking or releasing a room)."""
+
+
 #: Each event type and how it is delivered.
 ROUTES: dict[type[Any], Route] = {
     ev.UserRegistered: Route(_nobody, _registered),
@@ -444,6 +448,7 @@ ROUTES: dict[type[Any], Route] = {
     ev.ChannelModeChanged: Route(_channel_audience, _channel_modes),
     ev.Invited: Route(_invited_audience, _invited),
     ev.ChannelRenamed: Route(_renamed_audience, _renamed),
+    ev.ServerRoomChanged: Route(_nobody, _unseen),
     ev.MessageSent: Route(_message_audience, _message),
     ev.Wallops: Route(_wallops_audience, _wallops),
 }

@@ -1,4 +1,4 @@
-"""Reloading the config while running (SIGHUP, REHASH).
+"""Reloading the config while running (SIGUSR1, REHASH).
 
 A reload swaps the whole Config object. Keys that need a restart (the
 listeners, the server name) may not change: the reload is refused with a
@@ -26,13 +26,11 @@ def refusal(old: Config, new: Config) -> str | None:
 
 def reload_certificate(context: ssl.SSLContext | None, new: Config) -> str | None:
     """Load ``new``'s certificate into ``context``; the error, or None."""
-    if context is None or not (new.server.tls_cert and new.server.tls_key):
+    if context is None:
         return None
+    cert, key = new.tls_files()
     try:
-        context.load_cert_chain(
-            str(new.resolve_file(new.server.tls_cert)),
-            str(new.resolve_file(new.server.tls_key)),
-        )
+        context.load_cert_chain(str(cert), str(key))
     except (OSError, ssl.SSLError) as exc:
-        return f"server.tls_cert: cannot load: {exc}"
+        return f"server.tls_cert: cannot load {cert}: {exc}"
     return None

@@ -21,8 +21,8 @@ from hubbub import __version__
 from hubbub.bus.base import Bus
 from hubbub.bus.local import LocalBus
 from hubbub.config import Config, ConfigError
-from hubbub.events import UserQuit
-from hubbub.protocol import Message
+from hubbub.events import ServerRoomChanged, UserQuit
+from hubbub.protocol import Message, casefold
 from hubbub.store.base import AccountStore, HistoryStore
 from hubbub.store.null import NullAccountStore, NullHistoryStore
 
@@ -88,6 +88,9 @@ class Server:
         self.apply_config(config)
         self.delivery = Delivery(self.network, self.monitors, self.name)
         self.pipeline = Pipeline(self.delivery, bus or LocalBus(), [self.history])
+        # The server's rooms exist from the start, before anyone can join.
+        # (A bus that replays the network's state must run before this.)
+        self.hold_server_rooms()
 
     # --- configuration -----------------------------------------------------
 
@@ -115,8 +118,25 @@ class Server:
             self.apply_config(new)
         except ConfigError as exc:
             return str(exc)
+        self.hold_server_rooms()
         log.info("configuration reloaded")
         return None
+
+    def hold_server_rooms(self) -> None:
+        """Make the network's server rooms those of ``server.auto_join``:
+        publish a change for each room to take, and for each to let go."""
+        network = self.network
+        wanted = {casefold(name) for name in self.config.server.auto_join}
+        for held in [c for c in network.channels.values() if c.server_room]:
+            if held.name_cf not in wanted:
+                self._publish_room(held.name, held=False)
+        for name in self.config.server.auto_join:
+            chan = network.channel(name)
+            if chan is None or not chan.server_room:
+                self._publish_room(chan.name if chan else name, held=True)
+
+    def _publish_room(self, name: str, *, held: bool) -> None:
+        self.pipeline.publish(ServerRoomChanged(*self.stamp(), "", self.name, name, held))
 
     # --- sessions ----------------------------------------------------------
 

@@ -117,6 +117,7 @@ class Channel:
         "modes",
         "name",
         "name_cf",
+        "server_room",
         "topic",
         "topic_setter",
         "topic_time",
@@ -137,6 +138,8 @@ class Channel:
         self.excepts: dict[str, tuple[str, float]] = {}
         self.invex: dict[str, tuple[str, float]] = {}
         self.invited: set[str] = set()  # casefolded nicks with a pending INVITE
+        #: One of the server's own rooms: no founder op, kept when empty.
+        self.server_room = False
 
     def prefix_of(self, user: User, *, multi: bool = False) -> str:
         """The prefix(es) shown before ``user``'s nick in NAMES/WHO."""
@@ -234,7 +237,7 @@ class Network:
                 "modes": "".join(sorted(c.modes)), "key": c.key, "limit": c.limit,
                 "members": {m.uid: modes for m, modes in c.members.items()},
                 "bans": dict(c.bans), "excepts": dict(c.excepts), "invex": dict(c.invex),
-                "invited": sorted(c.invited),
+                "invited": sorted(c.invited), "server_room": c.server_room,
             }
             for c in self.channels.values()
         }  # fmt: skip
@@ -300,7 +303,8 @@ class Network:
 
     def join(self, user: User, name: str, now: float) -> Channel:
         """Put ``user`` in channel ``name``, creating it (and making them op)
-        if it did not exist."""
+        if it did not exist. Joining an existing channel, such as one of the
+        server's rooms that is empty, gives no op."""
         cf = casefold(name)
         chan = self.channels.get(cf)
         created = chan is None
@@ -309,6 +313,21 @@ class Network:
         chan.members[user] = "o" if created else ""
         user.channels[cf] = chan
         chan.invited.discard(user.nick_cf)
+        return chan
+
+    def hold_channel(self, name: str, now: float, held: bool) -> Channel | None:
+        """Make ``name`` one of the server's rooms (creating it, empty), or
+        an ordinary channel again (gone at once if nobody is in it)."""
+        cf = casefold(name)
+        chan = self.channels.get(cf)
+        if chan is None:
+            if not held:
+                return None
+            chan = self.channels[cf] = Channel(name, now)
+        chan.server_room = held
+        if not held and not chan.members:
+            del self.channels[cf]
+            return None
         return chan
 
     def rename_channel(self, chan: Channel, name: str) -> None:
@@ -323,8 +342,9 @@ class Network:
             member.channels[chan.name_cf] = chan
 
     def part(self, user: User, chan: Channel) -> None:
-        """Take ``user`` out of ``chan``; an empty channel disappears."""
+        """Take ``user`` out of ``chan``; an empty channel disappears, unless
+        it is one of the server's rooms."""
         chan.members.pop(user, None)
         user.channels.pop(chan.name_cf, None)
-        if not chan.members:
+        if not chan.members and not chan.server_room:
             self.channels.pop(chan.name_cf, None)

@@ -24,22 +24,27 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Input, RichLog, Static
+from textual.widgets import Input, Static
 
 from hubbub.client import Client, slash
 from hubbub.client import events as ev
 from hubbub.client.actions import execute
 from hubbub.client.text import utcnow
+from hubbub.client.trust import Trust
 
 from .messages import ClientStopped, CommandDone, IrcEvent
 from .model import Buffer, Model
 from .screens import NickPrompt
-from .widgets import BufferList, InputLine, MemberList
+from .widgets import BufferList, InputLine, MemberList, MessageLog
 
 ClientFactory = Callable[..., Client]
 #: Lines redrawn when switching to a buffer (older ones stay in the model).
 REDRAW_LINES = 500
-_MEMBER_EVENTS = (ev.Members, ev.Join, ev.Part, ev.Kick, ev.Quit, ev.NickChange, ev.Away)
+#: Events after which the member list may differ (a reconnect empties it).
+_MEMBER_EVENTS = (
+    ev.Members, ev.Join, ev.Part, ev.Kick, ev.Quit, ev.NickChange, ev.Away, ev.ModeChange,
+    ev.Disconnected, ev.Registered,
+)  # fmt: skip
 
 
 class ChatApp(App[int]):
@@ -57,6 +62,9 @@ class ChatApp(App[int]):
         Binding("pagedown", "scroll(1)", "Scroll down", show=False),
         Binding("escape", "focus_input", "Input", show=False),
         Binding("ctrl+q", "quit_chat", "Quit", priority=True),
+        # Ctrl+C is how people leave a terminal program; Textual would copy
+        # (into the focused input) or only hint at Ctrl+Q.
+        Binding("ctrl+c", "quit_chat", "Quit", priority=True, show=False),
         *[Binding(f"alt+{n}", f"goto({n})", show=False) for n in range(1, 10)],
     ]
 
@@ -67,12 +75,14 @@ class ChatApp(App[int]):
         nick: str | None,
         tls: bool = False,
         *,
+        trust: Trust | None = None,
         client_factory: ClientFactory = Client,
         tz: tzinfo | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         super().__init__()
         self.host, self.port, self.nick, self.tls = host, port, nick, tls
+        self.trust = trust
         self.client_factory = client_factory
         #: Timestamps for local lines; tests pin it for reproducible snapshots.
         self.clock = clock
@@ -81,6 +91,9 @@ class ChatApp(App[int]):
         self.status = "starting"
         self._shown: dict[str | None, int] = {}
         self._prompting = False
+        #: Channels the person asked to /join: they open on top when joined,
+        #: even if their buffer was still there from before.
+        self._join_wanted: set[str | None] = set()
 
     # -- layout --------------------------------------------------------------
 
@@ -88,7 +101,7 @@ class ChatApp(App[int]):
         yield Static(id="topic")
         with Horizontal(id="main"):
             yield BufferList(id="buffers")
-            yield RichLog(id="log", wrap=True, markup=False, auto_scroll=True, min_width=20)
+            yield MessageLog(id="log")
             yield MemberList(id="members")
         yield Static(id="status")
         yield InputLine(id="input", placeholder="Type a message, or /help")
@@ -96,7 +109,7 @@ class ChatApp(App[int]):
     def on_mount(self) -> None:
         # Kept as attributes: while the nick prompt is on top, queries would
         # search the prompt's screen, not the main one.
-        self.log_view = self.query_one("#log", RichLog)
+        self.log_view = self.query_one("#log", MessageLog)
         self.buffer_list = self.query_one("#buffers", BufferList)
         self.member_list = self.query_one("#members", MemberList)
         self.input_line = self.query_one(InputLine)
@@ -133,7 +146,8 @@ class ChatApp(App[int]):
     def connect(self, nick: str) -> None:
         self.nick = nick
         self.client = self.client_factory(
-            self.host, self.port, nick, tls=self.tls, alt_nicks=False, clock=self.clock
+            self.host, self.port, nick, tls=self.tls, trust=self.trust, alt_nicks=False,
+            clock=self.clock,
         )
         self.set_status(f"connecting to {self.host}:{self.port}…")
         self.run_client()
@@ -168,47 +182,36 @@ class ChatApp(App[int]):
     # -- events from the network -------------------------------------------
 
     def on_irc_event(self, message: IrcEvent) -> None:
+        """Apply a network event to the model, then redraw what it changed:
+        every line it added and every list it touched shows at once."""
         event = message.event
         model = self.model
         before = set(model.buffers)
-        changed = model.apply(event)
+        if isinstance(event, ev.Registered) and self.client is not None:
+            model.fold = self.client.state.server.fold
+        changed = model.apply(event, self.clock())
         match event:
             case ev.Connecting(attempt=attempt) if attempt > 1:
                 self.set_status(f"connecting (attempt {attempt})…")
             case ev.Registered(nick=nick):
-                model.nick = self.nick = nick
-                self.model.fold = self.client.state.server.fold if self.client else str.lower
-                model.info(None, f"Connected as {nick}.", self.clock())
+                self.nick = nick
                 self.set_status("connected")
-            case ev.Ready():
-                model.ready = True
             case ev.NickInUse(registered=False):
                 self.nick = None  # the status bar must not show a nick we do not have
                 self.set_status("nickname taken — choose another")
-                self.ask_nick(
-                    f"The nickname {event.nick} is taken. Choose another.", event.nick + "_"
-                )
-            case ev.NickInUse():
-                model.info(
-                    model.active,
-                    f"The nickname {event.nick} is taken: {event.reason}",
-                    self.clock(),
-                    style="red",
-                )
-            case ev.Join(own=True) if model.key(event.channel) not in before:
-                # A channel we were put in (auto-join) or asked for opens on top.
+                self.ask_nick(f"The nickname {event.nick} is taken. Choose another.",
+                              event.nick + "_")
+            case ev.Join(own=True) if (
+                model.key(event.channel) not in before
+                or model.key(event.channel) in self._join_wanted
+            ):
+                # A channel we were put in (auto-join) or asked for opens on top;
+                # a rejoin after a reconnect does not move the person.
+                self._join_wanted.discard(model.key(event.channel))
                 self.switch_to(event.channel)
             case ev.Disconnected():
-                model.ready = False
-                if event.reconnect_in is None:
-                    text = event.reason
-                else:
-                    text = f"{event.reason} Reconnecting in {event.reconnect_in:.0f}s."
-                for buf in model.ordered():
-                    model.info(buf.key, text, self.clock(), style="red")
-                self.set_status(
-                    "disconnected — reconnecting…" if event.reconnect_in else "disconnected"
-                )
+                self.set_status("disconnected — reconnecting…" if event.reconnect_in else
+                                "disconnected")
             case ev.NickChange(own=True):
                 self.nick = event.new
             case ev.NickChange() if model.key(event.old) in self._shown:
@@ -243,6 +246,8 @@ class ChatApp(App[int]):
         if self.client is None:
             line.value = text
             return
+        if isinstance(command, slash.Join):
+            self._join_wanted.add(self.model.key(command.channel))
         self.run_command(text, command, self.model.current.name if self.model.active else None)
 
     def on_command_done(self, message: CommandDone) -> None:
@@ -337,12 +342,12 @@ class ChatApp(App[int]):
         self.show_status()
 
     def show_all(self) -> None:
-        log = self.log_view
-        log.clear()
+        # The member list first: it decides how wide the log is.
+        self.show_members()
+        self.log_view.clear()
         self._shown.clear()
         self.show_new_lines(self.model.current)
         self.buffer_list.show(self.model.ordered(), self.model.active)
-        self.show_members()
         self.show_topic()
         self.show_status()
 
@@ -359,7 +364,11 @@ class ChatApp(App[int]):
         current = self.model.current
         is_channel = current.key is not None and current.name[:1] in "#&"
         members.display = is_channel
-        if is_channel and self.client is not None:
+        if not is_channel:
+            return
+        if self.client is None or not self.client.state.registered:
+            members.show([], title="offline")  # nobody is known to be there now
+        else:
             members.show(self.client.state.members(current.name))
 
     def show_topic(self) -> None:
@@ -377,11 +386,8 @@ class ChatApp(App[int]):
     def show_status(self) -> None:
         away = " (away)" if self.client is not None and self.client.state.away else ""
         nick = self.nick or "?"
-        text = Text.assemble(
-            (f"[{nick}{away}]", "bold"),
-            f" {self.status}  ",
-            ("Ctrl+N/P buffers · Tab complete · /help", "dim"),
-        )
+        text = Text.assemble((f"[{nick}{away}]", "bold"), f" {self.status}  ",
+                             ("Ctrl+N/P buffers · Tab complete · /help", "dim"))
         self.status_bar.update(text)
 
 

@@ -21,18 +21,8 @@ from hubbub.client import events as ev
 #: Lines kept per buffer; older lines scroll away for good.
 MAX_LINES = 2000
 NICK_COLORS = (
-    "red",
-    "green",
-    "yellow",
-    "blue",
-    "magenta",
-    "cyan",
-    "bright_red",
-    "bright_green",
-    "bright_blue",
-    "bright_magenta",
-    "bright_cyan",
-    "orange1",
+    "red", "green", "yellow", "blue", "magenta", "cyan",
+    "bright_red", "bright_green", "bright_blue", "bright_magenta", "bright_cyan", "orange1",
 )
 
 
@@ -41,13 +31,26 @@ def nick_color(nick: str) -> str:
     return NICK_COLORS[zlib.crc32(nick.lower().encode()) % len(NICK_COLORS)]
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a buffer: its text, and the column where its message
+    starts (after the time and the nick), under which wrapped rows line up."""
+
+    text: Text
+    indent: int
+
+    @property
+    def plain(self) -> str:
+        return self.text.plain
+
+
 @dataclass
 class Buffer:
     """One conversation: the server, a channel, or a private chat."""
 
     key: str | None
     name: str
-    lines: list[Text] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
     unread: int = 0
     mention: bool = False
     joined: bool = False
@@ -58,7 +61,7 @@ class Buffer:
     def is_server(self) -> bool:
         return self.key is None
 
-    def add(self, line: Text) -> None:
+    def add(self, line: Line) -> None:
         self.lines.append(line)
         self.total += 1
         if len(self.lines) > MAX_LINES:
@@ -134,7 +137,12 @@ class Model:
     def stamp(self, time: datetime) -> Text:
         return Text(f"{time.astimezone(self.tz):%H:%M} ", style="dim")
 
-    def post(self, name: str | None, line: Text, *, counts: bool, mention: bool = False) -> Buffer:
+    def line(self, time: datetime, head: Text | str, body: Text) -> Line:
+        """``HH:MM head body``; wrapped rows start under ``body``."""
+        start = self.stamp(time) + head
+        return Line(start + body, len(start))
+
+    def post(self, name: str | None, line: Line, *, counts: bool, mention: bool = False) -> Buffer:
         """Add ``line``; count it as unread (and a mention) unless active."""
         buf = self.open(name)
         buf.add(line)
@@ -145,7 +153,7 @@ class Model:
         return buf
 
     def info(self, name: str | None, text: str, time: datetime, style: str = "dim") -> Buffer:
-        line = self.stamp(time) + Text("-- ", style="dim") + Text(text, style=style)
+        line = self.line(time, Text("-- ", style="dim"), Text(text, style=style))
         return self.post(name, line, counts=False)
 
     def mentions_me(self, text: str) -> bool:
@@ -158,23 +166,40 @@ class Model:
         nick = Text(event.nick, style=f"bold {nick_color(event.nick)}")
         body = Text(event.text)
         if event.kind == "action":
-            line = self.stamp(event.time) + Text("* ") + nick + Text(" ") + body
+            line = self.line(event.time, Text("* ") + nick + Text(" "), body)
         elif event.kind == "notice":
-            line = self.stamp(event.time) + Text("-") + nick + Text("- ") + body
+            line = self.line(event.time, Text("-") + nick + Text("- "), body)
         else:
-            line = self.stamp(event.time) + Text("<") + nick + Text("> ") + body
+            line = self.line(event.time, Text("<") + nick + Text("> "), body)
         # A private message always calls for attention; in a channel, our nick does.
         private = event.buffer is not None and event.buffer == event.nick
         mention = not event.own and (private or self.mentions_me(event.text))
         if mention:
-            line.stylize("on grey23")
+            line.text.stylize("on grey23")
         return self.post(event.buffer, line, counts=not event.own, mention=mention)
 
-    def apply(self, event: ev.Event) -> set[str | None]:
-        """Apply one event; return the keys of the buffers it changed."""
+    def apply(self, event: ev.Event, now: datetime) -> set[str | None]:
+        """Apply one event; return the keys of the buffers it changed (every
+        line an event adds is added here, so the app can redraw exactly
+        those). ``now`` stamps the lines of events that carry no time."""
         changed: set[str | None] = set()
         t = getattr(event, "time", None)
         match event:
+            case ev.Registered(nick=nick):
+                self.nick = nick
+                changed.add(self.info(None, f"Connected as {nick}.", now).key)
+            case ev.Ready():
+                self.ready = True
+            case ev.NickInUse(registered=True):
+                text = f"The nickname {event.nick} is taken: {event.reason}"
+                changed.add(self.info(self.active, text, now, style="red").key)
+            case ev.Disconnected():
+                self.ready = False
+                text = event.reason
+                if event.reconnect_in is not None:
+                    text += f" Reconnecting in {event.reconnect_in:.0f}s."
+                for buf in self.ordered():
+                    changed.add(self.info(buf.key, text, now, style="red").key)
             case ev.ChatMessage():
                 changed.add(self.chat(event).key)
             case ev.Join(own=True):
@@ -182,22 +207,16 @@ class Model:
                 buf.joined = True
                 changed.add(self.info(event.channel, f"You joined {event.channel}", event.time).key)
             case ev.Join():
-                line = (
-                    self.stamp(event.time)
-                    + Text("→ ", style="green")
-                    + Text(f"{event.nick} joined", style="dim")
-                )
+                line = self.line(event.time, Text("→ ", style="green"),
+                                 Text(f"{event.nick} joined", style="dim"))
                 changed.add(self.post(event.channel, line, counts=False).key)
             case ev.Part() | ev.Kick():
                 changed |= self._left(event)
             case ev.Quit():
                 why = f" ({event.reason})" if event.reason else ""
                 for channel in event.channels:
-                    line = (
-                        self.stamp(event.time)
-                        + Text("← ", style="red")
-                        + Text(f"{event.nick} quit{why}", style="dim")
-                    )
+                    line = self.line(event.time, Text("← ", style="red"),
+                                     Text(f"{event.nick} quit{why}", style="dim"))
                     changed.add(self.post(channel, line, counts=False).key)
                 if self.get(event.nick):
                     changed.add(self.info(event.nick, f"{event.nick} quit{why}", event.time).key)
@@ -224,7 +243,8 @@ class Model:
             case ev.ServerError(command="ERROR"):
                 pass  # the Disconnected that follows shows the same reason, once
             case ev.ServerError() if t is not None:
-                line = self.stamp(t) + Text(f"! {event.text}", style="bold red")
+                line = self.line(t, Text("! ", style="bold red"),
+                                 Text(event.text, style="bold red"))
                 target = event.buffer if event.buffer is not None else self.active
                 changed.add(self.post(target, line, counts=False).key)
             case ev.ServerReply() if t is not None:
@@ -249,5 +269,5 @@ class Model:
             buf = self.open(event.channel)
             buf.joined = False
             return {self.info(event.channel, text, event.time).key}
-        line = self.stamp(event.time) + Text("← ", style="red") + Text(text, style="dim")
+        line = self.line(event.time, Text("← ", style="red"), Text(text, style="dim"))
         return {self.post(event.channel, line, counts=False).key}

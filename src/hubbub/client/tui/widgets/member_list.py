@@ -27,11 +27,12 @@ class MemberList(OptionList):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._nicks: list[str] = []
 
-    def show(self, members: list[Member]) -> None:
-        """Redraw with ``members`` (already in rank order)."""
+    def show(self, members: list[Member], title: str | None = None) -> None:
+        """Redraw with ``members`` (already in rank order); the title says
+        how many, unless ``title`` is given."""
         self._nicks = [member.nick for member in members]
         self.clear_options()
-        self.border_title = f"{len(members)} users"
+        self.border_title = title or f"{len(members)} users"
         options = []
         for member in members:
             label = Text(member.prefix or " ", style="bold yellow")
