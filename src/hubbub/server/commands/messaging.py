@@ -54,11 +54,6 @@ def fit_text(source: str, command: str, target: str, text: str) -> str:
     ``:source COMMAND target :text`` fits the 512-byte limit: a client may
     send a full line, and the source prefix we add must not push the copy
     everyone else gets over the limit."""
-    overhead = len(source) + len(command) + len(target) + 5  # ":", " ", " ", " :"
-    # Characters are at most four bytes: most lines are short enough for this
-    # bound to spare the exact count.
-    if (overhead + len(text)) * 4 <= _LINE_ROOM:
-        return text
     room = _LINE_ROOM - len(f":{source} {command} {target} :".encode())
     data = text.encode()
     if len(data) <= room:
@@ -82,6 +77,7 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
     server, user = ctx.server, ctx.session.user
     assert user is not None  # the gate lets only registered users talk
     network = server.network
+    publish = server.pipeline.publish
     ctx.session.last_active = server.loop.time()
     command = msg.command.upper()
     tags: Mapping[str, str] = (
@@ -117,12 +113,20 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
             if peer.away is not None and command == "PRIVMSG":
                 ctx.reply(RPL_AWAY, peer.nick, peer.away)
             channel, recipient, status = "", peer.uid, ""
-        # Each target's copy is its own event, with its own msgid.
-        ctx.publish(
-            MessageSent(server.ids.msgid(), server.now(), user.uid, user.source, command,
-                        target, channel, recipient, status,
-                        fit_text(user.source, command, target, text), tags)
+        body = text
+        if (len(user.source) + len(target) + len(text) + 12) * 4 > _LINE_ROOM:
+            # Characters are at most four bytes and commands seven: only a
+            # long line can overflow, and only that one pays the exact count.
+            body = fit_text(user.source, command, target, text)
+        # Each target's copy is its own event, with its own msgid. Built as
+        # the tuple it is: MessageSent's constructor is an eleven-argument
+        # Python function, and this is the server's hottest line.
+        event = tuple.__new__(
+            MessageSent,
+            (server.ids.msgid(), server.now(), user.uid, user.source, command, target, channel,
+             recipient, status, body, tags),
         )  # fmt: skip
+        publish(event, ctx)
 
 
 @table("PRIVMSG")
