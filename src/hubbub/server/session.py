@@ -254,43 +254,31 @@ class Session:
             self.send_numeric(ERR_INPUTTOOLONG, "Input line was too long")
             return
         try:
-            text = raw.decode("utf-8")
+            text, valid = raw.decode("utf-8"), True
         except UnicodeDecodeError:
-            self._invalid_utf8(raw)
-            return
+            text, valid = decode(raw)[0], False
         try:
             msg = parse_line(text)
         except EmptyLine:
             return
         except ProtocolError as exc:
-            self._malformed(exc)
+            # NUL, a stray CR, a command starting with ":" or "@": no client
+            # sends these by accident, and guessing what it meant could relay
+            # something else. Like ergo, cut it off and say why.
+            log.debug("malformed line from %s: %s", self.ip, exc)
+            self.close("Received malformed line")
+            return
+        if not valid:
+            # UTF8ONLY is advertised: refuse rather than relay mojibake.
+            self.send(
+                Message(
+                    "FAIL",
+                    (msg.command.upper(), "INVALID_UTF8", "Message rejected: not valid UTF-8"),
+                    self.server_name,
+                )
+            )
             return
         self.host.dispatch(self, msg)
-
-    def _malformed(self, exc: ProtocolError) -> None:
-        """NUL, a stray CR, a command starting with ":" or "@": no client
-        sends these by accident, and guessing what it meant could relay
-        something else. Like ergo, cut it off and say why."""
-        log.debug("malformed line from %s: %s", self.ip, exc)
-        self.close("Received malformed line")
-
-    def _invalid_utf8(self, raw: bytes) -> None:
-        """UTF8ONLY is advertised: refuse the line rather than relay mojibake."""
-        text, _ = decode(raw)
-        try:
-            msg = parse_line(text)
-        except EmptyLine:
-            return
-        except ProtocolError as exc:
-            self._malformed(exc)
-            return
-        self.send(
-            Message(
-                "FAIL",
-                (msg.command.upper(), "INVALID_UTF8", "Message rejected: not valid UTF-8"),
-                self.server_name,
-            )
-        )
 
     # --- output ----------------------------------------------------------
 
