@@ -265,6 +265,23 @@ class MessageSent(NamedTuple):
     tags: Mapping[str, str]
 
 
+class MessageRedacted(NamedTuple):
+    """REDACT (draft/message-redaction): the message ``redacted`` to ``target``
+    is withdrawn, by its author or a channel operator (``uid``). As for
+    :class:`MessageSent`, exactly one of ``channel`` and ``recipient`` (the
+    other party of a private conversation, a uid) is set."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    target: str
+    channel: str
+    recipient: str
+    redacted: str
+    reason: str
+
+
 class Wallops(NamedTuple):
     """WALLOPS from an operator to everyone with user mode +w (and opers)."""
 
@@ -294,6 +311,7 @@ Event = (
     | Invited
     | ChannelRenamed
     | MessageSent
+    | MessageRedacted
     | Wallops
 )
 
@@ -319,6 +337,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Invited,
         ChannelRenamed,
         MessageSent,
+        MessageRedacted,
         Wallops,
     )
 }

@@ -199,5 +199,6 @@ APPLY: dict[type[Any], Callable[[Network, Any], None]] = {
     ev.Invited: _invited,
     ev.ChannelRenamed: _renamed,
     ev.MessageSent: _nothing,
+    ev.MessageRedacted: _nothing,
     ev.Wallops: _nothing,
 }

@@ -34,6 +34,7 @@ from .interfaces import Loop, Transport
 from .monitor import Monitors
 from .output import OutputScheduler
 from .pipeline import Pipeline
+from .recorder import HistoryRecorder
 from .registration import Registration
 from .session import Session
 from .state import Network
@@ -73,6 +74,9 @@ class Server:
         self.sessions: set[Session] = set()
         self.admission = Admission()
         self.output = OutputScheduler(loop, before_write=self.history.commit)
+        #: Casefolded nicks of the server's own services (NickServ, ChanServ:
+        #: the accounts work adds them); their private messages are never kept.
+        self.service_nicks: set[str] = set()
         self.workers = Workers(loop)
         self.stats: dict[str, int] = {}
         self.max_users = 0
@@ -85,7 +89,10 @@ class Server:
         self.tls_context: ssl.SSLContext | None = None
         self.apply_config(config)
         self.delivery = Delivery(self.network, self.monitors, self.name)
-        self.pipeline = Pipeline(self.delivery, bus or LocalBus(), [self.history])
+        self.recorder = HistoryRecorder(
+            self.network, self.history, self.output.wake, self.service_nicks
+        )
+        self.pipeline = Pipeline(self.delivery, bus or LocalBus(), [self.recorder])
 
     # --- configuration -----------------------------------------------------
 

@@ -320,7 +320,7 @@ class Session:
             username = self.user.user if self.user else (reg.username if reg else None)
             host = self.user.host if self.user else self.ip
             self.send(Message("ERROR", (f"Closing link: ({username or '*'}@{host}) [{reason}]",)))
-            self.flush()
+            self.host.output.flush_now(self)
         self.closing = True
         self._out = None
         self._held = None
