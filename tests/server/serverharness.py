@@ -46,6 +46,7 @@ from hubbub.server.dispatch import Dispatcher
 from hubbub.server.server import Server
 from hubbub.server.session import Session
 from hubbub.server.state import Channel, User
+from hubbub.store.base import HistoryStore
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -68,6 +69,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "server": {"name": "irc.test", "network": "TestNet", "auto_join": []},
     "limits": {"flood_control": False},
 }
+
+NO_HISTORY: dict[str, Any] = {"history": {"enabled": False}}
 
 #: ``FakeLoop.run`` gives up after this many callbacks in one drain: a
 #: callback that keeps rescheduling itself is a bug, not a reason to hang.
@@ -337,10 +340,14 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 class Harness:
     """A Server on a :class:`FakeLoop` and the clients connected to it."""
 
-    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        self.config: Config = from_mapping(_merge(DEFAULT_CONFIG, config or {}))
+    def __init__(
+        self, config: Mapping[str, Any] | None = None, *, history: HistoryStore | None = None
+    ) -> None:
+        # Without a store given, the server keeps no history and offers none.
+        base = DEFAULT_CONFIG if history is not None else _merge(DEFAULT_CONFIG, NO_HISTORY)
+        self.config: Config = from_mapping(_merge(base, config or {}))
         self.loop = FakeLoop()
-        self.server = Server(self.config, self.loop)
+        self.server = Server(self.config, self.loop, history=history)
         self.server.dispatcher = Dispatcher(self.server, COMMANDS)
         self.clients: list[FakeClient] = []
         self.stopped = 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from hubbub.events import Event
 from hubbub.protocol import Message, reply_params
@@ -33,6 +34,7 @@ from .session import Session
 from .state import User
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Context:
@@ -52,13 +54,58 @@ class Context:
 
     def defer(self) -> None:
         """The answer comes later (work on a thread): the dispatcher must not
-        send the replies yet; the handler calls :meth:`finish` when done."""
+        send the replies yet, and the client's next lines wait (the session
+        is suspended); the handler calls :meth:`finish` when done."""
         self.deferred = True
+        self.session.suspend()
 
     def finish(self) -> None:
-        """Send the replies, labelled as the command asked."""
+        """Send the replies, labelled as the command asked (and, after a
+        deferral, go on with the client's next lines)."""
         if not self.session.closing:
             self.rb.flush(self.msg.tags.get("label") if self.msg.tags else None)
+        if self.deferred:
+            self.session.resume()
+
+    def run_blocking(
+        self,
+        fn: Callable[[], T],
+        then: Callable[[T], None],
+        failed: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Run ``fn`` on a worker thread, then ``then(result)`` on the loop and
+        send the replies. Nothing runs if the client left meanwhile; if ``fn``
+        raised, ``failed(exc)`` answers instead (after the error is logged)."""
+        self.defer()
+
+        def attempt() -> tuple[bool, T | Exception]:
+            try:
+                return True, fn()
+            except Exception as exc:
+                return False, exc
+
+        def answer(outcome: tuple[bool, T | Exception]) -> None:
+            ok, value = outcome
+            try:
+                if self.session.closing:
+                    return
+                if ok:
+                    then(value)  # type: ignore[arg-type]
+                else:
+                    assert isinstance(value, Exception)
+                    log.error("%s failed for %s: %s", self.msg.command.upper(),
+                              self.session.ip, value, exc_info=value)  # fmt: skip
+                    if failed is not None:
+                        failed(value)
+            except Exception:
+                log.exception("%s failed for %s; disconnecting it", self.msg.command.upper(),
+                              self.session.ip)  # fmt: skip
+                self.rb.messages.clear()
+                self.session.close("Internal server error")
+            finally:
+                self.finish()
+
+        self.server.run_blocking(attempt, answer)
 
     @property
     def user(self) -> User:

@@ -9,6 +9,7 @@ applied to the wrong user.
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 from datetime import UTC, datetime
 
@@ -34,6 +35,25 @@ def server_time(ts: float) -> str:
     _milli_cache[0] = milli
     _milli_cache[1] = text
     return text
+
+
+_SERVER_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z?")
+
+
+def parse_server_time(text: str) -> int | None:
+    """A server-time value (``2019-01-04T14:33:26.123Z``) -> Unix milliseconds,
+    or None if it is not one."""
+    match = _SERVER_TIME.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(p) for p in match.groups()[:6])
+    fraction = match.group(7)
+    try:
+        when = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+    millis = int((fraction or "0").ljust(3, "0")[:3])
+    return int(when.timestamp()) * 1000 + millis
 
 
 class Ids:

@@ -26,7 +26,7 @@ from hubbub.protocol import Message
 from hubbub.store.base import AccountStore, HistoryStore
 from hubbub.store.null import NullAccountStore, NullHistoryStore
 
-from . import rehash
+from . import caps, rehash
 from .admission import Admission
 from .delivery import Delivery
 from .ids import Ids
@@ -101,6 +101,8 @@ class Server:
         self.config = config
         self.name = config.server.name
         self.sendq_bytes = config.limits.sendq_bytes
+        #: The IRCv3 capabilities this configuration offers.
+        self.caps = caps.offered(history=config.history.enabled, search=config.history.search)
         self.welcome = Welcome(config, self.version, self.created_text)
 
     def rehash(self) -> str | None:

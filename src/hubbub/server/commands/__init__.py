@@ -3,6 +3,7 @@
 from ..dispatch import merge
 from . import (
     channels,
+    history,
     messaging,
     modes,
     operators,
@@ -21,4 +22,5 @@ COMMANDS = merge(
     user_queries.table,
     server_queries.table,
     operators.table,
+    history.table,
 )

@@ -60,7 +60,7 @@ def _cap_ls(ctx: Context, msg: Message) -> None:
     if session.cap_version >= 302:
         # CAP 302 implies cap-notify (the spec says it is enabled implicitly).
         session.set_caps(session.caps | {"cap-notify"})
-    _cap_lines(ctx, "LS", caps.ls_tokens(session.cap_version))
+    _cap_lines(ctx, "LS", caps.ls_tokens(session.cap_version, ctx.server.caps))
 
 
 def _cap_list(ctx: Context, msg: Message) -> None:
@@ -93,7 +93,7 @@ def _cap_req(ctx: Context, msg: Message) -> None:
     disable: set[str] = set()
     for token in requested.split():
         name = token[1:] if token.startswith("-") else token
-        if name not in caps.CAPS:
+        if name not in ctx.server.caps:
             ctx.send("CAP", session.display_nick, "NAK", requested)
             return
         (disable if token.startswith("-") else enable).add(name)
