@@ -286,6 +286,7 @@ class FakeClient:
         reg = self.session.registration
         if reg is not None and reg.cap_negotiating:
             self.send("CAP END")
+        self.harness.settle()  # the auto_join replay may be fetched on a thread
         msgs = self.messages()
         if not any(m.command == RPL_WELCOME for m in msgs):
             raise AssertionError(f"{nick} did not register: {[m.to_line() for m in msgs]}")

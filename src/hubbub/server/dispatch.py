@@ -40,7 +40,7 @@ T = TypeVar("T")
 class Context:
     """What a handler works with: the server, the session, its reply buffer."""
 
-    __slots__ = ("commands", "deferred", "msg", "rb", "server", "session")
+    __slots__ = ("_jobs", "commands", "deferred", "msg", "rb", "server", "session")
 
     def __init__(
         self, server: Server, session: Session, msg: Message, commands: dict[str, Command]
@@ -51,6 +51,7 @@ class Context:
         self.commands = commands
         self.rb = ReplyBuffer(session)
         self.deferred = False
+        self._jobs = 0  # run_blocking calls not answered yet
 
     def defer(self) -> None:
         """The answer comes later (work on a thread): the dispatcher must not
@@ -75,8 +76,11 @@ class Context:
     ) -> None:
         """Run ``fn`` on a worker thread, then ``then(result)`` on the loop and
         send the replies. Nothing runs if the client left meanwhile; if ``fn``
-        raised, ``failed(exc)`` answers instead (after the error is logged)."""
+        raised, ``failed(exc)`` answers instead (after the error is logged).
+        ``then`` may itself call ``run_blocking``: the replies are sent when
+        the last job has answered."""
         self.defer()
+        self._jobs += 1
 
         def attempt() -> tuple[bool, T | Exception]:
             try:
@@ -103,7 +107,9 @@ class Context:
                 self.rb.messages.clear()
                 self.session.close("Internal server error")
             finally:
-                self.finish()
+                self._jobs -= 1
+                if self._jobs == 0:
+                    self.finish()
 
         self.server.run_blocking(attempt, answer)
 

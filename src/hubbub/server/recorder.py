@@ -39,7 +39,7 @@ def party(user: User) -> Party:
 class HistoryRecorder:
     """Places events in history and queues them on the store."""
 
-    __slots__ = ("network", "store", "unrecorded", "wake")
+    __slots__ = ("network", "recorded", "store", "unrecorded", "wake")
 
     def __init__(
         self, network: Network, store: HistoryStore, wake: Callable[[], None],
@@ -51,6 +51,9 @@ class HistoryRecorder:
         self.wake = wake
         #: Casefolded nicks whose private messages are never kept (services).
         self.unrecorded: set[str] = unrecorded if unrecorded is not None else set()
+        #: Events kept per channel (casefolded) since start: a reader that
+        #: queried a channel can tell whether anything came after its query.
+        self.recorded: dict[str, int] = {}
 
     def record(self, event: ev.Event) -> None:
         """Keep ``event`` if it belongs to a conversation."""
@@ -60,6 +63,9 @@ class HistoryRecorder:
         entry = place(self, event)
         if entry is not None:
             self.store.record(entry)
+            recorded = self.recorded
+            for name in entry.channels:
+                recorded[name] = recorded.get(name, 0) + 1
             self.wake()
 
     def _account(self, uid: str) -> str | None:

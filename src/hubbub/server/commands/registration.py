@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import sys
 
-from hubbub.events import Joined, NickChanged, UserRegistered
+from hubbub.events import NickChanged, UserRegistered
 from hubbub.protocol import Message, is_valid_nick
 from hubbub.protocol.numerics import (
     ERR_ALREADYREGISTERED,
@@ -25,9 +25,10 @@ from hubbub.protocol.numerics import (
     RPL_WELCOME,
 )
 
-from .. import caps
+from .. import caps, replay
 from ..dispatch import CommandTable, Context
 from ..limits import NICKLEN, USERLEN
+from .channels import join_with_replay
 from .server_queries import send_lusers, send_motd
 
 table = CommandTable()
@@ -203,14 +204,20 @@ def try_register(ctx: Context) -> None:
             reg.account, session.tls,
         )
     )  # fmt: skip
-    user = session.attach(server.network.by_uid[uid])
+    session.attach(server.network.by_uid[uid])
     welcome(ctx)
-    for name in server.config.server.auto_join:
-        chan = server.network.channel(name)
-        ctx.publish(
-            Joined(*ctx.stamp(), uid, user.source, chan.name if chan else name,
-                   user.account, user.realname)
-        )  # fmt: skip
+    rooms = list(server.config.server.auto_join)
+    if rooms and replay.wanted(ctx):
+        replay.fetch_then(ctx, rooms, lambda replays: _auto_join(ctx, rooms, replays))
+    else:
+        _auto_join(ctx, rooms, None)
+
+
+def _auto_join(ctx: Context, rooms: list[str], replays: replay.Replays | None) -> None:
+    """Join the ``auto_join`` channels (no key or ban applies to them)."""
+    for name in rooms:
+        chan = ctx.server.network.channel(name)
+        join_with_replay(ctx, chan.name if chan else name, replays)
 
 
 def welcome(ctx: Context) -> None:
