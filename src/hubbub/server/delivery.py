@@ -449,6 +449,27 @@ def _message(
         origin.add(msg)
 
 
+def _redacted_audience(d: Delivery, e: ev.MessageRedacted) -> Audience:
+    """Those in the conversation who negotiated draft/message-redaction."""
+    if e.channel:
+        found = _channel_audience(d, e)
+    else:
+        session = _session_of(d, e.recipient)
+        found = [session] if session is not None and session is not _session_of(d, e.uid) else []
+    return [s for s in found if "draft/message-redaction" in s.caps]
+
+
+def _redacted(
+    d: Delivery, e: ev.MessageRedacted, audience: Audience, origin: ReplyBuffer | None
+) -> None:
+    params = (e.target, e.redacted, e.reason) if e.reason else (e.target, e.redacted)
+    msg = Message("REDACT", params, e.source, _tags(e))
+    fanout(msg, audience)
+    actor = origin.session if origin is not None else _session_of(d, e.uid)
+    if actor is not None and "draft/message-redaction" in actor.caps:
+        _to_actor(d, e.uid, msg, origin)
+
+
 def _wallops_audience(d: Delivery, e: ev.Wallops) -> Audience:
     actor = _session_of(d, e.uid)
     return _sessions(
@@ -484,5 +505,6 @@ ROUTES: dict[type[Any], Route] = {
     ev.Invited: Route(_invited_audience, _invited),
     ev.ChannelRenamed: Route(_renamed_audience, _renamed),
     ev.MessageSent: Route(_message_audience, _message),
+    ev.MessageRedacted: Route(_redacted_audience, _redacted),
     ev.Wallops: Route(_wallops_audience, _wallops),
 }

@@ -8,6 +8,7 @@ from . import (
     modes,
     operators,
     presence,
+    redaction,
     registration,
     server_queries,
     user_queries,
@@ -23,4 +24,5 @@ COMMANDS = merge(
     server_queries.table,
     operators.table,
     history.table,
+    redaction.table,
 )
