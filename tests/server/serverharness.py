@@ -404,6 +404,7 @@ class Harness:
         op); then everyone's pending output is read and dropped."""
         for client in clients:
             client.send(f"JOIN {channel}")
+        self.settle()  # a replay on join is fetched on a worker thread
         self.drain()
 
     def drain(self) -> None:

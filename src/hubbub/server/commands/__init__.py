@@ -10,6 +10,7 @@ from . import (
     presence,
     redaction,
     registration,
+    search,
     server_queries,
     user_queries,
 )
@@ -25,4 +26,5 @@ COMMANDS = merge(
     operators.table,
     history.table,
     redaction.table,
+    search.table,
 )

@@ -37,6 +37,10 @@ def redact(ctx: Context, msg: Message) -> None:
     target, msgid = msg.params[0], msg.params[1]
     reason = msg.params[2] if len(msg.params) > 2 else ""
     user, network = ctx.user, ctx.server.network
+    if not ctx.server.config.history.enabled:
+        ctx.standard_reply("FAIL", "UNKNOWN_MSGID", target, msgid,
+                           text="This server keeps no messages to delete")  # fmt: skip
+        return
     if is_channel_name(target, CHANNELLEN):
         chan = network.channel(target)
         if chan is None or user not in chan.members:
