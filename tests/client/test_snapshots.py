@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 
 from hubbub.client.tui.app import ChatApp, make_app
 
-from .scripted import FIXED_NOW, SCRIPT, ScriptedClient, settle
+from .scripted import FIXED_NOW, SCRIPT, HistoryScriptedClient, ScriptedClient, settle
 
 if importlib.util.find_spec("pytest_textual_snapshot") is None:
     _why = "pytest-textual-snapshot is not installed (pip install pytest-textual-snapshot)"
@@ -54,3 +54,18 @@ def test_private_buffer_80x24(snap_compare: Callable[..., bool]) -> None:
         await pilot.press("alt+4")  # server, #dev, #lobby, carol
 
     assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=to_private)
+
+
+def test_history_on_join_80x24(snap_compare: Callable[..., bool]) -> None:
+    """#lobby's earlier messages above a marker, then the live lines."""
+
+    async def until_live(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, ChatApp)
+        while not ((lobby := app.model.get("#lobby")) and len(lobby.lines) >= 7):
+            await pilot.pause(0.02)
+        await pilot.pause()
+
+    app = make_app("irc.hubbub.test", 6667, "alice", client_factory=HistoryScriptedClient,
+                   tz=UTC, clock=lambda: FIXED_NOW)  # fmt: skip
+    assert snap_compare(app, terminal_size=(80, 24), run_before=until_live)

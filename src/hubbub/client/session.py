@@ -25,6 +25,13 @@ person chooses, ``alt_nicks=False``) or tries ``nick_``, ``nick__``...
 Own messages: with ``echo-message`` the server echoes what we send and we
 report the echo (it carries the server's timestamp and proves delivery);
 without it we report the message ourselves at once.
+
+History: lines inside a ``chathistory`` batch (the answer to
+:meth:`ClientSession.history`, or a server's replay on join) or a search
+batch are past messages. They are collected, marked ``history``, and
+reported as one :class:`~.events.History` or :class:`~.events.SearchResults`
+when the batch ends; they never change the present state (a JOIN from the
+past adds nobody to a member list).
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import random
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from hubbub.protocol import Message, split_userhost
+from hubbub.protocol import Message, serialise_tags, split_userhost
 from hubbub.protocol import numerics as n
 
 from . import events as ev
@@ -57,8 +64,15 @@ WANTED_CAPS = frozenset(
         "chghost",
         "invite-notify",
         "setname",
+        # History: we ask for it ourselves (so the server replays nothing on
+        # join), and search it.
+        "draft/chathistory",
+        "draft/search",
     }
 )
+#: Batch types whose lines are past messages, collected into one event.
+_HISTORY_BATCH = "chathistory"
+_SEARCH_BATCHES = frozenset({"draft/search", "soju.im/search", "search"})
 _READY_TOKEN = "hubbub-ready"
 _NICK_REFUSED = frozenset(
     {n.ERR_NICKNAMEINUSE, n.ERR_ERRONEUSNICKNAME, "436", "437"}  # collision, unavailable
@@ -98,6 +112,12 @@ class ClientSession:
         self._cap_negotiating = False
         self._alt_attempt = 0
         self._batches: dict[str, tuple[str, tuple[str, ...]]] = {}
+        #: Past messages of the open history/search batches, by batch ref.
+        self._collected: dict[str, list[ev.ChatMessage]] = {}
+        #: What we asked history for: casefolded target -> (limit, before).
+        self._history_asked: dict[str, tuple[int, str | None]] = {}
+        #: The texts of SEARCHes not answered yet, in order.
+        self._searches: list[str] = []
         self._names_pending: set[str] = set()
         self._names_requested: set[str] = set()
 
@@ -114,6 +134,9 @@ class ClientSession:
         self._cap_negotiating = True
         self._alt_attempt = 0
         self._batches.clear()
+        self._collected.clear()
+        self._history_asked.clear()
+        self._searches.clear()
         self._names_pending.clear()
         self._names_requested.clear()
         if self.password:
@@ -137,13 +160,14 @@ class ClientSession:
     def receive(self, msg: Message) -> list[ev.Event]:
         """Apply one line from the server; return what happened."""
         batch_ref = msg.tags.get("batch")
-        batch = self._batches.get(batch_ref) if batch_ref else None
-        # History replays past lines: report messages, never re-apply joins
-        # or parts from the past to the present member lists.
-        if batch is not None and batch[0] == "chathistory" and msg.command not in (
-            "PRIVMSG",
-            "NOTICE",
-        ):
+        if batch_ref is not None and batch_ref in self._collected:
+            # Past lines: collect the messages; never re-apply joins or parts
+            # from the past to the present member lists.
+            if msg.command in ("PRIVMSG", "NOTICE"):
+                self._collected[batch_ref] += [
+                    e for e in self._chat(msg, "privmsg" if msg.command == "PRIVMSG" else "notice")
+                    if isinstance(e, ev.ChatMessage)
+                ]
             return []
         handler = getattr(self, "_on_" + msg.command.upper(), None)
         if handler is not None:
@@ -209,6 +233,31 @@ class ClientSession:
                         )
                     )
         return out
+
+    def history(self, target: str, limit: int = 50, before: str | None = None) -> None:
+        """Ask for ``target``'s latest ``limit`` messages, or those before the
+        message ``before`` (a msgid); the answer is a :class:`~.events.History`."""
+        limit = max(1, min(limit, self.history_limit))
+        self._history_asked[self.state.server.fold(target)] = (limit, before)
+        if before is None:
+            self._send("CHATHISTORY", "LATEST", target, "*", str(limit))
+        else:
+            self._send("CHATHISTORY", "BEFORE", target, f"msgid={before}", str(limit))
+
+    def search(self, text: str, target: str | None = None, limit: int = 50) -> None:
+        """Search history for ``text`` (in ``target`` only, if given); the
+        answer is a :class:`~.events.SearchResults`."""
+        attrs = {"text": text, "limit": str(limit)}
+        if target:
+            attrs["in"] = target
+        self._searches.append(text)
+        self._send("SEARCH", serialise_tags(attrs))
+
+    @property
+    def history_limit(self) -> int:
+        """The most messages one history request may ask for (ISUPPORT CHATHISTORY)."""
+        value = self.state.server.features.get("CHATHISTORY") or ""
+        return int(value) if value.isdigit() and int(value) > 0 else 100
 
     def names(self, channel: str) -> None:
         """Ask for the member list of ``channel`` and report it as text."""
@@ -345,10 +394,33 @@ class ClientSession:
             return []
         ref = msg.params[0]
         if ref.startswith("+") and len(msg.params) >= 2:
-            self._batches[ref[1:]] = (msg.params[1], msg.params[2:])
+            kind = msg.params[1]
+            self._batches[ref[1:]] = (kind, msg.params[2:])
+            if kind == _HISTORY_BATCH or kind in _SEARCH_BATCHES:
+                self._collected[ref[1:]] = []
         elif ref.startswith("-"):
-            self._batches.pop(ref[1:], None)
+            opened = self._batches.pop(ref[1:], None)
+            collected = self._collected.pop(ref[1:], None)
+            if opened is not None and collected is not None:
+                return [self._past(opened[0], opened[1], tuple(collected))]
         return []
+
+    def _past(
+        self, kind: str, params: tuple[str, ...], messages: tuple[ev.ChatMessage, ...]
+    ) -> ev.Event:
+        """The event a finished history or search batch makes."""
+        if kind != _HISTORY_BATCH:
+            text = self._searches.pop(0) if self._searches else ""
+            return ev.SearchResults(text, messages)
+        target = params[0] if params else ""
+        limit, before = self._history_asked.pop(self.state.server.fold(target), (0, None))
+        server = self.state.server
+        if server.is_channel(target):
+            chan = self.state.channel(target)
+            buffer: str | None = chan.name if chan else target
+        else:
+            buffer = self._private_buffer(target)
+        return ev.History(buffer, target, messages, before, limit > 0 and len(messages) < limit)
 
     def _on_numeric(self, msg: Message) -> list[ev.Event]:
         code = msg.command
@@ -599,15 +671,17 @@ class ClientSession:
         else:
             buffer = target if own else nick
         batch = self._batches.get(msg.tags.get("batch", ""))
-        if batch and batch[0] == "chathistory" and batch[1]:
+        past = batch is not None and (batch[0] == _HISTORY_BATCH or batch[0] in _SEARCH_BATCHES)
+        if batch and batch[0] == _HISTORY_BATCH and batch[1]:
             buffer = batch[1][0] if state.server.is_channel(batch[1][0]) else buffer
         parsed = ctcp(text)
         if parsed is not None:
             command, arg = parsed
             if command != "ACTION":
-                return self._ctcp(msg, kind, nick, command, arg, own, time)
+                # A CTCP request from the past is not answered again.
+                return [] if past else self._ctcp(msg, kind, nick, command, arg, own, time)
             kind, text = "action", arg
-        return [ev.ChatMessage(buffer, nick, target, text, kind, own, time, msg.tags)]
+        return [ev.ChatMessage(buffer, nick, target, text, kind, own, time, msg.tags, past)]
 
     def _ctcp(
         self, msg: Message, kind: ev.MessageKind, nick: str, command: str, arg: str, own: bool,

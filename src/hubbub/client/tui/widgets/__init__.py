@@ -3,5 +3,6 @@
 from .buffer_list import BufferList
 from .input_line import InputLine
 from .member_list import MemberList
+from .message_log import MessageLog
 
-__all__ = ["BufferList", "InputLine", "MemberList"]
+__all__ = ["BufferList", "InputLine", "MemberList", "MessageLog"]
