@@ -296,6 +296,7 @@ def test_a_redacted_message_is_gone_from_history_search_and_the_file(
     clock = Clock()
     secret = said(clock, "#tea", "my password is hunter2")
     keep(store, said(clock, "#tea", "before"), secret, said(clock, "#tea", "after"))
+    store.index()
     keep(store, ev.MessageRedacted("r", clock(), "u-alice", "alice!~a@host", "#tea", "#tea", "",
                                    secret.msgid, "oops"))  # fmt: skip
     assert texts(store.latest(chan(kinds=PLAYBACK_KINDS), None, 10)) == ["before", "after"]
@@ -343,6 +344,7 @@ def test_pruning_deletes_the_oldest_everywhere(store: SQLiteHistoryStore) -> Non
     assert store.latest(Scope.of_private(me, "*"), None, 10) == []
     w = store.db.writer
     assert w.execute("SELECT count(*) FROM private").fetchone() == (0,)
+    store.index()
     assert store.search(SearchQuery(owners=me, channels=("#tea",), text="old")) == []
     assert w.execute("INSERT INTO history_fts(history_fts) VALUES ('integrity-check')")
 
@@ -401,6 +403,7 @@ def corpus(store: SQLiteHistoryStore) -> Clock:
 def find(store: SQLiteHistoryStore, **kw: object) -> list[str]:
     base: dict[str, object] = {"owners": (identity_key("u-alice", None),),
                                "channels": ("#tea",)}  # fmt: skip
+    store.index()  # what SEARCH does first
     return texts(store.search(SearchQuery(**{**base, **kw})))  # type: ignore[arg-type]
 
 
@@ -425,6 +428,34 @@ def test_search_by_time(store: SQLiteHistoryStore, corpus: Clock) -> None:
     assert find(store, text="fast", after_ms=second) == ["Fasting is hard.", "fast private hello"]
     assert find(store, text="fast", before_ms=second) == ["That was fast!", "Fasting is hard."]
     assert find(store, after_ms=second, limit=1) == ["Fasting is hard."]
+
+
+def test_the_index_follows_in_batches_and_catches_up_after_a_kill(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    store = SQLiteHistoryStore.open(path)
+    clock = Clock()
+    keep(store, said(clock, "#tea", "indexed in a batch"))
+    query = SearchQuery(owners=(), channels=("#tea",), text="batch")
+    assert store.search(query) == []  # not yet: the index lags the rows
+    store.index()
+    assert texts(store.search(query)) == ["indexed in a batch"]
+    lots = [said(clock, "#tea", f"message number {i}") for i in range(300)]
+    keep(store, *lots)  # past INDEX_BATCH: this commit indexes them
+    assert len(store.search(SearchQuery(owners=(), channels=("#tea",), text="number",
+                                        limit=500))) == 300  # fmt: skip
+    secret = said(clock, "#tea", "unindexed secret")
+    keep(store, secret)
+    keep(store, ev.MessageRedacted("r", clock(), "u-alice", "a!b@c", "#tea", "#tea", "",
+                                   secret.msgid, ""))  # fmt: skip
+    keep(store, said(clock, "#tea", "said just before the kill"))
+    store.db.writer.close()  # as a kill -9 would leave it: nothing more is written
+    store.db._lock_file.close()
+    store = SQLiteHistoryStore.open(path)  # catches up at start
+    assert texts(store.search(SearchQuery(owners=(), channels=("#tea",), text="kill"))) == [
+        "said just before the kill"]  # fmt: skip
+    assert store.search(SearchQuery(owners=(), channels=("#tea",), text="secret")) == []
+    store.db.writer.execute("INSERT INTO history_fts(history_fts) VALUES ('integrity-check')")
+    store.close()
 
 
 def test_search_off_keeps_no_index_and_turning_it_on_rebuilds_it(tmp_path: Path) -> None:

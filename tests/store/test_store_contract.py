@@ -69,6 +69,7 @@ def test_a_history_store_takes_entries_answers_queries_and_closes(history: Histo
     assert [f.event.msgid for f in private] == (["m3"] if kept else [])
     assert len(history.targets(("u:u1",), ("#x",), 0, 10_000, 10)) == (2 if kept else 0)
     assert (history.author(scope, "m2") is not None) is kept
+    history.index()
     assert len(history.search(SearchQuery(owners=(), channels=("#x",), text="hi"))) == kept
     assert history.prune(10_000, 100) == (3 if kept else 0)
 

@@ -208,8 +208,8 @@ async def serve(
 
 async def _maintain(server: Server) -> None:
     """History upkeep in small steps on the loop (the one writer lives here):
-    drop what is older than ``[history] max_age``, then tidy the search index
-    after redactions."""
+    drop what is older than ``[history] max_age``, bring the search index up
+    to the last rows, and tidy it after redactions."""
     while True:
         try:
             max_age = server.config.history.max_age
@@ -217,6 +217,7 @@ async def _maintain(server: Server) -> None:
                 cutoff = int((server.now() - max_age) * 1000)
                 while server.history.prune(cutoff, PRUNE_BATCH) == PRUNE_BATCH:
                     await asyncio.sleep(0.01)
+            server.history.index()
             while server.history.compact():
                 await asyncio.sleep(0.01)
         except Exception:

@@ -156,6 +156,10 @@ class HistoryStore(Protocol):
         """Make everything recorded so far durable (on the loop, before output leaves)."""
         ...
 
+    def index(self) -> None:
+        """Bring the search index up to date (on the loop; SEARCH does first)."""
+        ...
+
     def prune(self, before_ms: int, limit: int) -> int:
         """Delete up to ``limit`` events older than ``before_ms`` (on the loop);
         how many went."""

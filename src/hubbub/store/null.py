@@ -14,6 +14,9 @@ class NullHistoryStore:
     def commit(self) -> None:
         """Nothing to make durable."""
 
+    def index(self) -> None:
+        """No index."""
+
     def prune(self, before_ms: int, limit: int) -> int:
         """Nothing to prune."""
         return 0

@@ -93,6 +93,7 @@ def search(ctx: Context, msg: Message) -> None:
         return
     store, network = ctx.server.history, ctx.server.network
     store.commit()
+    store.index()  # the search must see what was just said
     kind = batch_type(ctx.session.caps)
 
     def answer(found: list[Found]) -> None:

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Entries kept queued while the database refuses them, before the oldest go.
 MAX_QUEUED = 100_000
+#: Unindexed rows that make a commit also bring the search index up to date.
+INDEX_BATCH = 256
 #: Pages of the search index one compaction step may write.
 MERGE_PAGES = 16
 #: Seconds between two log lines about failing commits.
@@ -57,7 +59,10 @@ _INSERT = (
     "status, text, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_PRIVATE = "INSERT OR IGNORE INTO private (owner, peer, id, nick) VALUES (?, ?, ?, ?)"
-_INSERT_FTS = "INSERT INTO history_fts (rowid, text) VALUES (?, ?)"
+_INDEX_FROM = (
+    "INSERT INTO history_fts (rowid, text) "
+    "SELECT id, text FROM history WHERE id > ? AND text IS NOT NULL"
+)
 _DELETE_FTS = "INSERT INTO history_fts (history_fts, rowid, text) VALUES ('delete', ?, ?)"
 
 ChannelOp = tuple[str, int, str]  # ("insert" | "rename", channel id, name)
@@ -77,6 +82,8 @@ class SQLiteHistoryStore(HistoryQueries):
         writer.execute("PRAGMA secure_delete = FAST")  # redacted text is overwritten
         self._next_id = writer.execute("SELECT coalesce(max(id), 0) + 1 FROM history").fetchone()[0]
         self._load_channels()
+        #: The search index holds every row up to this id (it lags the rows).
+        self._indexed_upto = 0
         self._indexed = self._prepare_search(search)
 
     @classmethod
@@ -97,16 +104,33 @@ class SQLiteHistoryStore(HistoryQueries):
         self._next_channel = max(self._channels.values(), default=0) + 1
 
     def _prepare_search(self, search: bool) -> bool:
-        """Whether the search index is kept. Turning search off stops keeping
-        it (and says so in meta); turning it back on rebuilds it, once."""
-        indexed = self.db.meta("search_indexed") == "1"
-        if search and not indexed:
-            log.info("%s: rebuilding the search index", self.db.path)
-            self.db.writer.execute("INSERT INTO history_fts (history_fts) VALUES ('rebuild')")
-            self.db.set_meta("search_indexed", "1")
-        elif not search and indexed:
-            self.db.set_meta("search_indexed", "0")
-        return search
+        """Whether the search index is kept, and how far it reaches.
+
+        While search is on, the index follows the rows a little behind
+        (:meth:`index`), and ``meta.search_upto`` says how far, in the same
+        transactions: a killed server catches up at its next start. Turning
+        search off stops keeping it (``search_indexed = 0``); turning it back
+        on rebuilds it once, since rows deleted meanwhile left it stale.
+        """
+        db = self.db
+        last = self._next_id - 1
+        if not search:
+            if db.meta("search_indexed") == "1":
+                db.set_meta("search_indexed", "0")
+            return False
+        if db.meta("search_indexed") != "1":
+            log.info("%s: rebuilding the search index", db.path)
+            db.writer.execute("BEGIN")
+            db.writer.execute("INSERT INTO history_fts (history_fts) VALUES ('rebuild')")
+            db.set_meta("search_indexed", "1")
+            db.set_meta("search_upto", str(last))
+            db.writer.execute("COMMIT")
+        upto = db.meta("search_upto")
+        # No mark yet: the index was built by the migration, over every row.
+        self._indexed_upto = last if upto is None else int(upto)
+        self._indexed = True
+        self.index()
+        return True
 
     # --- writing (event loop) ------------------------------------------------
 
@@ -123,11 +147,36 @@ class SQLiteHistoryStore(HistoryQueries):
             self._write(pending)
         except sqlite3.Error as exc:
             self._failed(pending, exc)
+            return
+        if self._indexed and self._next_id - 1 - self._indexed_upto >= INDEX_BATCH:
+            self.index()
+
+    def index(self) -> None:
+        """Bring the search index up to the last row (on the loop).
+
+        Indexing every commit's rows in that commit would cost a new index
+        segment per loop turn (FTS5's fixed cost per transaction is larger
+        than a row's); the rows are indexed in batches instead, from the
+        table itself, so a row redacted before it was indexed never is."""
+        last = self._next_id - 1
+        if not self._indexed or self._indexed_upto >= last:
+            return
+        writer = self.db.writer
+        try:
+            writer.execute("BEGIN")
+            writer.execute(_INDEX_FROM, (self._indexed_upto,))
+            self.db.set_meta("search_upto", str(last))
+            writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if writer.in_transaction:
+                writer.execute("ROLLBACK")
+            log.error("%s: cannot update the search index: %s", self.db.path, explain(exc))
+            return
+        self._indexed_upto = last
 
     def _write(self, pending: list[Entry]) -> None:
         rows: list[tuple[Any, ...]] = []
         private: list[tuple[str, str, int, str]] = []
-        fts: list[tuple[int, str]] = []
         redactions: list[str] = []
         channel_ops: list[ChannelOp] = []
         next_id = self._next_id
@@ -140,19 +189,15 @@ class SQLiteHistoryStore(HistoryQueries):
                 elif isinstance(event, ev.ChannelRenamed):
                     self._rename(casefold(event.channel), casefold(event.new), channel_ops)
                 continue
-            msgid, ms, text = event.msgid, time_ms(event.time), body[6]
+            msgid, ms = event.msgid, time_ms(event.time)
             if entry.parties is not None:
                 rows.append((next_id, None, msgid, ms, *body))
                 sender, recipient = entry.parties
                 private.append((sender.key, casefold(recipient.nick), next_id, recipient.nick))
                 private.append((recipient.key, casefold(sender.nick), next_id, sender.nick))
-                if text is not None:
-                    fts.append((next_id, text))
                 next_id += 1
             for name in entry.channels:
                 rows.append((next_id, self._channel_id(name, channel_ops), msgid, ms, *body))
-                if text is not None:
-                    fts.append((next_id, text))
                 next_id += 1
         writer = self.db.writer
         writer.execute("BEGIN")
@@ -165,8 +210,6 @@ class SQLiteHistoryStore(HistoryQueries):
             writer.executemany(_INSERT, rows)
             if private:
                 writer.executemany(_INSERT_PRIVATE, private)
-            if fts and self._indexed:
-                writer.executemany(_INSERT_FTS, fts)
             for msgid in redactions:
                 self._redact(msgid)
             writer.execute("COMMIT")
@@ -209,7 +252,7 @@ class SQLiteHistoryStore(HistoryQueries):
             (msgid, *REDACTABLE_KINDS),
         ).fetchall()
         for rid, text in found:
-            if text is not None and self._indexed:
+            if text is not None and self._indexed and rid <= self._indexed_upto:
                 writer.execute(_DELETE_FTS, (rid, text))
                 self._purge_index = True
             writer.execute(
@@ -245,7 +288,9 @@ class SQLiteHistoryStore(HistoryQueries):
         writer.execute("BEGIN")
         try:
             if self._indexed:
-                writer.executemany(_DELETE_FTS, [(rid, t) for rid, t in old if t is not None])
+                upto = self._indexed_upto
+                indexed = [(rid, t) for rid, t in old if t is not None and rid <= upto]
+                writer.executemany(_DELETE_FTS, indexed)
             writer.executemany("DELETE FROM private WHERE id = ?", ids)
             writer.executemany("DELETE FROM history WHERE id = ?", ids)
             writer.execute("COMMIT")
@@ -281,6 +326,7 @@ class SQLiteHistoryStore(HistoryQueries):
         if self.db.closed:
             return
         self.commit()
+        self.index()
         if self._pending:
             log.error("%s: %d events could not be written", self.db.path, len(self._pending))
         self.db.close()

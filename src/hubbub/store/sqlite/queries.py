@@ -103,9 +103,11 @@ class HistoryQueries:
     def _id_of(self, conn: sqlite3.Connection, scope: Scope, msgid: str) -> int | None:
         """The id of ``msgid`` within ``scope`` (whatever its kind), or None."""
         if scope.channel is not None:
+            # "+h.conv": look the msgid up by its own index, not by walking
+            # the channel's rows (the planner would guess the latter).
             row = conn.execute(
-                "SELECT h.id FROM history h JOIN channels c ON c.id = h.conv "
-                "WHERE h.msgid = ? AND c.name = ?",
+                "SELECT h.id FROM history h WHERE h.msgid = ? "
+                "AND +h.conv = (SELECT id FROM channels WHERE name = ?)",
                 (msgid, scope.channel),
             ).fetchone()
         else:
@@ -268,16 +270,19 @@ class HistoryQueries:
         match = fts_query(query.text) if query.text else None
         if query.text and (match is None or not self._indexed):
             return []
-        source = "history h"
+        source, order = "history h", "h.id"
         if match is not None:
-            source = "history_fts f JOIN history h ON h.id = f.rowid"
+            # Ordered by the index's own rowid, FTS5 hands the matches over
+            # newest first and the query stops at the limit, instead of
+            # sorting every match of a common word.
+            source, order = "history_fts f JOIN history h ON h.id = f.rowid", "f.rowid"
             where.insert(0, "history_fts MATCH ?")
             params.insert(0, match)
         oldest_first = query.after_ms is not None
         sql = (
             f"SELECT {COLUMNS}, c.name FROM {source} LEFT JOIN channels c ON c.id = h.conv "
             f"WHERE {' AND '.join(where)} "
-            f"ORDER BY h.id {'ASC' if oldest_first else 'DESC'} LIMIT ?"
+            f"ORDER BY {order} {'ASC' if oldest_first else 'DESC'} LIMIT ?"
         )
         params.append(query.limit)
         rows = conn.execute(sql, params).fetchall()
