@@ -39,7 +39,7 @@ def party(user: User) -> Party:
 class HistoryRecorder:
     """Places events in history and queues them on the store."""
 
-    __slots__ = ("network", "recorded", "store", "unrecorded", "wake")
+    __slots__ = ("_folded", "network", "recorded", "store", "unrecorded", "wake")
 
     def __init__(
         self, network: Network, store: HistoryStore, wake: Callable[[], None],
@@ -54,9 +54,21 @@ class HistoryRecorder:
         #: Events kept per channel (casefolded) since start: a reader that
         #: queried a channel can tell whether anything came after its query.
         self.recorded: dict[str, int] = {}
+        #: Channel names as events carry them -> casefolded (a PRIVMSG per
+        #: line must not casefold its channel's name every time).
+        self._folded: dict[str, str] = {}
 
     def record(self, event: ev.Event) -> None:
         """Keep ``event`` if it belongs to a conversation."""
+        if type(event) is ev.MessageSent and event.channel:
+            # The hot path, one per channel line: the sender's account is
+            # in the relayed tags, the channel's folded name in the cache.
+            name = self._folded.get(event.channel) or self._fold(event.channel)
+            tags = event.tags
+            self.store.record(Entry(event, tags.get("account") if tags else None, (name,)))
+            self.recorded[name] = self.recorded.get(name, 0) + 1
+            self.wake()
+            return
         place = _PLACES.get(type(event))
         if place is None:
             return
@@ -67,6 +79,13 @@ class HistoryRecorder:
             for name in entry.channels:
                 recorded[name] = recorded.get(name, 0) + 1
             self.wake()
+
+    def _fold(self, name: str) -> str:
+        folded = self._folded
+        if len(folded) > 10_000:
+            folded.clear()
+        folded[name] = result = casefold(name)
+        return result
 
     def _account(self, uid: str) -> str | None:
         user = self.network.by_uid.get(uid)

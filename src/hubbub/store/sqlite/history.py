@@ -40,7 +40,7 @@ from hubbub.protocol import casefold
 
 from ..base import REDACTABLE_KINDS, Entry
 from .database import Database, DatabaseError, explain
-from .queries import HistoryQueries, marks
+from .queries import HistoryQueries, first_at, marks
 from .rows import encode, time_ms
 
 log = logging.getLogger(__name__)
@@ -278,9 +278,10 @@ class SQLiteHistoryStore(HistoryQueries):
     def prune(self, before_ms: int, limit: int) -> int:
         """Delete up to ``limit`` of the oldest events from before ``before_ms``."""
         writer = self.db.writer
+        cutoff = first_at(writer, before_ms)
         old = writer.execute(
-            "SELECT id, text FROM history WHERE time_ms < ? ORDER BY time_ms LIMIT ?",
-            (before_ms, limit),
+            "SELECT id, text FROM history WHERE id < ? ORDER BY id LIMIT ?",
+            (self._next_id if cutoff is None else cutoff, limit),
         ).fetchall()
         if not old:
             return 0
