@@ -44,6 +44,7 @@ from hubbub.protocol import Message, serialise_tags, split_userhost
 from hubbub.protocol import numerics as n
 
 from . import events as ev
+from .batches import HISTORY_BATCH, Batches, Closed
 from .replies import SILENT, is_error, render_numeric
 from .state import Channel, ClientState, Member
 from .text import CTCP_DELIM, ctcp, parse_server_time, payload_budget, split_text, utcnow
@@ -70,9 +71,7 @@ WANTED_CAPS = frozenset(
         "draft/search",
     }
 )
-#: Batch types whose lines are past messages, collected into one event.
-_HISTORY_BATCH = "chathistory"
-_SEARCH_BATCHES = frozenset({"draft/search", "soju.im/search", "search"})
+
 _READY_TOKEN = "hubbub-ready"
 _NICK_REFUSED = frozenset(
     {n.ERR_NICKNAMEINUSE, n.ERR_ERRONEUSNICKNAME, "436", "437"}  # collision, unavailable
@@ -111,13 +110,7 @@ class ClientSession:
         self._cap_pending = 0  # REQs not yet ACKed or NAKed
         self._cap_negotiating = False
         self._alt_attempt = 0
-        self._batches: dict[str, tuple[str, tuple[str, ...]]] = {}
-        #: Past messages of the open history/search batches, by batch ref.
-        self._collected: dict[str, list[ev.ChatMessage]] = {}
-        #: What we asked history for: casefolded target -> (limit, before).
-        self._history_asked: dict[str, tuple[int, str | None]] = {}
-        #: The texts of SEARCHes not answered yet, in order.
-        self._searches: list[str] = []
+        self._batches = Batches()
         self._names_pending: set[str] = set()
         self._names_requested: set[str] = set()
 
@@ -134,9 +127,6 @@ class ClientSession:
         self._cap_negotiating = True
         self._alt_attempt = 0
         self._batches.clear()
-        self._collected.clear()
-        self._history_asked.clear()
-        self._searches.clear()
         self._names_pending.clear()
         self._names_requested.clear()
         if self.password:
@@ -159,15 +149,13 @@ class ClientSession:
 
     def receive(self, msg: Message) -> list[ev.Event]:
         """Apply one line from the server; return what happened."""
-        batch_ref = msg.tags.get("batch")
-        if batch_ref is not None and batch_ref in self._collected:
+        past = self._batches.past(msg.tags.get("batch"))
+        if past is not None:
             # Past lines: collect the messages; never re-apply joins or parts
             # from the past to the present member lists.
             if msg.command in ("PRIVMSG", "NOTICE"):
-                self._collected[batch_ref] += [
-                    e for e in self._chat(msg, "privmsg" if msg.command == "PRIVMSG" else "notice")
-                    if isinstance(e, ev.ChatMessage)
-                ]
+                kind: ev.MessageKind = "privmsg" if msg.command == "PRIVMSG" else "notice"
+                past += [e for e in self._chat(msg, kind) if isinstance(e, ev.ChatMessage)]
             return []
         handler = getattr(self, "_on_" + msg.command.upper(), None)
         if handler is not None:
@@ -238,7 +226,7 @@ class ClientSession:
         """Ask for ``target``'s latest ``limit`` messages, or those before the
         message ``before`` (a msgid); the answer is a :class:`~.events.History`."""
         limit = max(1, min(limit, self.history_limit))
-        self._history_asked[self.state.server.fold(target)] = (limit, before)
+        self._batches.asked[self.state.server.fold(target)] = (limit, before)
         if before is None:
             self._send("CHATHISTORY", "LATEST", target, "*", str(limit))
         else:
@@ -250,7 +238,7 @@ class ClientSession:
         attrs = {"text": text, "limit": str(limit)}
         if target:
             attrs["in"] = target
-        self._searches.append(text)
+        self._batches.searches.append(text)
         self._send("SEARCH", serialise_tags(attrs))
 
     @property
@@ -394,26 +382,20 @@ class ClientSession:
             return []
         ref = msg.params[0]
         if ref.startswith("+") and len(msg.params) >= 2:
-            kind = msg.params[1]
-            self._batches[ref[1:]] = (kind, msg.params[2:])
-            if kind == _HISTORY_BATCH or kind in _SEARCH_BATCHES:
-                self._collected[ref[1:]] = []
+            self._batches.start(ref[1:], msg.params[1], msg.params[2:])
         elif ref.startswith("-"):
-            opened = self._batches.pop(ref[1:], None)
-            collected = self._collected.pop(ref[1:], None)
-            if opened is not None and collected is not None:
-                return [self._past(opened[0], opened[1], tuple(collected))]
+            closed = self._batches.end(ref[1:])
+            if closed is not None:
+                return [self._past(closed)]
         return []
 
-    def _past(
-        self, kind: str, params: tuple[str, ...], messages: tuple[ev.ChatMessage, ...]
-    ) -> ev.Event:
+    def _past(self, closed: Closed) -> ev.Event:
         """The event a finished history or search batch makes."""
-        if kind != _HISTORY_BATCH:
-            text = self._searches.pop(0) if self._searches else ""
-            return ev.SearchResults(text, messages)
-        target = params[0] if params else ""
-        limit, before = self._history_asked.pop(self.state.server.fold(target), (0, None))
+        messages = closed.messages
+        if closed.kind != HISTORY_BATCH:
+            return ev.SearchResults(self._batches.answer_search(), messages)
+        target = closed.params[0] if closed.params else ""
+        limit, before = self._batches.answer(self.state.server.fold(target))
         server = self.state.server
         if server.is_channel(target):
             chan = self.state.channel(target)
@@ -670,10 +652,11 @@ class ClientSession:
             buffer = None
         else:
             buffer = target if own else nick
-        batch = self._batches.get(msg.tags.get("batch", ""))
-        past = batch is not None and (batch[0] == _HISTORY_BATCH or batch[0] in _SEARCH_BATCHES)
-        if batch and batch[0] == _HISTORY_BATCH and batch[1]:
-            buffer = batch[1][0] if state.server.is_channel(batch[1][0]) else buffer
+        ref = msg.tags.get("batch")
+        past = self._batches.past(ref) is not None
+        about = self._batches.history_target(ref)
+        if about is not None and state.server.is_channel(about):
+            buffer = about
         parsed = ctcp(text)
         if parsed is not None:
             command, arg = parsed
