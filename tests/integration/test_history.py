@@ -270,3 +270,23 @@ def test_history_off_keeps_nothing(tmp_path: Path) -> None:
         for c in srv.clients:
             c.close()
         srv.stop()
+
+
+def test_history_past_max_age_is_pruned_in_the_background(tmp_path: Path) -> None:
+    servers = Servers(tmp_path, FAST)
+    try:
+        srv = servers.start()
+        say(srv.client("old", CAPS), "#lobby", "said long ago")
+        srv.stop()
+        time.sleep(1.2)
+        servers.config = FAST + '[history]\nmax_age = "1s"\n'
+        srv = servers.start()  # its upkeep runs at start, then every few seconds
+        reader = srv.client("reader", CAPS)
+        deadline = time.monotonic() + 10
+        while texts(batch(reader, "CHATHISTORY LATEST #lobby * 10")):
+            assert time.monotonic() < deadline, "nothing was pruned"
+            time.sleep(0.2)
+        say(reader, "#lobby", "said just now")
+        assert texts(batch(reader, "CHATHISTORY LATEST #lobby * 10")) == ["said just now"]
+    finally:
+        servers.stop_all()
