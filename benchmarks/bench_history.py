@@ -63,28 +63,36 @@ def line(rng: random.Random) -> str:
     return " ".join(words)
 
 
+#: When the generated history starts; message n is said 0.1 ms after n - 1.
+T_START = 1_700_000_000.0
+
+
+def msgid(n: int) -> str:
+    """The msgid of generated message ``n``."""
+    return ev.make_msgid(T_START + n * 0.0001, "bench", n)
+
+
 class Maker:
     """Events as the server makes them: msgid, time, sender, target."""
 
     def __init__(self, seed: int = 1) -> None:
         self.rng = random.Random(seed)
         self.n = 0
-        self.t = time.time() - 3600
 
     def entry(self) -> Entry:
         self.n += 1
-        self.t += 0.0001
+        self.t = T_START + self.n * 0.0001
         rng = self.rng
         nick = f"user{rng.randrange(200)}"
         if self.n % 50 == 0:  # one in fifty is private
             peer = f"user{rng.randrange(200)}"
-            e = ev.MessageSent(f"bench{self.n:x}", self.t, f"u-{nick}", f"{nick}!~u@10.0.0.1",
+            e = ev.MessageSent(msgid(self.n), self.t, f"u-{nick}", f"{nick}!~u@10.0.0.1",
                                "PRIVMSG", peer, "", f"u-{peer}", "", line(rng), {})  # fmt: skip
             parties = (Party(identity_key(e.uid, None), nick),
                        Party(identity_key(e.recipient, None), peer))  # fmt: skip
             return Entry(e, None, (), parties)
         chan = CHANNELS[self.n % len(CHANNELS)]
-        e = ev.MessageSent(f"bench{self.n:x}", self.t, f"u-{nick}", f"{nick}!~u@10.0.0.1",
+        e = ev.MessageSent(msgid(self.n), self.t, f"u-{nick}", f"{nick}!~u@10.0.0.1",
                            "PRIVMSG", chan, chan, "", "", line(rng), {})  # fmt: skip
         return Entry(e, None, (chan,))
 
@@ -195,7 +203,9 @@ def bench_latest(count: int, queries: int, keep: Path | None) -> list[dict[str, 
         # Over a socket, through a real server.
         port = free_port()
         config = tmp / "hubbub.toml"
-        config.write_text("[server]\nauto_join = []\n[limits]\nflood_control = false\n")
+        # max_age 0: the generated history is from 2023 and must not be pruned.
+        config.write_text("[server]\nauto_join = []\n[limits]\nflood_control = false\n"
+                          '[history]\nmax_age = "0"\n')
         server = subprocess.Popen(
             [sys.executable, "-m", "hubbub", "serve", "--config", str(config), "--listen",
              f"127.0.0.1:{port}", "--data-dir", str(data), "--name", "bench.local"],
@@ -218,7 +228,7 @@ def bench_latest(count: int, queries: int, keep: Path | None) -> list[dict[str, 
             for name, make in (
                 ("CHATHISTORY LATEST * 100", lambda: f"CHATHISTORY LATEST {CHANNELS[7]} * 100"),
                 ("CHATHISTORY BEFORE <random msgid> 100", lambda: (
-                    f"CHATHISTORY BEFORE {CHANNELS[7]} msgid=bench{room7_msgid():x} 100")),
+                    f"CHATHISTORY BEFORE {CHANNELS[7]} msgid={msgid(room7_message())} 100")),
             ):
                 timings = []
                 sizes = []
@@ -240,7 +250,7 @@ def bench_latest(count: int, queries: int, keep: Path | None) -> list[dict[str, 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def room7_msgid() -> int:
+def room7_message() -> int:
     """A message number of #room7 in the second half of the database
     (Maker sends message n to CHANNELS[n % 20], and every 50th privately)."""
     while True:

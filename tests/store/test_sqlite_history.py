@@ -49,15 +49,16 @@ class Clock:
 
 def said(clock: Clock, chan: str, text: str, nick: str = "alice", *, command: str = "PRIVMSG",
          status: str = "", tags: dict[str, str] | None = None) -> ev.MessageSent:  # fmt: skip
-    n = next(_ids)
-    return ev.MessageSent(f"m{n}", clock(), f"u-{nick}", f"{nick}!~a@host", command,
-                          status + chan, chan, "", status, text, tags or {})  # fmt: skip
+    t = clock()
+    return ev.MessageSent(ev.make_msgid(t, "test", next(_ids)), t, f"u-{nick}", f"{nick}!~a@host",
+                          command, status + chan, chan, "", status, text, tags or {})  # fmt: skip
 
 
 def dm(clock: Clock, sender: str, recipient: str, text: str) -> ev.MessageSent:
-    n = next(_ids)
-    return ev.MessageSent(f"m{n}", clock(), f"u-{sender}", f"{sender}!~a@host", "PRIVMSG",
-                          recipient, "", f"u-{recipient}", "", text, {})  # fmt: skip
+    t = clock()
+    return ev.MessageSent(ev.make_msgid(t, "test", next(_ids)), t, f"u-{sender}",
+                          f"{sender}!~a@host", "PRIVMSG", recipient, "", f"u-{recipient}", "",
+                          text, {})  # fmt: skip
 
 
 def keep(store: SQLiteHistoryStore, *events: ev.Event, channels: tuple[str, ...] = ()) -> None:
@@ -167,6 +168,7 @@ def test_latest(store: SQLiteHistoryStore, ten: list[ev.MessageSent]) -> None:
     assert texts(store.latest(chan(), Ref(time_ms=ms(ten[4])), 100)) == all_[5:]
     assert texts(store.latest(chan(), Ref(msgid=ten[4].msgid), 2)) == all_[-2:]
     assert store.latest(chan(), Ref(msgid="nope"), 10) == []
+    assert store.latest(chan(), Ref(msgid=ev.make_msgid(T0 + 99, "test", 1)), 10) == []
     assert store.latest(chan("#nowhere"), None, 10) == []
 
 
@@ -202,6 +204,22 @@ def test_around(store: SQLiteHistoryStore, ten: list[ev.MessageSent]) -> None:
     assert texts(store.around(chan(), Ref(msgid=ten[0].msgid), 4)) == all_[0:4]
     got = texts(store.around(chan(), Ref(time_ms=ms(ten[7])), 3))
     assert all_[7] in got and len(got) == 3
+
+
+def test_a_msgid_is_found_among_many_rows_of_its_millisecond(store: SQLiteHistoryStore) -> None:
+    # Forty messages in one millisecond, in three channels: each one's msgid
+    # still finds exactly it (the msgid gives the millisecond, then the id range).
+    same = T0 + 5
+    events = [ev.MessageSent(ev.make_msgid(same, "burst", i), same, "u-a", "a!b@c", "PRIVMSG",
+                             f"#c{i % 3}", f"#c{i % 3}", "", "", f"n{i}", {})
+              for i in range(40)]  # fmt: skip
+    keep(store, said(Clock(), "#c1", "before"), *events)
+    for e in events[::7]:
+        scope = chan(e.channel)
+        assert texts(store.around(scope, Ref(msgid=e.msgid), 1)) == [e.text]
+        found = store.author(scope, e.msgid)
+        assert found is not None and found.uid == "u-a"
+        assert store.author(chan("#c9"), e.msgid) is None
 
 
 def test_paging_backwards_gives_every_message_exactly_once(store: SQLiteHistoryStore) -> None:
@@ -279,11 +297,13 @@ def test_targets_lists_conversations_by_their_latest_message(store: SQLiteHistor
 def test_author_finds_the_sender_within_the_scope_only(store: SQLiteHistoryStore) -> None:
     clock = Clock()
     m = said(clock, "#tea", "mine")
-    keep(store, m, ev.Joined("j", clock(), "u-x", "x!y@z", "#tea", None, "X"))
+    t = clock()
+    keep(store, m, ev.Joined(ev.make_msgid(t, "test", 0), t, "u-x", "x!y@z", "#tea", None, "X"))
     found = store.author(chan(), m.msgid)
     assert found is not None and (found.uid, found.kind) == ("u-alice", "PRIVMSG")
     assert store.author(chan("#other"), m.msgid) is None
-    assert store.author(chan(), "j") is None  # not a message
+    joined = store.latest(chan(kinds=PLAYBACK_KINDS), None, 10)[-1].event.msgid
+    assert store.author(chan(), joined) is None  # not a message
     assert store.author(chan(), "unknown") is None
 
 

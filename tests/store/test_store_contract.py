@@ -47,28 +47,31 @@ def accounts(request: pytest.FixtureRequest) -> AccountStore:
     return store
 
 
+M2 = ev.make_msgid(2.0, "test", 2)
+
+
 def said(msgid: str, text: str) -> ev.MessageSent:
     return ev.MessageSent(msgid, 2.0, "u1", "a!b@c", "PRIVMSG", "#x", "#x", "", "", text, {})
 
 
 def test_a_history_store_takes_entries_answers_queries_and_closes(history: HistoryStore) -> None:
     history.record(Entry(ev.UserQuit("m1", 1.0, "u1", "a!b@c", "bye"), None, ("#x",)))
-    history.record(Entry(said("m2", "hi"), None, ("#x",)))
+    history.record(Entry(said(M2, "hi"), None, ("#x",)))
     pm = ev.MessageSent("m3", 3.0, "u1", "a!b@c", "PRIVMSG", "bob", "", "u2", "", "psst", {})
     history.record(Entry(pm, None, (), (Party("u:u1", "a"), Party("u:u2", "bob"))))
     history.commit()
     kept = isinstance(history, SQLiteHistoryStore)
     scope = Scope.of_channel("#x")
     got = history.latest(scope, None, 10)
-    assert [f.event.msgid for f in got] == (["m2"] if kept else [])
+    assert [f.event.msgid for f in got] == ([M2] if kept else [])
     assert history.before(scope, Ref(time_ms=10_000), 10) == got
     assert history.after(scope, Ref(time_ms=0), 10) == got
-    assert history.around(scope, Ref(msgid="m2"), 10) == got
+    assert history.around(scope, Ref(msgid=M2), 10) == got
     assert history.between(scope, Ref(time_ms=0), Ref(time_ms=10_000), 10) == got
     private = history.latest(Scope.of_private(("u:u2",), "a"), None, 10)
     assert [f.event.msgid for f in private] == (["m3"] if kept else [])
     assert len(history.targets(("u:u1",), ("#x",), 0, 10_000, 10)) == (2 if kept else 0)
-    assert (history.author(scope, "m2") is not None) is kept
+    assert (history.author(scope, M2) is not None) is kept
     history.index()
     assert len(history.search(SearchQuery(owners=(), channels=("#x",), text="hi"))) == kept
     assert history.prune(10_000, 100) == (3 if kept else 0)

@@ -1,9 +1,10 @@
 """Identifiers and timestamps: msgids, user ids, and the server-time format.
 
-A msgid is unique on the network and cheap to make: a random prefix chosen
-when the process starts, then a counter in hex. A uid is the same with a
-different counter; uids are never reused, so a recorded event can never be
-applied to the wrong user.
+A msgid is unique on the network and cheap to make: the time in
+milliseconds (history finds a message by it), a random prefix chosen when
+the process starts, then a counter in hex. A uid is the prefix and another
+counter; uids are never reused, so a recorded event can never be applied to
+the wrong user.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import itertools
 import re
 import secrets
 from datetime import UTC, datetime
+
+from hubbub.events import make_msgid
 
 _second_cache: list[object] = [None, ""]
 _milli_cache: list[object] = [None, ""]
@@ -66,9 +69,9 @@ class Ids:
         self._msgids = itertools.count(1)
         self._uids = itertools.count(1)
 
-    def msgid(self) -> str:
-        """A new msgid."""
-        return f"{self._prefix}{next(self._msgids):x}"
+    def msgid(self, at: float) -> str:
+        """A new msgid for an event at ``at`` (see :func:`hubbub.events.make_msgid`)."""
+        return make_msgid(at, self._prefix, next(self._msgids))
 
     def uid(self) -> str:
         """A new user id."""

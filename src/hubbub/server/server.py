@@ -185,7 +185,8 @@ class Server:
 
     def stamp(self) -> tuple[str, float]:
         """A new event's msgid and time."""
-        return self.ids.msgid(), self.now()
+        now = self.now()
+        return self.ids.msgid(now), now
 
     def run_blocking(self, fn: Callable[[], T], then: Callable[[T], None]) -> None:
         """Run ``fn`` on a worker thread and ``then(result)`` back on the loop."""

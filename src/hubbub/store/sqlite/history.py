@@ -40,7 +40,7 @@ from hubbub.protocol import casefold
 
 from ..base import REDACTABLE_KINDS, Entry
 from .database import Database, DatabaseError, explain
-from .queries import HistoryQueries, first_at, marks
+from .queries import HistoryQueries, first_at, marks, msgid_rows
 from .rows import encode, time_ms
 
 log = logging.getLogger(__name__)
@@ -246,10 +246,14 @@ class SQLiteHistoryStore(HistoryQueries):
         """Withdraw the message ``msgid``: its text and tags go (from the search
         index too); a placeholder keeps its place for msgid references."""
         writer = self.db.writer
+        span = msgid_rows(writer, msgid)
+        if span is None:
+            return
         kinds = marks(REDACTABLE_KINDS)
         found = writer.execute(
-            f"SELECT id, text FROM history WHERE msgid = ? AND kind IN ({kinds})",
-            (msgid, *REDACTABLE_KINDS),
+            f"SELECT id, text FROM history WHERE id >= ? AND id < ? AND msgid = ? "
+            f"AND kind IN ({kinds})",
+            (*span, msgid, *REDACTABLE_KINDS),
         ).fetchall()
         for rid, text in found:
             if text is not None and self._indexed and rid <= self._indexed_upto:

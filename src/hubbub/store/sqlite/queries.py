@@ -15,6 +15,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from hubbub.events import msgid_time
+
 from ..base import MESSAGE_KINDS, REDACTABLE_KINDS, Author, Found, Ref, Scope, SearchQuery, Target
 from .database import Database
 from .rows import COLUMNS, Row, decode
@@ -50,6 +52,24 @@ def first_at(conn: sqlite3.Connection, ms: int) -> int | None:
         else:
             lo = int(row[0]) + 1
     return best
+
+
+def msgid_rows(conn: sqlite3.Connection, msgid: str) -> tuple[int, int] | None:
+    """The ids ``[lo, hi)`` of the rows said in the millisecond a hubbub
+    msgid starts with (:func:`hubbub.events.make_msgid`): where that message
+    is, if anywhere. Rows are found by time (:func:`first_at`), so no index
+    of msgids costs every insert. None for a msgid not of that form, or a
+    time after every row."""
+    ms = msgid_time(msgid)
+    if ms is None:
+        return None
+    lo = first_at(conn, ms)
+    if lo is None:
+        return None
+    hi = first_at(conn, ms + 1)
+    if hi is None:
+        hi = int(conn.execute("SELECT max(id) FROM history").fetchone()[0]) + 1
+    return lo, hi
 
 
 class HistoryQueries:
@@ -129,22 +149,23 @@ class HistoryQueries:
 
     def _id_of(self, conn: sqlite3.Connection, scope: Scope, msgid: str) -> int | None:
         """The id of ``msgid`` within ``scope`` (whatever its kind), or None."""
+        span = msgid_rows(conn, msgid)
+        if span is None:
+            return None
+        sql, params = "SELECT h.id FROM history h WHERE h.id >= ? AND h.id < ? AND h.msgid = ?", [
+            *span, msgid]  # fmt: skip
         if scope.channel is not None:
-            # "+h.conv": look the msgid up by its own index, not by walking
-            # the channel's rows (the planner would guess the latter).
-            row = conn.execute(
-                "SELECT h.id FROM history h WHERE h.msgid = ? "
-                "AND +h.conv = (SELECT id FROM channels WHERE name = ?)",
-                (msgid, scope.channel),
-            ).fetchone()
+            sql += " AND h.conv = (SELECT id FROM channels WHERE name = ?)"
+            params.append(scope.channel)
         else:
-            peer = "" if scope.peer == "*" else " AND p.peer = ?"
-            params = (msgid, *scope.owners) + (() if scope.peer == "*" else (scope.peer,))
-            row = conn.execute(
-                "SELECT h.id FROM history h WHERE h.msgid = ? AND EXISTS (SELECT 1 FROM "
-                f"private p WHERE p.id = h.id AND p.owner IN ({marks(scope.owners)}){peer})",
-                params,
-            ).fetchone()
+            sql += (f" AND EXISTS (SELECT 1 FROM private p WHERE p.id = h.id "
+                    f"AND p.owner IN ({marks(scope.owners)})")  # fmt: skip
+            params.extend(scope.owners)
+            if scope.peer != "*":
+                sql += " AND p.peer = ?"
+                params.append(scope.peer)
+            sql += ")"
+        row = conn.execute(sql, params).fetchone()
         return None if row is None else int(row[0])
 
     def _after(self, conn: sqlite3.Connection, scope: Scope, ref: Ref) -> int | None:
