@@ -180,8 +180,19 @@ class SQLiteHistoryStore(HistoryQueries):
         redactions: list[str] = []
         channel_ops: list[ChannelOp] = []
         next_id = self._next_id
+        channels = self._channels
         for entry in pending:
             event = entry.event
+            if type(event) is ev.MessageSent and event.channel and not event.tags:
+                # Most rows: a channel line without client tags. Its row is
+                # rows.encode's, built here without the dispatch and the copy.
+                (name,) = entry.channels
+                cid = channels.get(name) or self._channel_id(name, channel_ops)
+                rows.append((next_id, cid, event.msgid, int(event.time * 1000), event.command,
+                             event.uid, entry.account, event.source, event.target,
+                             event.status or None, event.text or None, None))  # fmt: skip
+                next_id += 1
+                continue
             body = encode(event, entry.account)
             if body is None:
                 if isinstance(event, ev.MessageRedacted):
