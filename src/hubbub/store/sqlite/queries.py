@@ -36,7 +36,11 @@ def first_at(conn: sqlite3.Connection, ms: int) -> int | None:
     stamped as they are published); if the clock stepped back, the answer is
     one of the rows around the step.
     """
-    lo, hi = conn.execute("SELECT min(id), max(id) FROM history").fetchone()
+    # Two subqueries: SQLite answers min() or max() alone from the end of the
+    # table, but scans every row for both in one SELECT.
+    lo, hi = conn.execute(
+        "SELECT (SELECT min(id) FROM history), (SELECT max(id) FROM history)"
+    ).fetchone()
     if lo is None:
         return None
     best = None
