@@ -259,3 +259,14 @@ def test_a_message_is_in_history_as_soon_as_it_was_delivered(h: Harness) -> None
     # Said and asked about in the same read: the query still sees it.
     _, lines = batch_of(ask(h, alice, "PRIVMSG #tea :just now", "CHATHISTORY LATEST #tea * 1")[1:])
     assert texts(lines) == ["just now"]
+
+
+def test_a_reload_may_change_how_long_and_how_much_to_replay_but_not_the_database() -> None:
+    from hubbub.config import from_mapping
+    from hubbub.server.rehash import refusal
+
+    old = from_mapping({})
+    assert refusal(old, from_mapping({"history": {"max_age": "7d", "autoreplay": 5}})) is None
+    for key, value in [("enabled", False), ("database", "other.sqlite3"), ("search", False)]:
+        why = refusal(old, from_mapping({"history": {key: value}}))
+        assert why == f"history.{key} cannot change while running; restart instead"
