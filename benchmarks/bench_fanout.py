@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +45,7 @@ from hubbub.server.commands import COMMANDS
 from hubbub.server.dispatch import Dispatcher
 from hubbub.server.server import Server
 from hubbub.server.session import Session
+from hubbub.store.sqlite.history import SQLiteHistoryStore
 
 #: Capability sets the members cycle through, one tag profile each.
 CAP_SETS: tuple[tuple[str, ...], ...] = ((), ("server-time",), ("message-tags", "server-time"))
@@ -115,11 +118,14 @@ class FakeTransport:
         """See :meth:`pause_reading`."""
 
 
-def make_server() -> tuple[Server, FakeLoop]:
-    """A Server with benchmark limits on a fake loop."""
+def make_server(history: bool = False) -> tuple[Server, FakeLoop]:
+    """A Server with benchmark limits on a fake loop; with ``history``, a
+    SQLite history store in a temporary folder (the server's default)."""
     config = from_mapping(
         {
             "server": {"name": "bench.hubbub", "auto_join": []},
+            # The replay on join is fetched on a thread this fake loop does not wait for.
+            "history": {"enabled": history, "autoreplay": 0},
             "limits": {
                 "flood_control": False,
                 "max_clients": 1_000_000,
@@ -129,7 +135,11 @@ def make_server() -> tuple[Server, FakeLoop]:
         }
     )
     loop = FakeLoop()
-    server = Server(config, loop)
+    store = None
+    if history:
+        folder = tempfile.mkdtemp(prefix="bench-fanout-")
+        store = SQLiteHistoryStore.open(os.path.join(folder, "hubbub.sqlite3"))
+    server = Server(config, loop, history=store)
     server.dispatch = Dispatcher(server, COMMANDS).run
     return server, loop
 
@@ -170,10 +180,10 @@ def join_members(server: Server, loop: FakeLoop, n: int) -> list[Member]:
     return members
 
 
-def bench(n: int, messages: int, burst: int = 1) -> dict[str, Any]:
+def bench(n: int, messages: int, burst: int = 1, history: bool = False) -> dict[str, Any]:
     """Send ``messages`` PRIVMSGs from one of ``n`` members, ``burst`` per loop
     turn (as when a sender's lines arrive in one read); time the server side."""
-    server, loop = make_server()
+    server, loop = make_server(history)
     members = join_members(server, loop, n)
     sender = members[0]
     receivers = [m.transport for m in members[1:]]
@@ -235,6 +245,7 @@ def bench(n: int, messages: int, burst: int = 1) -> dict[str, Any]:
         "us_per_delivery": round(per_msg * 1e6 / deliveries, 3),
         "deliveries_per_s": round(deliveries / per_msg),
         "burst": burst,
+        "history": history,
         "writes_per_delivery": round(
             (sum(t.writes for t in receivers) - writes0) / messages / deliveries, 3
         ),
@@ -256,14 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=500, help="timed messages per size")
     ap.add_argument("--burst", type=int, default=1,
                     help="messages per loop turn (the server writes once per turn)")
+    ap.add_argument("--history", action="store_true",
+                    help="keep history in SQLite (the default server) and compare with none")
     ap.add_argument("--json", action="store_true", help="only the JSON lines")
     args = ap.parse_args(argv)
-    results = [bench(n, args.messages, args.burst) for n in args.members]
+    modes = [False, True] if args.history else [False]
+    results = [bench(n, args.messages, args.burst, h) for n in args.members for h in modes]
     if not args.json:
-        print(f"{'members':>8} {'profiles':>8} {'encodes/msg':>11} {'distinct bytes':>14} "
-              f"{'µs/msg':>9} {'µs/delivery':>11} {'deliveries/s':>13} {'writes/delivery':>15}")
+        print(f"{'members':>8} {'history':>7} {'profiles':>8} {'encodes/msg':>11} "
+              f"{'distinct bytes':>14} {'µs/msg':>9} {'µs/delivery':>11} {'deliveries/s':>13} "
+              f"{'writes/delivery':>15}")
         for r in results:
-            print(f"{r['members']:>8} {r['tag_profiles']:>8} {r['encodes_per_msg']:>11.2f} "
+            print(f"{r['members']:>8} {'on' if r['history'] else 'off':>7} "
+                  f"{r['tag_profiles']:>8} {r['encodes_per_msg']:>11.2f} "
                   f"{r['distinct_bytes_per_msg']:>14} {r['us_per_msg']:>9.1f} "
                   f"{r['us_per_delivery']:>11.3f} {r['deliveries_per_s']:>13,} "
                   f"{r['writes_per_delivery']:>15.3f}")

@@ -55,3 +55,11 @@ def test_fields_from_a_newer_version_are_ignored() -> None:
     wire = ev.to_wire(ev.UserQuit("m", 1.0, "u", "a!b@c", "bye"))
     wire["added_later"] = 42
     assert ev.from_wire(wire) == ev.UserQuit("m", 1.0, "u", "a!b@c", "bye")
+
+
+def test_a_msgid_starts_with_its_time_in_milliseconds() -> None:
+    msgid = ev.make_msgid(1_700_000_000.1234, "ab12cd34", 255)
+    assert msgid == "18bcfe5687bab12cd34ff"
+    assert ev.msgid_time(msgid) == 1_700_000_000_123
+    for foreign in ("", "abc", "18bcfe56872", "zzzzzzzzzzz1", "m1"):
+        assert ev.msgid_time(foreign) is None

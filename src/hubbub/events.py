@@ -22,6 +22,8 @@ Every event starts with the same four fields:
 
 ``msgid``
     unique on the network; also the IRCv3 ``msgid`` tag of what is delivered.
+    It starts with the event's time in milliseconds (:func:`make_msgid`), so
+    history finds a message by its msgid without an index of msgids.
 ``time``
     Unix seconds when it happened; the IRCv3 ``server-time`` tag.
 ``uid``
@@ -40,6 +42,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+#: Hex digits of the millisecond time a msgid starts with (enough until 2527).
+MSGID_TIME_DIGITS = 11
+
+
+def make_msgid(at: float, prefix: str, n: int) -> str:
+    """The msgid of the ``n``-th event a process (``prefix``) makes, at ``at``
+    (Unix seconds): the time in milliseconds, then the prefix and counter."""
+    return f"{int(at * 1000):0{MSGID_TIME_DIGITS}x}{prefix}{n:x}"
+
+
+def msgid_time(msgid: str) -> int | None:
+    """The millisecond time a msgid made by :func:`make_msgid` starts with;
+    None for anything else."""
+    head = msgid[:MSGID_TIME_DIGITS]
+    if len(msgid) <= MSGID_TIME_DIGITS or not all(c in "0123456789abcdef" for c in head):
+        return None
+    return int(head, 16)
 
 # --- users -------------------------------------------------------------------
 
@@ -283,6 +303,23 @@ class MessageSent(NamedTuple):
     tags: Mapping[str, str]
 
 
+class MessageRedacted(NamedTuple):
+    """REDACT (draft/message-redaction): the message ``redacted`` to ``target``
+    is withdrawn, by its author or a channel operator (``uid``). As for
+    :class:`MessageSent`, exactly one of ``channel`` and ``recipient`` (the
+    other party of a private conversation, a uid) is set."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    target: str
+    channel: str
+    recipient: str
+    redacted: str
+    reason: str
+
+
 class Wallops(NamedTuple):
     """WALLOPS from an operator to everyone with user mode +w (and opers)."""
 
@@ -313,6 +350,7 @@ Event = (
     | ChannelRenamed
     | ServerRoomChanged
     | MessageSent
+    | MessageRedacted
     | Wallops
 )
 
@@ -339,6 +377,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChannelRenamed,
         ServerRoomChanged,
         MessageSent,
+        MessageRedacted,
         Wallops,
     )
 }

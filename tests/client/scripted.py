@@ -58,14 +58,40 @@ SCRIPT = [
 ]
 
 
+#: A server with history: alice joins #lobby and gets its last messages
+#: (the answer to the CHATHISTORY the app sends), then live lines follow.
+HISTORY_SCRIPT = [
+    ":irc.hubbub.test CAP * LS :server-time echo-message batch message-tags draft/chathistory",
+    ":irc.hubbub.test CAP alice ACK :batch draft/chathistory echo-message message-tags "
+    "server-time",
+    f"{t(20)} :irc.hubbub.test 001 alice :Welcome to the hubbub network, alice",
+    f"{t(20)} :irc.hubbub.test 005 alice CASEMAPPING=rfc1459 PREFIX=(ov)@+ CHANTYPES=# "
+    "CHATHISTORY=100 :are supported by this server",
+    f"{t(20)} :irc.hubbub.test 376 alice :End of /MOTD command",
+    ":irc.hubbub.test PONG irc.hubbub.test :hubbub-ready",
+    f"{t(20)} :alice!alice@127.0.0.1 JOIN #lobby",
+    f"{t(20)} :irc.hubbub.test 353 alice = #lobby :@bob carol alice",
+    f"{t(20)} :irc.hubbub.test 366 alice #lobby :End of /NAMES list",
+    ":irc.hubbub.test BATCH +h1 chathistory #lobby",
+    f"@batch=h1;msgid=a1;{t(2)[1:]} :bob!bob@127.0.0.1 PRIVMSG #lobby :anyone seen the keys?",
+    f"@batch=h1;msgid=a2;{t(5)[1:]} :carol!carol@127.0.0.1 PRIVMSG #lobby :on the hook by the door",
+    f"@batch=h1;msgid=a3;{t(9)[1:]} :bob!bob@127.0.0.1 PRIVMSG #lobby :\x01ACTION goes to look\x01",
+    ":irc.hubbub.test BATCH -h1",
+    f"{t(21)} :bob!bob@127.0.0.1 PRIVMSG #lobby :found them, thanks carol",
+    f"{t(22)} :carol!carol@127.0.0.1 PRIVMSG #lobby :welcome back alice",
+]
+
+
 class ScriptedClient(Client):
     """Plays :data:`SCRIPT` through the real session, then idles."""
+
+    script = SCRIPT
 
     async def run(self) -> None:
         await self._emit(ev.Connecting(self.host, self.port, 1))
         await self._emit(ev.Connected(self.host, self.port))
         self.session.connection_made()
-        for line in SCRIPT:
+        for line in self.script:
             for event in self.session.receive(parse_line(line)):
                 await self._emit(event)
         self.session.data_to_send()  # nobody to send to
@@ -90,6 +116,12 @@ async def long_line_after_a_private_chat(pilot: Pilot[int]) -> None:
     await pilot.pause()
     await pilot.press("ctrl+p")
     await pilot.pause()
+
+
+class HistoryScriptedClient(ScriptedClient):
+    """Plays :data:`HISTORY_SCRIPT`."""
+
+    script = HISTORY_SCRIPT
 
 
 async def settle(pilot: Pilot[int]) -> None:

@@ -287,8 +287,53 @@ def test_chathistory_batch_does_not_replay_joins() -> None:
         "@batch=h1;time=2020-01-01T00:00:00Z :ghost!g@h PRIVMSG #c :old",
         ":srv BATCH -h1",
     )
-    assert [type(e) for e in events] == [ev.ChatMessage]
+    (history,) = events
+    assert isinstance(history, ev.History)
+    assert [(m.nick, m.text, m.history) for m in history.messages] == [("ghost", "old", True)]
+    assert (history.buffer, history.before) == ("#c", None)
     assert "ghost" not in session.state.channel("#c").members  # type: ignore[union-attr]
+
+
+def test_history_is_asked_for_and_comes_back_as_one_event() -> None:
+    session = make()
+    register(session, caps="batch server-time message-tags draft/chathistory")
+    feed(session, ":srv 005 alice CHATHISTORY=40 :are supported", ":alice!a@h JOIN #c")
+    session.history("#c", 100)
+    assert sent(session) == ["CHATHISTORY LATEST #c * 40"]  # capped by ISUPPORT
+    (page,) = feed(
+        session,
+        ":srv BATCH +b chathistory #c",
+        "@batch=b;msgid=m1;time=2020-01-01T00:00:00.000Z :bob!b@h PRIVMSG #c :one",
+        "@batch=b;msgid=m2;time=2020-01-01T00:01:00.000Z :alice!a@h PRIVMSG #c :two",
+        "@batch=b;msgid=m3 :bob!b@h PRIVMSG #c :\x01VERSION\x01",
+        ":srv BATCH -b",
+    )
+    assert isinstance(page, ev.History)
+    assert [(m.msgid, m.own) for m in page.messages] == [("m1", False), ("m2", True)]
+    assert page.complete  # fewer than asked for: nothing older is left
+    assert sent(session) == []  # a CTCP from the past is not answered again
+    session.history("#c", 2, before="m1")
+    assert sent(session) == ["CHATHISTORY BEFORE #c msgid=m1 2"]
+    (older,) = feed(
+        session,
+        ":srv BATCH +b2 chathistory #c",
+        "@batch=b2;msgid=m0 :bob!b@h PRIVMSG #c :zero",
+        "@batch=b2;msgid=m00 :bob!b@h NOTICE #c :zero-zero",
+        ":srv BATCH -b2",
+    )
+    assert isinstance(older, ev.History)
+    assert (older.before, older.complete, len(older.messages)) == ("m1", False, 2)
+
+
+def test_search_results_come_back_as_one_event() -> None:
+    session = make()
+    register(session, caps="batch draft/search")
+    session.search("fast cars", "#c", limit=5)
+    assert sent(session) == ["SEARCH text=fast\\scars;limit=5;in=#c"]
+    (found,) = feed(session, ":srv BATCH +s draft/search",
+                    "@batch=s :bill!b@h PRIVMSG #c :fast cars here", ":srv BATCH -s")  # fmt: skip
+    assert isinstance(found, ev.SearchResults)
+    assert found.text == "fast cars" and [m.text for m in found.messages] == ["fast cars here"]
 
 
 def test_error_numerics_name_their_channel_buffer() -> None:

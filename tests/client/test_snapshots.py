@@ -20,7 +20,14 @@ from textual.pilot import Pilot
 
 from hubbub.client.tui.app import ChatApp, make_app
 
-from .scripted import FIXED_NOW, SCRIPT, ScriptedClient, long_line_after_a_private_chat, settle
+from .scripted import (
+    FIXED_NOW,
+    SCRIPT,
+    HistoryScriptedClient,
+    ScriptedClient,
+    long_line_after_a_private_chat,
+    settle,
+)
 
 if importlib.util.find_spec("pytest_textual_snapshot") is None:
     _why = "pytest-textual-snapshot is not installed (pip install pytest-textual-snapshot)"
@@ -60,3 +67,18 @@ def test_long_line_after_leaving_a_private_chat_80x24(snap_compare: Callable[...
     # The 45 numbered words wrap inside the log, under the message, none cut off.
     assert snap_compare(scripted_app(), terminal_size=(80, 24),
                         run_before=long_line_after_a_private_chat)  # fmt: skip
+
+
+def test_history_on_join_80x24(snap_compare: Callable[..., bool]) -> None:
+    """#lobby's earlier messages above a marker, then the live lines."""
+
+    async def until_live(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, ChatApp)
+        while not ((lobby := app.model.get("#lobby")) and len(lobby.lines) >= 7):
+            await pilot.pause(0.02)
+        await pilot.pause()
+
+    app = make_app("irc.hubbub.test", 6667, "alice", client_factory=HistoryScriptedClient,
+                   tz=UTC, clock=lambda: FIXED_NOW)  # fmt: skip
+    assert snap_compare(app, terminal_size=(80, 24), run_before=until_live)

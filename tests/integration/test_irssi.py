@@ -8,6 +8,7 @@ It joins, talks, changes nick, gives op, kicks and quits against hubbub.
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtest import RunningServer, need
+from hubtest import RunningServer, need, start_server
 from ircclient import LineClient
 
 
@@ -126,3 +127,27 @@ def _alone(client: LineClient) -> bool:
     client.send("NAMES #crew")
     names = client.expect("353", "bob", "=", "#crew")
     return names.params[-1].split() == ["@bob"]
+
+
+def test_irssi_joining_after_a_kill_sees_what_was_said(
+    server: RunningServer, irssi: Callable[[], Tmux]
+) -> None:
+    # irssi does not ask for chathistory: the server replays the last lines on join.
+    bob = server.client("bob")
+    bob.expect("366", "bob", "#lobby")
+    for text in ("the build is green", "release at five", "cake in the kitchen"):
+        bob.send(f"PRIVMSG #lobby :{text}")
+    bob.send("PING :sync")
+    bob.expect("PONG")
+    server.stop(signal.SIGKILL)
+    again = start_server(server.data_dir.parent, port=server.port)
+    try:
+        tmux = irssi()
+        tmux.wait_screen("Act: 2")  # auto-joined #lobby, in window 2
+        tmux.type("/window 2")
+        screen = tmux.wait_screen("cake in the kitchen")
+        order = [screen.index(t) for t in ("the build is green", "release at five",
+                                           "cake in the kitchen")]  # fmt: skip
+        assert order == sorted(order)
+    finally:
+        again.stop()

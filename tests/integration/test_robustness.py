@@ -16,7 +16,8 @@ def _still_chatting(server: RunningServer, a_nick: str = "watcher") -> None:
     b = server.client(f"{a_nick}2")
     a.expect("JOIN", "#lobby")
     b.send("PRIVMSG #lobby :still here")
-    assert a.expect("PRIVMSG", "#lobby").params[1] == "still here"
+    # (Joining #lobby replayed what was said there before: skip to the live line.)
+    a.expect("PRIVMSG", "#lobby", "still here")
 
 
 def test_reader_that_stops_reading_is_cut_off_and_others_keep_receiving(

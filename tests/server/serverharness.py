@@ -46,9 +46,11 @@ from hubbub.server.dispatch import Dispatcher
 from hubbub.server.server import Server
 from hubbub.server.session import Session
 from hubbub.server.state import Channel, User
+from hubbub.store.base import HistoryStore
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "NO_HISTORY",
     "FakeClient",
     "FakeLoop",
     "FakeTransport",
@@ -68,6 +70,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "server": {"name": "irc.test", "network": "TestNet", "auto_join": []},
     "limits": {"flood_control": False},
 }
+
+NO_HISTORY: dict[str, Any] = {"history": {"enabled": False}}
 
 #: ``FakeLoop.run`` gives up after this many callbacks in one drain: a
 #: callback that keeps rescheduling itself is a bug, not a reason to hang.
@@ -283,6 +287,7 @@ class FakeClient:
         reg = self.session.registration
         if reg is not None and reg.cap_negotiating:
             self.send("CAP END")
+        self.harness.settle()  # the auto_join replay may be fetched on a thread
         msgs = self.messages()
         if not any(m.command == RPL_WELCOME for m in msgs):
             raise AssertionError(f"{nick} did not register: {[m.to_line() for m in msgs]}")
@@ -337,10 +342,14 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 class Harness:
     """A Server on a :class:`FakeLoop` and the clients connected to it."""
 
-    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        self.config: Config = from_mapping(_merge(DEFAULT_CONFIG, config or {}))
+    def __init__(
+        self, config: Mapping[str, Any] | None = None, *, history: HistoryStore | None = None
+    ) -> None:
+        # Without a store given, the server keeps no history and offers none.
+        base = DEFAULT_CONFIG if history is not None else _merge(DEFAULT_CONFIG, NO_HISTORY)
+        self.config: Config = from_mapping(_merge(base, config or {}))
         self.loop = FakeLoop()
-        self.server = Server(self.config, self.loop)
+        self.server = Server(self.config, self.loop, history=history)
         self.dispatcher = Dispatcher(self.server, COMMANDS)
         self.server.dispatch = self.dispatcher.run
         self.clients: list[FakeClient] = []
@@ -397,6 +406,7 @@ class Harness:
         op); then everyone's pending output is read and dropped."""
         for client in clients:
             client.send(f"JOIN {channel}")
+        self.settle()  # a replay on join is fetched on a worker thread
         self.drain()
 
     def drain(self) -> None:

@@ -218,10 +218,10 @@ def test_a_dropped_connection_publishes_its_quit() -> None:
     assert isinstance(quit_, ev.UserQuit) and quit_.reason == "Connection closed"
 
 
-# --- the order: apply, then subscribers, then delivery ----------------------------
+# --- the order: subscribers, then apply, then delivery ----------------------------
 
 
-def test_subscribers_see_the_new_state_before_anything_is_delivered() -> None:
+def test_subscribers_see_the_state_the_event_found_before_anything_is_delivered() -> None:
     h = Harness()
     alice, bob = h.connect("alice"), h.connect("bob")
     h.join("#a", alice, bob)
@@ -236,10 +236,13 @@ def test_subscribers_see_the_new_state_before_anything_is_delivered() -> None:
 
     h.server.pipeline.subscribers.append(Watcher())
     writes = bob.transport.writes
-    h.connect("carol").send("JOIN #a")
-    # Applied: carol is a member already; delivered: not yet, bob has no new write.
-    assert seen[-1] == ("Joined", ["alice", "bob", "carol"], writes)
-    assert [m.command for m in bob.messages()] == ["JOIN"]
+    # Not applied yet: alice is still a member (history keeps her QUIT in #a
+    # because of it); not delivered yet: bob has no new write.
+    alice.send("QUIT :bye")
+    assert seen[-1] == ("UserQuit", ["alice", "bob"], writes)
+    chan = h.server.network.channel("#a")
+    assert chan is not None and sorted(u.nick for u in chan.members) == ["bob"]
+    assert [m.command for m in bob.messages()] == ["QUIT"]
 
 
 def test_the_history_commit_runs_before_any_bytes_leave() -> None:

@@ -5,12 +5,14 @@ to break a reply (``WHO :a b``, ``KICK #c :,``, ``PRIVMSG a,,b :x``)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubbub.server.commands import COMMANDS
+from hubbub.store.sqlite.history import SQLiteHistoryStore
 
 from serverharness import Harness
 
@@ -42,6 +44,28 @@ def test_odd_parameters_never_break_a_command(
             client.send("QUIT")
             h.loop.run()
     assert not caplog.records, [r.getMessage() for r in caplog.records]
+
+@pytest.mark.parametrize("verb", ["CHATHISTORY", "REDACT", "SEARCH", "JOIN", "PRIVMSG"])
+def test_odd_parameters_never_break_a_history_command(
+    verb: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    # With history kept, these read the store on a worker thread.
+    h = Harness(history=SQLiteHistoryStore.open(tmp_path / "h.sqlite3"))
+    caplog.set_level(logging.ERROR)
+    client = h.connect("fuzz")
+    client.send("JOIN #c", "PRIVMSG #c :something to find")
+    for odd in ODD:
+        for line in forms(verb, odd):
+            client.send(line)
+            h.settle()
+            replies = client.messages()
+            assert "ERROR" not in [m.command for m in replies], (line, replies)
+    client.send("PING :alive")
+    h.settle()
+    assert "PONG" in [m.command for m in client.messages()]
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    h.close()
+
 
 _word = st.text(alphabet="#&@+!*?:,.-_ab~[]^{}|\\ 0123456789éß", max_size=12)
 

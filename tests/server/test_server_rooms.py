@@ -13,7 +13,7 @@ from hubbub.protocol.numerics import ERR_CHANOPRIVSNEEDED, RPL_LIST, RPL_NAMREPL
 from hubbub.server.apply import apply
 from hubbub.server.state import Network
 
-from serverharness import DEFAULT_CONFIG, FakeClient, Harness, commands, params_of
+from serverharness import DEFAULT_CONFIG, NO_HISTORY, FakeClient, Harness, commands, params_of
 
 LOBBY: dict[str, Any] = {"server": {"auto_join": ["#lobby", "#Help"]}}
 OPER: dict[str, Any] = {"operators": [{"name": "admin", "password": "secret"}]}
@@ -85,7 +85,7 @@ def test_a_rehash_takes_new_rooms_and_lets_dropped_ones_go() -> None:
     h = Harness(LOBBY)
     alice = h.connect("alice")
     alice.send("PART #Help")
-    config = from_mapping({**DEFAULT_CONFIG, "server": {**DEFAULT_CONFIG["server"],
+    config = from_mapping({**DEFAULT_CONFIG, **NO_HISTORY, "server": {**DEFAULT_CONFIG["server"],
                                                         "auto_join": ["#lobby", "#news"]}})
     h.server.config_loader = lambda: config
     assert h.server.rehash() is None
@@ -93,7 +93,7 @@ def test_a_rehash_takes_new_rooms_and_lets_dropped_ones_go() -> None:
     assert network.channel("#news") is not None and network.channel("#news").server_room  # type: ignore[union-attr]
     assert network.channel("#help") is None  # let go, and nobody was in it
     # A room let go with people in it becomes an ordinary channel.
-    h.server.config_loader = lambda: from_mapping(DEFAULT_CONFIG)
+    h.server.config_loader = lambda: from_mapping({**DEFAULT_CONFIG, **NO_HISTORY})
     assert h.server.rehash() is None
     lobby = network.channel("#lobby")
     assert lobby is not None and not lobby.server_room
@@ -111,7 +111,8 @@ def test_the_rooms_are_events_and_replay_to_the_same_state() -> None:
 
     h.server.pipeline.subscribers.append(Recorder())
     h.server.config_loader = lambda: from_mapping(
-        {**DEFAULT_CONFIG, "server": {**DEFAULT_CONFIG["server"], "auto_join": ["#lobby"]}}
+        {**DEFAULT_CONFIG, **NO_HISTORY,
+         "server": {**DEFAULT_CONFIG["server"], "auto_join": ["#lobby"]}}
     )
     assert h.server.rehash() is None
     alice, bob = h.connect("alice"), h.connect("bob", ip="10.0.0.2")

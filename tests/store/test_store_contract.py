@@ -1,26 +1,44 @@
 """What every store must do, run against each implementation.
 
-The null stores are the ones a server uses when it keeps nothing; stores
-that keep things add themselves to the lists below and must pass the same
-tests.
+The null stores are the ones a server uses when it keeps nothing; the
+SQLite history store keeps everything. Both take the same calls in the same
+order (record, commit, queries, prune, close) without failing; what they
+answer differs only in whether anything was kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
 
 from hubbub import events as ev
-from hubbub.store.base import Account, AccountStore, HistoryQuery, HistoryStore
+from hubbub.store.base import (
+    Account,
+    AccountStore,
+    Entry,
+    HistoryStore,
+    Party,
+    Ref,
+    Scope,
+    SearchQuery,
+)
 from hubbub.store.null import NullAccountStore, NullHistoryStore
+from hubbub.store.sqlite.history import SQLiteHistoryStore
 
-HISTORY_STORES = [NullHistoryStore]
+HISTORY_STORES: dict[str, Callable[[Path], HistoryStore]] = {
+    "null": lambda _: NullHistoryStore(),
+    "sqlite": lambda tmp: SQLiteHistoryStore.open(tmp / "h.sqlite3"),
+}
 ACCOUNT_STORES = [NullAccountStore]
 
 
-@pytest.fixture(params=HISTORY_STORES)
-def history(request: pytest.FixtureRequest) -> HistoryStore:
-    store: HistoryStore = request.param()
-    return store
+@pytest.fixture(params=sorted(HISTORY_STORES))
+def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
+    store = HISTORY_STORES[request.param](tmp_path)
+    yield store
+    store.close()
 
 
 @pytest.fixture(params=ACCOUNT_STORES)
@@ -29,22 +47,41 @@ def accounts(request: pytest.FixtureRequest) -> AccountStore:
     return store
 
 
+M2 = ev.make_msgid(2.0, "test", 2)
+
+
 def said(msgid: str, text: str) -> ev.MessageSent:
     return ev.MessageSent(msgid, 2.0, "u1", "a!b@c", "PRIVMSG", "#x", "#x", "", "", text, {})
 
 
-def test_a_history_store_takes_events_and_commits(history: HistoryStore) -> None:
-    history.record(ev.UserQuit("m1", 1.0, "u1", "a!b@c", "bye"))
-    history.record(said("m2", "hi"))
+def test_a_history_store_takes_entries_answers_queries_and_closes(history: HistoryStore) -> None:
+    history.record(Entry(ev.UserQuit("m1", 1.0, "u1", "a!b@c", "bye"), None, ("#x",)))
+    history.record(Entry(said(M2, "hi"), None, ("#x",)))
+    pm = ev.MessageSent("m3", 3.0, "u1", "a!b@c", "PRIVMSG", "bob", "", "u2", "", "psst", {})
+    history.record(Entry(pm, None, (), (Party("u:u1", "a"), Party("u:u2", "bob"))))
     history.commit()
-    history.close()
+    kept = isinstance(history, SQLiteHistoryStore)
+    scope = Scope.of_channel("#x")
+    got = history.latest(scope, None, 10)
+    assert [f.event.msgid for f in got] == ([M2] if kept else [])
+    assert history.before(scope, Ref(time_ms=10_000), 10) == got
+    assert history.after(scope, Ref(time_ms=0), 10) == got
+    assert history.around(scope, Ref(msgid=M2), 10) == got
+    assert history.between(scope, Ref(time_ms=0), Ref(time_ms=10_000), 10) == got
+    private = history.latest(Scope.of_private(("u:u2",), "a"), None, 10)
+    assert [f.event.msgid for f in private] == (["m3"] if kept else [])
+    assert len(history.targets(("u:u1",), ("#x",), 0, 10_000, 10)) == (2 if kept else 0)
+    assert (history.author(scope, M2) is not None) is kept
+    history.index()
+    assert len(history.search(SearchQuery(owners=(), channels=("#x",), text="hi"))) == kept
+    assert history.prune(10_000, 100) == (3 if kept else 0)
 
 
 def test_the_null_history_store_answers_every_query_with_nothing() -> None:
     store = NullHistoryStore()
-    store.record(said("m", "hi"))
+    store.record(Entry(said("m", "hi"), None, ("#x",)))
     store.commit()
-    assert store.query(HistoryQuery("#x", "a")) == []
+    assert store.latest(Scope.of_channel("#x"), None, 10) == []
 
 
 def test_the_null_account_store_keeps_no_account() -> None:

@@ -108,6 +108,12 @@ async def execute(client: Client, command: slash.Command, current: str | None) -
             except (EmptyLine, ProtocolError) as exc:
                 return Outcome(error=f"That is not an IRC line: {exc}", sent=False)
             return _sent(await client.send(msg))
+        case slash.Search(text):
+            if "draft/search" not in client.state.caps:
+                return Outcome(error="This server does not offer search.")
+            if not await client.search(text):
+                return Outcome(error=NOT_CONNECTED, sent=False)
+            return Outcome(info=[f'Searching for "{text}"…'])
         case slash.Help(topic):
             return Outcome(info=slash.help_lines(topic))
         case slash.Quit(reason):

@@ -387,6 +387,25 @@ class Client:
         self.session.names(channel)
         return await self._send_queued()
 
+    async def history(self, target: str, limit: int = 50, before: str | None = None) -> bool:
+        """Ask for the latest ``limit`` messages of a channel or private chat,
+        or those before the message ``before`` (a msgid: page back from the
+        oldest one you have). The answer comes as a
+        :class:`~.events.History` event; False when not connected."""
+        self.session.history(target, limit, before)
+        return await self._send_queued()
+
+    async def search(self, text: str, target: str | None = None, limit: int = 50) -> bool:
+        """Search what was said (everywhere you may read, or in ``target``) for
+        ``text``; the answer comes as a :class:`~.events.SearchResults` event."""
+        self.session.search(text, target, limit)
+        return await self._send_queued()
+
+    @property
+    def has_history(self) -> bool:
+        """Whether the server keeps history for this client to ask for."""
+        return "draft/chathistory" in self.session.state.caps
+
     async def whois(self, nick: str) -> bool:
         """Ask who ``nick`` is."""
         return await self.send(Message("WHOIS", (nick,)))

@@ -82,7 +82,10 @@ class Disconnected(Event):
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage(Event):
-    """A PRIVMSG, NOTICE or CTCP ACTION, received or (``own``) sent by us."""
+    """A PRIVMSG, NOTICE or CTCP ACTION, received or (``own``) sent by us.
+
+    ``history``: said in the past and shown again (inside a :class:`History`
+    or :class:`SearchResults`), not live."""
 
     buffer: str | None
     nick: str
@@ -92,6 +95,35 @@ class ChatMessage(Event):
     own: bool
     time: datetime
     tags: Mapping[str, str] = field(default_factory=dict)
+    history: bool = False
+
+    @property
+    def msgid(self) -> str | None:
+        """The server's id of this message (IRCv3 msgid), if it sent one."""
+        return self.tags.get("msgid")
+
+
+@dataclass(frozen=True, slots=True)
+class History(Event):
+    """Past messages of a conversation, oldest first: the answer to
+    :meth:`Client.history`, or what the server replays on join.
+
+    ``before`` is the msgid the request paged back from (``None``: the
+    latest messages); ``complete`` says nothing older is left."""
+
+    buffer: str | None
+    target: str
+    messages: tuple[ChatMessage, ...]
+    before: str | None
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults(Event):
+    """The messages that matched :meth:`Client.search`'s ``text``, oldest first."""
+
+    text: str
+    messages: tuple[ChatMessage, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,13 @@ person chooses, ``alt_nicks=False``) or tries ``nick_``, ``nick__``...
 Own messages: with ``echo-message`` the server echoes what we send and we
 report the echo (it carries the server's timestamp and proves delivery);
 without it we report the message ourselves at once.
+
+History: lines inside a ``chathistory`` batch (the answer to
+:meth:`ClientSession.history`, or a server's replay on join) or a search
+batch are past messages. They are collected, marked ``history``, and
+reported as one :class:`~.events.History` or :class:`~.events.SearchResults`
+when the batch ends; they never change the present state (a JOIN from the
+past adds nobody to a member list).
 """
 
 from __future__ import annotations
@@ -33,10 +40,11 @@ import random
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from hubbub.protocol import Message, split_userhost
+from hubbub.protocol import Message, serialise_tags, split_userhost
 from hubbub.protocol import numerics as n
 
 from . import events as ev
+from .batches import HISTORY_BATCH, Batches, Closed
 from .replies import SILENT, is_error, render_numeric
 from .state import Channel, ClientState, Member
 from .text import CTCP_DELIM, ctcp, parse_server_time, payload_budget, split_text, utcnow
@@ -57,8 +65,13 @@ WANTED_CAPS = frozenset(
         "chghost",
         "invite-notify",
         "setname",
+        # History: we ask for it ourselves (so the server replays nothing on
+        # join), and search it.
+        "draft/chathistory",
+        "draft/search",
     }
 )
+
 _READY_TOKEN = "hubbub-ready"
 _NICK_REFUSED = frozenset(
     {n.ERR_NICKNAMEINUSE, n.ERR_ERRONEUSNICKNAME, "436", "437"}  # collision, unavailable
@@ -97,7 +110,7 @@ class ClientSession:
         self._cap_pending = 0  # REQs not yet ACKed or NAKed
         self._cap_negotiating = False
         self._alt_attempt = 0
-        self._batches: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._batches = Batches()
         self._names_pending: set[str] = set()
         self._names_requested: set[str] = set()
 
@@ -136,19 +149,13 @@ class ClientSession:
 
     def receive(self, msg: Message) -> list[ev.Event]:
         """Apply one line from the server; return what happened."""
-        batch_ref = msg.tags.get("batch")
-        batch = self._batches.get(batch_ref) if batch_ref else None
-        # History replays past lines: report messages, never re-apply joins
-        # or parts from the past to the present member lists.
-        if (
-            batch is not None
-            and batch[0] == "chathistory"
-            and msg.command
-            not in (
-                "PRIVMSG",
-                "NOTICE",
-            )
-        ):
+        past = self._batches.past(msg.tags.get("batch"))
+        if past is not None:
+            # Past lines: collect the messages; never re-apply joins or parts
+            # from the past to the present member lists.
+            if msg.command in ("PRIVMSG", "NOTICE"):
+                kind: ev.MessageKind = "privmsg" if msg.command == "PRIVMSG" else "notice"
+                past += [e for e in self._chat(msg, kind) if isinstance(e, ev.ChatMessage)]
             return []
         handler = getattr(self, "_on_" + msg.command.upper(), None)
         if handler is not None:
@@ -214,6 +221,31 @@ class ClientSession:
                         )
                     )
         return out
+
+    def history(self, target: str, limit: int = 50, before: str | None = None) -> None:
+        """Ask for ``target``'s latest ``limit`` messages, or those before the
+        message ``before`` (a msgid); the answer is a :class:`~.events.History`."""
+        limit = max(1, min(limit, self.history_limit))
+        self._batches.asked[self.state.server.fold(target)] = (limit, before)
+        if before is None:
+            self._send("CHATHISTORY", "LATEST", target, "*", str(limit))
+        else:
+            self._send("CHATHISTORY", "BEFORE", target, f"msgid={before}", str(limit))
+
+    def search(self, text: str, target: str | None = None, limit: int = 50) -> None:
+        """Search history for ``text`` (in ``target`` only, if given); the
+        answer is a :class:`~.events.SearchResults`."""
+        attrs = {"text": text, "limit": str(limit)}
+        if target:
+            attrs["in"] = target
+        self._batches.searches.append(text)
+        self._send("SEARCH", serialise_tags(attrs))
+
+    @property
+    def history_limit(self) -> int:
+        """The most messages one history request may ask for (ISUPPORT CHATHISTORY)."""
+        value = self.state.server.features.get("CHATHISTORY") or ""
+        return int(value) if value.isdigit() and int(value) > 0 else 100
 
     def names(self, channel: str) -> None:
         """Ask for the member list of ``channel`` and report it as text."""
@@ -350,10 +382,27 @@ class ClientSession:
             return []
         ref = msg.params[0]
         if ref.startswith("+") and len(msg.params) >= 2:
-            self._batches[ref[1:]] = (msg.params[1], msg.params[2:])
+            self._batches.start(ref[1:], msg.params[1], msg.params[2:])
         elif ref.startswith("-"):
-            self._batches.pop(ref[1:], None)
+            closed = self._batches.end(ref[1:])
+            if closed is not None:
+                return [self._past(closed)]
         return []
+
+    def _past(self, closed: Closed) -> ev.Event:
+        """The event a finished history or search batch makes."""
+        messages = closed.messages
+        if closed.kind != HISTORY_BATCH:
+            return ev.SearchResults(self._batches.answer_search(), messages)
+        target = closed.params[0] if closed.params else ""
+        limit, before = self._batches.answer(self.state.server.fold(target))
+        server = self.state.server
+        if server.is_channel(target):
+            chan = self.state.channel(target)
+            buffer: str | None = chan.name if chan else target
+        else:
+            buffer = self._private_buffer(target)
+        return ev.History(buffer, target, messages, before, limit > 0 and len(messages) < limit)
 
     def _on_numeric(self, msg: Message) -> list[ev.Event]:
         code = msg.command
@@ -614,16 +663,19 @@ class ClientSession:
             buffer = None
         else:
             buffer = target if own else nick
-        batch = self._batches.get(msg.tags.get("batch", ""))
-        if batch and batch[0] == "chathistory" and batch[1]:
-            buffer = batch[1][0] if state.server.is_channel(batch[1][0]) else buffer
+        ref = msg.tags.get("batch")
+        past = self._batches.past(ref) is not None
+        about = self._batches.history_target(ref)
+        if about is not None and state.server.is_channel(about):
+            buffer = about
         parsed = ctcp(text)
         if parsed is not None:
             command, arg = parsed
             if command != "ACTION":
-                return self._ctcp(msg, kind, nick, command, arg, own, time)
+                # A CTCP request from the past is not answered again.
+                return [] if past else self._ctcp(msg, kind, nick, command, arg, own, time)
             kind, text = "action", arg
-        return [ev.ChatMessage(buffer, nick, target, text, kind, own, time, msg.tags)]
+        return [ev.ChatMessage(buffer, nick, target, text, kind, own, time, msg.tags, past)]
 
     def _ctcp(
         self,

@@ -120,26 +120,20 @@ class Quote:
 
 
 @dataclass(frozen=True, slots=True)
+class Search:
+    """``/search text``: find past messages (in every conversation you may read)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     """``/close``: close the current buffer (parting a channel)."""
 
 
 Command = (
-    Say
-    | Join
-    | Part
-    | Msg
-    | Query
-    | Me
-    | Nick
-    | Topic
-    | Names
-    | Whois
-    | Away
-    | Quit
-    | Help
-    | Quote
-    | Close
+    Say | Join | Part | Msg | Query | Me | Nick | Topic | Names | Whois | Away | Quit | Help
+    | Quote | Close | Search
 )
 
 #: name -> (usage, one-line description); the order is the /help order.
@@ -158,6 +152,7 @@ HELP: Final[dict[str, tuple[str, str]]] = {
     "help": ("/help [command]", "list commands, or explain one"),
     "quote": ("/quote RAW LINE", "send a raw IRC line, e.g. /quote MODE #c +m"),
     "close": ("/close", "close this buffer (leaves the channel)"),
+    "search": ("/search text", "find past messages with these words"),
 }
 ALIASES: Final = {
     "j": "join",
@@ -225,6 +220,8 @@ def parse(line: str) -> Command:
         return Quote(_need(rest, name))
     if name == "close":
         return Close()
+    if name == "search":
+        return Search(_need(rest, name))
     raise SlashError(f"Unknown command /{word}. Type /help for the list of commands.")
 
 

@@ -37,6 +37,10 @@ from collections.abc import Callable
 from functools import partial
 
 from hubbub.config import Address, Config, ConfigError
+from hubbub.store.base import HistoryStore
+from hubbub.store.null import NullHistoryStore
+from hubbub.store.sqlite.database import DatabaseError
+from hubbub.store.sqlite.history import SQLiteHistoryStore
 from hubbub.web.site import Site
 
 from . import notify
@@ -50,6 +54,11 @@ from .transports.websocket import WebConnection
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 2.0
+#: Seconds between two rounds of history upkeep (pruning past max_age,
+#: purging redacted words from the search index).
+MAINTENANCE_INTERVAL = 10.0
+#: Events deleted per pruning step; the loop runs other work between steps.
+PRUNE_BATCH = 500
 
 
 def raise_fd_limit() -> None:
@@ -76,6 +85,21 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+
+
+def open_history(config: Config) -> HistoryStore:
+    """The history store the config asks for: the embedded database, or none."""
+    if not config.history.enabled:
+        return NullHistoryStore()
+    path = config.resolve(config.history.database)
+    try:
+        store = SQLiteHistoryStore.open(path, search=config.history.search)
+    except DatabaseError as exc:
+        raise ConfigError(
+            str(config.path) if config.path else None, "history.database", str(exc)
+        ) from None
+    log.info("history in %s", path)
+    return store
 
 
 def tls_context(config: Config) -> ssl.SSLContext:
@@ -217,7 +241,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     raise_fd_limit()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    server = Server(config, loop)
+    server = Server(config, loop, history=open_history(config))
     server.dispatch = Dispatcher(server, COMMANDS).run
     stop = shutdown_trigger or asyncio.Event()
     section = config.server
@@ -228,11 +252,11 @@ async def serve(
     server.stop = stop.set
     installed = _install_signals(server, stop)
     listeners: list[asyncio.base_events.Server] = []
-    sweeper: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = []
     try:
         listeners, bound = await _bind(server, config, tls)
         tune_gc()
-        sweeper = asyncio.create_task(_sweep(server))
+        tasks = [asyncio.create_task(_sweep(server)), asyncio.create_task(_maintain(server))]
         for listener in listeners:
             await listener.start_serving()
         where = ", ".join(f"{host}:{port}" for host, port in bound) or "nothing"
@@ -246,8 +270,8 @@ async def serve(
         notify.notify(notify.STOPPING)
         for listener in listeners:
             listener.close()
-        if sweeper is not None:
-            sweeper.cancel()
+        for task in tasks:
+            task.cancel()
         server.shutdown("Server restarting" if server.restart_requested else "Server shutting down")
         server.output.flush()
         deadline = loop.time() + SHUTDOWN_GRACE
@@ -258,6 +282,25 @@ async def serve(
         server.close()
         log.info("stopped")
     return server.restart_requested
+
+
+async def _maintain(server: Server) -> None:
+    """History upkeep in small steps on the loop (the one writer lives here):
+    drop what is older than ``[history] max_age``, bring the search index up
+    to the last rows, and tidy it after redactions."""
+    while True:
+        try:
+            max_age = server.config.history.max_age
+            if max_age > 0:
+                cutoff = int((server.now() - max_age) * 1000)
+                while server.history.prune(cutoff, PRUNE_BATCH) == PRUNE_BATCH:
+                    await asyncio.sleep(0.01)
+            server.history.index()
+            while server.history.compact():
+                await asyncio.sleep(0.01)
+        except Exception:
+            log.exception("history upkeep failed")
+        await asyncio.sleep(MAINTENANCE_INTERVAL)
 
 
 async def _sweep(server: Server) -> None:

@@ -183,7 +183,9 @@ def _server_room(network: Network, e: ev.ServerRoomChanged) -> None:
 
 #: Event kinds that change no state: messages, WALLOPS, and kills (the
 #: quit that follows a kill does).
-NO_STATE: frozenset[type[Any]] = frozenset({ev.Killed, ev.MessageSent, ev.Wallops})
+NO_STATE: frozenset[type[Any]] = frozenset(
+    {ev.Killed, ev.MessageSent, ev.MessageRedacted, ev.Wallops}
+)
 
 #: Each event type that changes state, and its reducer.
 APPLY: dict[type[Any], Callable[[Network, Any], None]] = {

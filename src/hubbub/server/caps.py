@@ -34,6 +34,26 @@ CAPS: Final[dict[str, str | None]] = {
     "userhost-in-names": None,
 }
 
+#: Offered when history is on ([history] enabled).
+HISTORY_CAPS: Final[dict[str, str | None]] = {
+    "draft/chathistory": None,
+    "draft/event-playback": None,
+    "draft/message-redaction": None,
+}
+#: Offered when search is on too ([history] search); soju's name for the same.
+SEARCH_CAPS: Final[dict[str, str | None]] = {"draft/search": None, "soju.im/search": None}
+
+
+def offered(*, history: bool, search: bool) -> dict[str, str | None]:
+    """The capabilities a server with this configuration offers, in LS order."""
+    out = dict(CAPS)
+    if history:
+        out.update(HISTORY_CAPS)
+        if search:
+            out.update(SEARCH_CAPS)
+    return out
+
+
 #: Tags a client gets without message-tags, by the cap that enables each.
 _TAG_CAPS: Final = {
     "server-time": "time",
@@ -65,8 +85,8 @@ def tag_profile(caps: set[str] | frozenset[str]) -> TagProfile:
     return _profiles.setdefault(allowed, allowed)
 
 
-def ls_tokens(version: int) -> list[str]:
-    """The tokens of CAP LS; values are only shown to CAP 302 clients."""
+def ls_tokens(version: int, caps: dict[str, str | None] = CAPS) -> list[str]:
+    """The tokens of CAP LS for ``caps``; values are only shown to CAP 302 clients."""
     if version >= 302:
-        return [name if value is None else f"{name}={value}" for name, value in CAPS.items()]
-    return list(CAPS)
+        return [name if value is None else f"{name}={value}" for name, value in caps.items()]
+    return list(caps)

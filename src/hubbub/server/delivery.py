@@ -158,8 +158,13 @@ def _registered(
         monitor_online(d, user)
 
 
+def render_quit(e: ev.UserQuit) -> Message:
+    """QUIT as clients see it (live, and replayed from history)."""
+    return Message.trusted("QUIT", (e.reason,), e.source, _tags(e))
+
+
 def _quit(d: Delivery, e: ev.UserQuit, audience: Audience, origin: ReplyBuffer | None) -> None:
-    fanout(Message.trusted("QUIT", (e.reason,), e.source, _tags(e)), audience)
+    fanout(render_quit(e), audience)
     monitor_offline(d, _nick_of(e.source))
 
 
@@ -174,8 +179,13 @@ def _killed(d: Delivery, e: ev.Killed, audience: Audience, origin: ReplyBuffer |
         session.close(f"Killed ({_nick_of(e.source)} ({e.reason}))")
 
 
+def render_nick(e: ev.NickChanged) -> Message:
+    """NICK as clients see it."""
+    return Message.trusted("NICK", (e.nick,), e.source, _tags(e))
+
+
 def _nick(d: Delivery, e: ev.NickChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message.trusted("NICK", (e.nick,), e.source, _tags(e))
+    msg = render_nick(e)
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
     old = _nick_of(e.source)
@@ -238,14 +248,20 @@ def _joined_audience(d: Delivery, e: ev.Joined) -> Audience:
     return _sessions(chan.members) if chan is not None else []
 
 
+def render_join(e: ev.Joined, *, extended: bool) -> Message:
+    """JOIN as clients see it, in its extended-join form or not."""
+    params = (e.channel, e.account or "*", e.realname) if extended else (e.channel,)
+    return Message.trusted("JOIN", params, e.source, _tags(e))
+
+
 def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer | None) -> None:
     user = d.network.by_uid.get(e.uid)
     chan = d.network.channel(e.channel)
     if user is None or chan is None:
         return
     tags = _tags(e)
-    plain = Message.trusted("JOIN", (chan.name,), e.source, tags)
-    extended = Message.trusted("JOIN", (chan.name, e.account or "*", e.realname), e.source, tags)
+    plain = render_join(e._replace(channel=chan.name), extended=False)
+    extended = render_join(e._replace(channel=chan.name), extended=True)
     fanout(plain, (s for s in audience if "extended-join" not in s.caps))
     fanout(extended, (s for s in audience if "extended-join" in s.caps))
     if user.away is not None:
@@ -264,21 +280,36 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
         out.flush()
 
 
-def _parted(d: Delivery, e: ev.Parted, audience: Audience, origin: ReplyBuffer | None) -> None:
+def render_part(e: ev.Parted) -> Message:
+    """PART as clients see it."""
     params = (e.channel, e.reason) if e.reason else (e.channel,)
-    msg = Message.trusted("PART", params, e.source, _tags(e))
+    return Message.trusted("PART", params, e.source, _tags(e))
+
+
+def _parted(d: Delivery, e: ev.Parted, audience: Audience, origin: ReplyBuffer | None) -> None:
+    msg = render_part(e)
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
+
+
+def render_kick(e: ev.Kicked) -> Message:
+    """KICK as clients see it."""
+    return Message.trusted("KICK", (e.channel, e.nick, e.reason), e.source, _tags(e))
 
 
 def _kicked(d: Delivery, e: ev.Kicked, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message.trusted("KICK", (e.channel, e.nick, e.reason), e.source, _tags(e))
+    msg = render_kick(e)
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
 
+def render_topic(e: ev.TopicChanged) -> Message:
+    """TOPIC as clients see it."""
+    return Message.trusted("TOPIC", (e.channel, e.topic), e.source, _tags(e))
+
+
 def _topic(d: Delivery, e: ev.TopicChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message.trusted("TOPIC", (e.channel, e.topic), e.source, _tags(e))
+    msg = render_topic(e)
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
@@ -297,10 +328,15 @@ def format_channel_modes(changes: tuple[tuple[bool, str, str | None], ...]) -> l
     return [letters, *args]
 
 
+def render_modes(e: ev.ChannelModeChanged) -> Message:
+    """A channel MODE change as clients see it."""
+    return Message("MODE", (e.channel, *format_channel_modes(e.changes)), e.source, _tags(e))
+
+
 def _channel_modes(
     d: Delivery, e: ev.ChannelModeChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    msg = Message("MODE", (e.channel, *format_channel_modes(e.changes)), e.source, _tags(e))
+    msg = render_modes(e)
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
@@ -397,17 +433,43 @@ def _message_audience(d: Delivery, e: ev.MessageSent) -> Audience:
     return found
 
 
-def _message(
-    d: Delivery, e: ev.MessageSent, audience: Audience, origin: ReplyBuffer | None
-) -> None:
+def render_message(e: ev.MessageSent) -> Message:
+    """PRIVMSG, NOTICE or TAGMSG as clients see it."""
     params = (e.target,) if e.command == "TAGMSG" else (e.target, e.text)
     tags = {"time": server_time(e.time), "msgid": e.msgid}
     if e.tags:
         tags.update(e.tags)
-    msg = Message.trusted(e.command, params, e.source, tags)
+    return Message.trusted(e.command, params, e.source, tags)
+
+
+def _message(
+    d: Delivery, e: ev.MessageSent, audience: Audience, origin: ReplyBuffer | None
+) -> None:
+    msg = render_message(e)
     fanout(msg, audience)
     if origin is not None and "echo-message" in origin.session.caps:
         origin.messages.append(msg)
+
+
+def _redacted_audience(d: Delivery, e: ev.MessageRedacted) -> Audience:
+    """Those in the conversation who negotiated draft/message-redaction."""
+    if e.channel:
+        found = _channel_audience(d, e)
+    else:
+        session = _session_of(d, e.recipient)
+        found = [session] if session is not None and session is not _session_of(d, e.uid) else []
+    return [s for s in found if "draft/message-redaction" in s.caps]
+
+
+def _redacted(
+    d: Delivery, e: ev.MessageRedacted, audience: Audience, origin: ReplyBuffer | None
+) -> None:
+    params = (e.target, e.redacted, e.reason) if e.reason else (e.target, e.redacted)
+    msg = Message("REDACT", params, e.source, _tags(e))
+    fanout(msg, audience)
+    actor = origin.session if origin is not None else _session_of(d, e.uid)
+    if actor is not None and "draft/message-redaction" in actor.caps:
+        _to_actor(d, e.uid, msg, origin)
 
 
 def _wallops_audience(d: Delivery, e: ev.Wallops) -> Audience:
@@ -450,5 +512,6 @@ ROUTES: dict[type[Any], Route] = {
     ev.ChannelRenamed: Route(_renamed_audience, _renamed),
     ev.ServerRoomChanged: Route(_nobody, _unseen),
     ev.MessageSent: Route(_message_audience, _message),
+    ev.MessageRedacted: Route(_redacted_audience, _redacted),
     ev.Wallops: Route(_wallops_audience, _wallops),
 }

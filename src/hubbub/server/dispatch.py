@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from hubbub.events import Event
 from hubbub.protocol import Message, reply_params
@@ -33,6 +34,7 @@ from .session import Session
 from .state import User
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Context(ReplyBuffer):
@@ -40,7 +42,7 @@ class Context(ReplyBuffer):
     the command's replies (a Context *is* the command's reply buffer: one
     object per command instead of two, on the path every line takes)."""
 
-    __slots__ = ("commands", "deferred", "msg", "server")
+    __slots__ = ("_jobs", "commands", "deferred", "msg", "server")
     session: Session  # the ReplyBuffer's session, as the full Session
 
     def __init__(
@@ -52,6 +54,7 @@ class Context(ReplyBuffer):
         self.msg = msg
         self.commands = commands
         self.deferred = False
+        self._jobs = 0  # run_blocking calls not answered yet
 
     @property
     def rb(self) -> ReplyBuffer:
@@ -60,13 +63,63 @@ class Context(ReplyBuffer):
 
     def defer(self) -> None:
         """The answer comes later (work on a thread): the dispatcher must not
-        send the replies yet; the handler calls :meth:`finish` when done."""
+        send the replies yet, and the client's next lines wait (the session
+        is suspended); the handler calls :meth:`finish` when done."""
         self.deferred = True
+        self.session.suspend()
 
     def finish(self) -> None:
-        """Send the replies, labelled as the command asked."""
+        """Send the replies, labelled as the command asked (and, after a
+        deferral, go on with the client's next lines)."""
         if not self.session.closing:
             self.flush(self.msg.tags.get("label") if self.msg.tags else None)
+        if self.deferred:
+            self.session.resume()
+
+    def run_blocking(
+        self,
+        fn: Callable[[], T],
+        then: Callable[[T], None],
+        failed: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Run ``fn`` on a worker thread, then ``then(result)`` on the loop and
+        send the replies. Nothing runs if the client left meanwhile; if ``fn``
+        raised, ``failed(exc)`` answers instead (after the error is logged).
+        ``then`` may itself call ``run_blocking``: the replies are sent when
+        the last job has answered."""
+        self.defer()
+        self._jobs += 1
+
+        def attempt() -> tuple[bool, T | Exception]:
+            try:
+                return True, fn()
+            except Exception as exc:
+                return False, exc
+
+        def answer(outcome: tuple[bool, T | Exception]) -> None:
+            ok, value = outcome
+            try:
+                if self.session.closing:
+                    return
+                if ok:
+                    then(value)  # type: ignore[arg-type]
+                else:
+                    assert isinstance(value, Exception)
+                    log.error("%s failed for %s: %s", self.msg.command.upper(),
+                              self.session.ip, value, exc_info=value)  # fmt: skip
+                    if failed is not None:
+                        failed(value)
+            except Exception:
+                log.exception("%s failed for %s; disconnecting it", self.msg.command.upper(),
+                              self.session.ip)  # fmt: skip
+                self.messages.clear()
+                self.session.close("Internal server error")
+            finally:
+                self._jobs -= 1
+                if self._jobs == 0:
+                    self.finish()
+
+        self.server.run_blocking(attempt, answer)
 
     @property
     def user(self) -> User:

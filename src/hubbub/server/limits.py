@@ -23,3 +23,5 @@ MONITOR_LIMIT: Final = 100
 #: Targets per PRIVMSG/NOTICE/TAGMSG and per KICK.
 MAX_TARGETS: Final = 4
 MAX_KICK_TARGETS: Final = 4
+#: Messages one CHATHISTORY or SEARCH answers at most (ISUPPORT CHATHISTORY).
+CHATHISTORY_MAX: Final = 100

@@ -31,23 +31,37 @@ def _nothing() -> None:
 class OutputScheduler:
     """Flushes every session with pending output once per loop turn."""
 
-    __slots__ = ("_loop", "_pending", "before_write")
+    __slots__ = ("_loop", "_pending", "_scheduled", "before_write")
 
     def __init__(self, loop: Loop, before_write: Callable[[], None] = _nothing) -> None:
         self._loop = loop
         self._pending: list[Flushable] = []
+        self._scheduled = False
         self.before_write = before_write
 
     def schedule(self, session: Flushable) -> None:
         """Have ``session`` flushed at the end of this loop turn."""
-        if not self._pending:
-            self._loop.call_soon(self.flush)
+        self.wake()
         self._pending.append(session)
 
+    def wake(self) -> None:
+        """Have the end-of-turn flush run (and with it ``before_write``) even
+        if no session has output: history recorded in a turn where nobody
+        hears anything is committed in that turn too."""
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.flush)
+
     def flush(self) -> None:
-        """Write out every pending session."""
+        """Commit (``before_write``), then write out every pending session."""
+        self._scheduled = False
         pending, self._pending = self._pending, []
-        if pending:
-            self.before_write()
+        self.before_write()
         for session in pending:
             session.flush()
+
+    def flush_now(self, session: Flushable) -> None:
+        """Write ``session``'s output at once (it is closing), after the commit:
+        what it queued this turn may be lines others said."""
+        self.before_write()
+        session.flush()

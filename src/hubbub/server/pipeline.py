@@ -1,4 +1,4 @@
-"""The one road every change travels: publish -> bus -> apply -> subscribers -> deliver.
+"""The one road every change travels: publish -> bus -> subscribers -> apply -> deliver.
 
 Theory of operation
 -------------------
@@ -9,10 +9,15 @@ same event, at once. For each event it:
 
 1. works out the audience (:mod:`.delivery`) while the state is still as it
    was: who shared a channel with a user who quits, say;
-2. applies the event to the network (:mod:`.apply`, the only mutator);
-3. hands it to every subscriber (the history store);
+2. hands it to every subscriber (the history recorder), also while the state
+   is as it was: a QUIT is kept in the history of the channels the user was
+   in, which applying it forgets;
+3. applies the event to the network (:mod:`.apply`, the only mutator);
 4. delivers it: renders the IRC message once per tag profile and queues the
    bytes on the audience's sessions, the actor's copy into its origin.
+
+Subscribers come before delivery, so what anyone is shown was recorded
+first; the output scheduler commits the record before the bytes leave.
 
 An event that arrives from another process later takes exactly the same road,
 with no origin. The origin never travels: it is kept here by msgid until
@@ -32,7 +37,8 @@ from .reply_buffer import ReplyBuffer
 
 
 class Subscriber(Protocol):
-    """Sees every event after it is applied and before it is delivered."""
+    """Sees every event before it is applied (the state as the event found
+    it) and before it is delivered."""
 
     def record(self, event: Event) -> None: ...
 
@@ -67,8 +73,8 @@ class Pipeline:
         audience_of, apply, deliver = self._steps[type(event)]
         delivery = self.delivery
         audience = audience_of(delivery, event)
-        if apply is not None:
-            apply(self.network, event)
         for subscriber in self.subscribers:
             subscriber.record(event)
+        if apply is not None:
+            apply(self.network, event)
         deliver(delivery, event, audience, origin)

@@ -13,14 +13,17 @@ import ssl
 from hubbub.config import Config
 
 #: Config keys that need a restart; a reload that changes them is refused.
-FIXED_KEYS = ("listen", "tls_listen", "websocket_listen", "name")
+FIXED_KEYS = (
+    ("server", "listen"), ("server", "tls_listen"), ("server", "websocket_listen"),
+    ("server", "name"), ("history", "enabled"), ("history", "database"), ("history", "search"),
+)  # fmt: skip
 
 
 def refusal(old: Config, new: Config) -> str | None:
     """Why ``new`` cannot replace ``old`` while running, or None."""
-    for key in FIXED_KEYS:
-        if getattr(old.server, key) != getattr(new.server, key):
-            return f"server.{key} cannot change while running; restart instead"
+    for section, key in FIXED_KEYS:
+        if getattr(getattr(old, section), key) != getattr(getattr(new, section), key):
+            return f"{section}.{key} cannot change while running; restart instead"
     return None
 
 

@@ -51,15 +51,33 @@ class ReplyBuffer:
     def _labeled(self, messages: list[Message], label: str, server: str) -> list[Message]:
         if not messages:
             return [Message("ACK", (), server, {"label": label})]
-        if len(messages) == 1 or "batch" not in self.session.caps:
+        if len(messages) == 1 or "batch" not in self.session.caps or _one_batch(messages):
+            # One line, or one batch that is the whole answer (a chathistory
+            # batch): the label goes on its first line.
             first = messages[0]
             return [first.with_tags({**first.tags, "label": label}), *messages[1:]]
         ref = self.session.next_batch_id()
+        # Lines inside a batch of their own keep it (batches nest): only the
+        # reply's top-level lines join the labeled-response batch.
         return [
             Message("BATCH", (f"+{ref}", "labeled-response"), server, {"label": label}),
-            *(m.with_tags({**m.tags, "batch": ref}) for m in messages),
+            *(m if "batch" in m.tags else m.with_tags({**m.tags, "batch": ref}) for m in messages),
             Message("BATCH", (f"-{ref}",), server),
         ]
+
+
+def _one_batch(messages: list[Message]) -> bool:
+    """Whether ``messages`` are exactly one batch: its start, its lines, its end."""
+    first, last = messages[0], messages[-1]
+    if first.command != "BATCH" or last.command != "BATCH" or len(messages) < 2:
+        return False
+    opened, closed = first.params[0] if first.params else "", last.params[0] if last.params else ""
+    ref = opened[1:]
+    return (
+        opened.startswith("+")
+        and closed == f"-{ref}"
+        and all(m.tags.get("batch") == ref for m in messages[1:-1])
+    )
 
 
 def _as_messages(item: Message | bytes) -> list[Message]:

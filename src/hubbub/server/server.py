@@ -26,7 +26,7 @@ from hubbub.protocol import Message, casefold
 from hubbub.store.base import AccountStore, HistoryStore
 from hubbub.store.null import NullAccountStore, NullHistoryStore
 
-from . import rehash
+from . import caps, rehash
 from .admission import Admission
 from .delivery import Delivery
 from .ids import Ids
@@ -34,6 +34,7 @@ from .interfaces import Loop, Transport
 from .monitor import Monitors
 from .output import OutputScheduler
 from .pipeline import Pipeline
+from .recorder import HistoryRecorder
 from .registration import Registration
 from .session import Session
 from .state import Network
@@ -75,6 +76,9 @@ class Server:
         self.sessions: set[Session] = set()
         self.admission = Admission()
         self.output = OutputScheduler(loop, before_write=self.history.commit)
+        #: Casefolded nicks of the server's own services (NickServ, ChanServ:
+        #: the accounts work adds them); their private messages are never kept.
+        self.service_nicks: set[str] = set()
         self.workers = Workers(loop)
         self.stats: dict[str, int] = {}
         self.max_users = 0
@@ -87,7 +91,10 @@ class Server:
         self.tls_context: ssl.SSLContext | None = None
         self.apply_config(config)
         self.delivery = Delivery(self.network, self.monitors, self.name)
-        self.pipeline = Pipeline(self.delivery, bus or LocalBus(), [self.history])
+        self.recorder = HistoryRecorder(
+            self.network, self.history, self.output.wake, self.service_nicks
+        )
+        self.pipeline = Pipeline(self.delivery, bus or LocalBus(), [self.recorder])
         # The server's rooms exist from the start, before anyone can join.
         # (A bus that replays the network's state must run before this.)
         self.hold_server_rooms()
@@ -99,6 +106,8 @@ class Server:
         self.config = config
         self.name = config.server.name
         self.sendq_bytes = config.limits.sendq_bytes
+        #: The IRCv3 capabilities this configuration offers.
+        self.caps = caps.offered(history=config.history.enabled, search=config.history.search)
         self.welcome = Welcome(config, self.version, self.created_text)
 
     def rehash(self) -> str | None:
@@ -194,7 +203,8 @@ class Server:
 
     def stamp(self) -> tuple[str, float]:
         """A new event's msgid and time."""
-        return self.ids.msgid(), self.now()
+        now = self.now()
+        return self.ids.msgid(now), now
 
     def run_blocking(self, fn: Callable[[], T], then: Callable[[T], None]) -> None:
         """Run ``fn`` on a worker thread and ``then(result)`` back on the loop."""

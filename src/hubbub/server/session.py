@@ -1,4 +1,4 @@
-"""One client's session: lines in, dispatch, bytes out. No asyncio here.
+r"""One client's session: lines in, dispatch, bytes out. No asyncio here.
 
 Theory of operation
 -------------------
@@ -14,6 +14,12 @@ empty the session stops reading and holds the remaining lines until tokens
 come back; a client whose held lines pass :data:`MAX_HELD_LINES` is
 disconnected. A line is then checked (length, UTF-8, syntax) and handed to
 the host's dispatcher; every rejected line gets an answer.
+
+A command whose answer comes from a worker thread (CHATHISTORY reads the
+disk) *suspends* the session: the lines after it are held, and reading
+paused, until the command :meth:`resume`\ s it. A client's commands are
+thus answered in the order it sent them, as if each ran to the end before
+the next, and lines held this way never count as flooding.
 
 Output: :meth:`send_bytes` appends to a per-session list and registers the
 session with the :class:`~.output.OutputScheduler` once; the scheduler
@@ -91,6 +97,8 @@ class Session:
         "_out",
         "_out_size",
         "_paused",
+        "_reading_paused",
+        "_suspended",
         "_transport_size",
         "cap_version",
         "caps",
@@ -141,7 +149,9 @@ class Session:
         self.monitoring: set[str] | frozenset[str] = _NONE
         self.tag_profile: TagProfile = tag_profile(self.caps)
         self._held: deque[Line] | None = None  # lines held by flood control
-        self._paused = False
+        self._paused = False  # flood control's timer will release held lines
+        self._reading_paused = False
+        self._suspended = False  # a command waits for a worker thread
         self._bucket = TokenBucket(stamp=now) if flood_control else None
         # Bytes waiting for the end of the loop turn; None when nothing is
         # queued, which also means "not scheduled for a flush".
@@ -199,34 +209,39 @@ class Session:
         self.ping_sent = None
         if self._held is not None:
             self._held.extend(lines)
-            self._check_held()
-        elif self._bucket is None:
-            handle = self._handle
-            for line in lines:
-                handle(line)
-                if self.closing:
-                    return
+            if not self._suspended:
+                self._check_held()
+        elif self._bucket is None and len(lines) == 1 and not self._suspended:
+            # The common case: one line, no flood bucket to spend.
+            self._handle(lines[0])
         else:
             self._run(lines)
 
     def _run(self, lines: Sequence[Line]) -> None:
-        """Handle ``lines`` while the flood bucket has tokens; hold the rest."""
         bucket = self._bucket
-        assert bucket is not None
-        now = self.host.loop.time()
+        now = self.host.loop.time() if bucket is not None else 0.0
         for i, line in enumerate(lines):
             if self.closing:
                 return
-            if not bucket.take(now):
+            if self._suspended:
+                self._held = deque(lines[i:])
+                self._pause_reading()
+                return
+            if bucket is not None and not bucket.take(now):
                 self._held = deque(lines[i:])
                 self._throttle()
                 return
             self._handle(line)
 
+    def _pause_reading(self) -> None:
+        if not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
     def _throttle(self) -> None:
         if self._check_held() and not self._paused:
             self._paused = True
-            self.transport.pause_reading()
+            self._pause_reading()
             assert self._bucket is not None
             self.host.loop.call_later(self._bucket.wait(), self._release)
 
@@ -241,10 +256,28 @@ class Session:
         if self.closing:
             return
         self._paused = False
+        self._continue()
+
+    def _continue(self) -> None:
+        """Handle the held lines; read again once none is left."""
         held, self._held = self._held or deque(), None
         self._run(list(held))
-        if self._held is None and not self.closing:
+        if self._held is None and not self.closing and self._reading_paused:
+            self._reading_paused = False
             self.transport.resume_reading()
+
+    def suspend(self) -> None:
+        """Handle no further line of this client until :meth:`resume` (a
+        command waits for a worker thread; its replies come first)."""
+        self._suspended = True
+
+    def resume(self) -> None:
+        """The waiting command is done: go on with the lines sent after it."""
+        if not self._suspended:
+            return
+        self._suspended = False
+        if not self.closing and not self._paused:
+            self._continue()
 
     def _handle(self, raw: Line) -> None:
         if not isinstance(raw, bytes) or (
@@ -334,7 +367,7 @@ class Session:
             username = self.user.user if self.user else (reg.username if reg else None)
             host = self.user.host if self.user else self.ip
             self.send(Message("ERROR", (f"Closing link: ({username or '*'}@{host}) [{reason}]",)))
-            self.flush()
+            self.host.output.flush_now(self)
         self.closing = True
         self._out = None
         self._held = None

@@ -114,6 +114,9 @@ def isupport(config: Config) -> list[list[str]]:
         "UTF8ONLY": None,
         "WHOX": None,
     }
+    if config.history.enabled:
+        features["CHATHISTORY"] = str(limits.CHATHISTORY_MAX)
+        features["MSGREFTYPES"] = "msgid,timestamp"
     return list(isupport_chunks(features))
 
 

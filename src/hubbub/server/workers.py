@@ -37,7 +37,8 @@ class Workers:
         future.add_done_callback(done)
 
     def close(self) -> None:
-        """Stop the threads (after shutdown)."""
+        """Stop the threads (after shutdown): queued jobs are dropped, running
+        ones finish first (a query must not outlive the database it reads)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -1,51 +1,210 @@
 """What the server needs of its stores.
 
-A history store is a subscriber of the event pipeline: ``record`` sees every
-event after it was applied and before it is delivered, and must be quick (it
-runs on the event loop: queue, don't write). ``commit`` is called before any
-output of the loop turn leaves the process, so a store that makes what it
-recorded durable there keeps the promise that nothing anyone saw is lost.
-Queries block (disk), so callers run them on a worker thread
-(:class:`hubbub.server.workers.Workers`).
+History
+-------
+The server's history recorder (:mod:`hubbub.server.recorder`) is a
+subscriber of the event pipeline: for every event worth keeping it works out
+*where* the event belongs, while the network state is still as the event
+found it (the channels a quitting user was in; the two parties of a private
+message and who they are), and hands the store an :class:`Entry`.
+
+``record`` runs on the event loop for every such event and must be quick:
+queue, don't write. ``commit`` is called once per loop turn, before any
+output of that turn leaves the process: a store that makes what it recorded
+durable there keeps the promise that nothing anyone saw is lost. ``prune``
+also writes, in small steps, on the loop. Everything else reads, blocks on
+the disk, and runs on a worker thread (:meth:`hubbub.server.server.Server.run_blocking`).
+
+Reading is always within a :class:`Scope`: one channel (whose members may
+read all of it) or the private conversations of one viewer, identified by
+keys (``a:<account>`` when logged in, else ``u:<uid>``) that only that
+viewer holds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from hubbub.events import Event
+from hubbub.protocol import casefold
+
+#: Kinds of stored lines (persisted: stable). What every history client gets:
+MESSAGE_KINDS = ("PRIVMSG", "NOTICE")
+#: What draft/event-playback clients get besides.
+EVENT_KINDS = ("TAGMSG", "JOIN", "PART", "KICK", "QUIT", "NICK", "TOPIC", "MODE")
+PLAYBACK_KINDS = MESSAGE_KINDS + EVENT_KINDS
+#: What REDACT may withdraw.
+REDACTABLE_KINDS = ("PRIVMSG", "NOTICE", "TAGMSG")
+
+
+def identity_key(uid: str, account: str | None) -> str:
+    """Who a party of a private message is: the account when logged in (readable
+    from any later session of it), else this connection's uid (never reused)."""
+    return f"a:{casefold(account)}" if account else f"u:{uid}"
+
+
+class Party(NamedTuple):
+    """One side of a private message."""
+
+    key: str  # identity_key()
+    nick: str  # the nick then
+
+
+class Entry(NamedTuple):
+    """An event to keep, and where it belongs."""
+
+    event: Event
+    #: The actor's account then, if logged in.
+    account: str | None = None
+    #: Casefolded names of the channels whose history holds it.
+    channels: tuple[str, ...] = ()
+    #: A private message: (sender, recipient).
+    parties: tuple[Party, Party] | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryQuery:
-    """Events of one conversation, newest first, within optional bounds.
+class Scope:
+    """What a reader may see of history, and what it asked for.
 
-    ``target`` is a channel name or, for a private conversation, the other
-    party's nick; ``viewer`` is the nick asking (private history is only
-    readable by its two parties).
+    ``channel`` (casefolded) for a channel's history; otherwise the private
+    conversations of the viewer holding ``owners``, with ``peer`` (a
+    casefolded nick, or ``*`` for all of them).
     """
 
-    target: str
-    viewer: str
-    after: float | None = None
-    before: float | None = None
-    limit: int = 100
+    channel: str | None = None
+    owners: tuple[str, ...] = ()
+    peer: str = "*"
+    kinds: tuple[str, ...] = MESSAGE_KINDS
+    #: STATUSMSG prefixes the reader may see (by its rank in the channel now).
+    statuses: tuple[str, ...] = ()
+
+    @classmethod
+    def of_channel(
+        cls, name: str, kinds: tuple[str, ...] = MESSAGE_KINDS, statuses: tuple[str, ...] = ()
+    ) -> Scope:
+        """A channel's history (``name`` casefolded)."""
+        return cls(channel=name, kinds=kinds, statuses=statuses)
+
+    @classmethod
+    def of_private(
+        cls, owners: tuple[str, ...], peer: str, kinds: tuple[str, ...] = MESSAGE_KINDS
+    ) -> Scope:
+        """The viewer's (``owners``) private conversation with ``peer`` (casefolded, or ``*``)."""
+        return cls(owners=owners, peer=peer, kinds=kinds)
+
+
+class Ref(NamedTuple):
+    """A point in history: a msgid or a server-time in Unix milliseconds."""
+
+    msgid: str | None = None
+    time_ms: int | None = None
+
+
+class Found(NamedTuple):
+    """A stored event, and the channel it is kept under now (casefolded;
+    None for a private message). After a rename that is the new name."""
+
+    event: Event
+    channel: str | None
+
+
+class Author(NamedTuple):
+    """Who sent a stored message, for REDACT's permission check."""
+
+    uid: str
+    account: str | None
+    kind: str
+
+
+class Target(NamedTuple):
+    """A conversation with something to read (CHATHISTORY TARGETS)."""
+
+    name: str  # a casefolded channel name, or the other party's nick
+    time_ms: int  # of its latest message
+    is_channel: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A full-text search, within what the asker may read.
+
+    ``owners`` and ``channels`` say what that is (the asker's identity keys,
+    the casefolded channels it is a member of); ``in_channel`` / ``in_peer``
+    narrow it to one conversation.
+    """
+
+    owners: tuple[str, ...]
+    channels: tuple[str, ...]
+    text: str = ""
+    in_channel: str | None = None
+    in_peer: str | None = None
+    from_nick: str | None = None
+    after_ms: int | None = None
+    before_ms: int | None = None
+    limit: int = 50
 
 
 class HistoryStore(Protocol):
-    """Keeps what was said and what happened in channels."""
+    """Keeps what was said and what happened, and answers named queries."""
 
-    def record(self, event: Event) -> None:
-        """Take ``event`` for storing (called on the loop, for every event)."""
+    def record(self, entry: Entry) -> None:
+        """Take ``entry`` for storing (on the loop, for every kept event)."""
         ...
 
     def commit(self) -> None:
-        """Make everything recorded so far durable (before output leaves)."""
+        """Make everything recorded so far durable (on the loop, before output leaves)."""
         ...
 
-    def query(self, query: HistoryQuery) -> list[Event]:
-        """The stored events that answer ``query`` (blocking)."""
+    def index(self) -> None:
+        """Bring the search index up to date (on the loop; SEARCH does first)."""
+        ...
+
+    def prune(self, before_ms: int, limit: int) -> int:
+        """Delete up to ``limit`` events older than ``before_ms`` (on the loop);
+        how many went."""
+        ...
+
+    def compact(self) -> bool:
+        """One short step of tidying after redactions (on the loop); True while
+        more steps are needed."""
+        ...
+
+    def latest(self, scope: Scope, after: Ref | None, limit: int) -> list[Found]:
+        """The newest ``limit`` events (after ``after``, exclusive), oldest first."""
+        ...
+
+    def before(self, scope: Scope, ref: Ref, limit: int) -> list[Found]:
+        """The ``limit`` events just before ``ref`` (exclusive), oldest first."""
+        ...
+
+    def after(self, scope: Scope, ref: Ref, limit: int) -> list[Found]:
+        """The ``limit`` events just after ``ref`` (exclusive), oldest first."""
+        ...
+
+    def around(self, scope: Scope, ref: Ref, limit: int) -> list[Found]:
+        """About half before ``ref``, the rest from it on, oldest first."""
+        ...
+
+    def between(self, scope: Scope, start: Ref, end: Ref, limit: int) -> list[Found]:
+        """Events strictly between ``start`` and ``end``, counted from ``start``
+        (forwards or backwards in time), returned oldest first."""
+        ...
+
+    def targets(
+        self, owners: tuple[str, ...], channels: tuple[str, ...], after_ms: int, before_ms: int,
+        limit: int,
+    ) -> list[Target]:
+        """Conversations whose latest message lies strictly between the two
+        times, the earliest first: the given channels and the viewer's private ones."""
+        ...
+
+    def author(self, scope: Scope, msgid: str) -> Author | None:
+        """Who sent the message ``msgid`` of ``scope`` (None: no such message)."""
+        ...
+
+    def search(self, query: SearchQuery) -> list[Found]:
+        """Messages matching ``query``, oldest first."""
         ...
 
     def close(self) -> None:

@@ -2,22 +2,62 @@
 
 from __future__ import annotations
 
-from hubbub.events import Event
-
-from .base import Account, HistoryQuery
+from .base import Account, Author, Entry, Found, Ref, Scope, SearchQuery, Target
 
 
 class NullHistoryStore:
     """Records nothing, so every query is empty."""
 
-    def record(self, event: Event) -> None:
-        """Forget ``event``."""
+    def record(self, entry: Entry) -> None:
+        """Forget ``entry``."""
 
     def commit(self) -> None:
         """Nothing to make durable."""
 
-    def query(self, query: HistoryQuery) -> list[Event]:
+    def index(self) -> None:
+        """No index."""
+
+    def prune(self, before_ms: int, limit: int) -> int:
+        """Nothing to prune."""
+        return 0
+
+    def compact(self) -> bool:
+        """Nothing to tidy."""
+        return False
+
+    def latest(self, scope: Scope, after: Ref | None, limit: int) -> list[Found]:
         """No history."""
+        return []
+
+    def before(self, scope: Scope, ref: Ref, limit: int) -> list[Found]:
+        """No history."""
+        return []
+
+    def after(self, scope: Scope, ref: Ref, limit: int) -> list[Found]:
+        """No history."""
+        return []
+
+    def around(self, scope: Scope, ref: Ref, limit: int) -> list[Found]:
+        """No history."""
+        return []
+
+    def between(self, scope: Scope, start: Ref, end: Ref, limit: int) -> list[Found]:
+        """No history."""
+        return []
+
+    def targets(
+        self, owners: tuple[str, ...], channels: tuple[str, ...], after_ms: int, before_ms: int,
+        limit: int,
+    ) -> list[Target]:
+        """No conversations."""
+        return []
+
+    def author(self, scope: Scope, msgid: str) -> Author | None:
+        """No messages."""
+        return None
+
+    def search(self, query: SearchQuery) -> list[Found]:
+        """Nothing to find."""
         return []
 
     def close(self) -> None:

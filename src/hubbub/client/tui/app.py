@@ -40,6 +40,8 @@ from .widgets import BufferList, InputLine, MemberList, MessageLog
 ClientFactory = Callable[..., Client]
 #: Lines redrawn when switching to a buffer (older ones stay in the model).
 REDRAW_LINES = 500
+#: Messages asked for at a time: on join, and per scroll to the top.
+HISTORY_PAGE = 50
 #: Events after which the member list may differ (a reconnect empties it).
 _MEMBER_EVENTS = (
     ev.Members, ev.Join, ev.Part, ev.Kick, ev.Quit, ev.NickChange, ev.Away, ev.ModeChange,
@@ -162,6 +164,22 @@ class ChatApp(App[int]):
             self.post_message(IrcEvent(event))
         self.post_message(ClientStopped())
 
+    @work(group="history")
+    async def fetch_history(self, target: str, before: str | None = None) -> None:
+        """Ask the server for ``target``'s history (it comes back as an event)."""
+        if self.client is not None and self.client.has_history:
+            await self.client.history(target, HISTORY_PAGE, before)
+
+    def load_older(self) -> None:
+        """The person scrolled to the top: fetch the page before the oldest line."""
+        buf = self.model.current
+        if buf.is_server or buf.history_done or buf.loading or not buf.oldest:
+            return
+        if self.client is None or not self.client.has_history:
+            return
+        buf.loading = True
+        self.fetch_history(buf.name, buf.oldest)
+
     @work(group="send")
     async def send_nick(self, nick: str) -> None:
         if self.client is not None:
@@ -201,14 +219,25 @@ class ChatApp(App[int]):
                 self.set_status("nickname taken — choose another")
                 self.ask_nick(f"The nickname {event.nick} is taken. Choose another.",
                               event.nick + "_")
-            case ev.Join(own=True) if (
-                model.key(event.channel) not in before
-                or model.key(event.channel) in self._join_wanted
+            case ev.Join(own=True):
+                key = model.key(event.channel)
+                if key not in before or key in self._join_wanted:
+                    # A channel we were put in (auto-join) or asked for opens on
+                    # top; a rejoin after a reconnect does not move the person.
+                    self._join_wanted.discard(key)
+                    self.switch_to(event.channel)
+                self.fetch_history(event.channel)
+            case ev.ChatMessage(buffer=str(name)) if model.key(name) not in before and (
+                not self.client or not self.client.state.server.is_channel(name)
             ):
-                # A channel we were put in (auto-join) or asked for opens on top;
-                # a rejoin after a reconnect does not move the person.
-                self._join_wanted.discard(model.key(event.channel))
-                self.switch_to(event.channel)
+                self.fetch_history(name)  # a private chat opens with what was said before
+            case ev.History(buffer=str(name)) if model.key(name) == model.active:
+                # Lines went in above the end: the view is drawn again.
+                self.redraw_current(paging=event.before is not None)
+                changed.discard(model.active)
+            case ev.SearchResults():
+                model.search_results(event, self.clock())
+                changed.add(model.active)
             case ev.Disconnected():
                 self.set_status("disconnected — reconnecting…" if event.reconnect_in else
                                 "disconnected")
@@ -262,6 +291,8 @@ class ChatApp(App[int]):
             line.value = message.text  # keep what was typed
             line.cursor_position = len(line.value)
         if outcome.open_buffer:
+            if model.get(outcome.open_buffer) is None:
+                self.fetch_history(outcome.open_buffer)
             self.switch_to(outcome.open_buffer)
         if outcome.close_buffer:
             model.close(outcome.close_buffer)
@@ -291,6 +322,9 @@ class ChatApp(App[int]):
         self.switch_to(self.model.buffers[message.key].name if message.key else None)
         self.input_line.focus()
 
+    def on_message_log_reached_top(self, message: MessageLog.ReachedTop) -> None:
+        self.load_older()
+
     def on_member_list_picked(self, message: MemberList.Picked) -> None:
         if message.nick != self.nick:
             self.switch_to(message.nick)
@@ -310,6 +344,8 @@ class ChatApp(App[int]):
 
     def action_scroll(self, direction: int) -> None:
         log = self.log_view
+        if direction < 0 and log.scroll_y <= 0:
+            self.load_older()  # already at the top (or nothing to scroll): fetch more
         log.scroll_page_up() if direction < 0 else log.scroll_page_down()
 
     def action_focus_input(self) -> None:
@@ -341,19 +377,31 @@ class ChatApp(App[int]):
         self.show_topic()
         self.show_status()
 
-    def show_all(self) -> None:
+    def show_all(self, *, everything: bool = False) -> None:
         # The member list first: it decides how wide the log is.
         self.show_members()
         self.log_view.clear()
         self._shown.clear()
-        self.show_new_lines(self.model.current)
+        self.show_new_lines(self.model.current, everything=everything)
         self.buffer_list.show(self.model.ordered(), self.model.active)
         self.show_topic()
         self.show_status()
 
-    def show_new_lines(self, buf: Buffer) -> None:
+    def redraw_current(self, *, paging: bool) -> None:
+        """History arrived for the buffer on screen: draw it again. Older lines
+        paged in go above what the person was looking at, which stays put."""
         log = self.log_view
-        shown = self._shown.get(buf.key, buf.total - min(len(buf.lines), REDRAW_LINES))
+        before = len(log.rows)
+        log.redrawing = True
+        self.show_all(everything=paging)
+        if paging:
+            log.scroll_to(y=max(0, len(log.rows) - before), animate=False, immediate=True)
+        self.call_after_refresh(setattr, log, "redrawing", False)
+
+    def show_new_lines(self, buf: Buffer, *, everything: bool = False) -> None:
+        log = self.log_view
+        drawn = len(buf.lines) if everything else min(len(buf.lines), REDRAW_LINES)
+        shown = self._shown.get(buf.key, buf.total - drawn)
         fresh = buf.total - shown
         for line in buf.lines[len(buf.lines) - min(fresh, len(buf.lines)) :]:
             log.write(line)

@@ -56,6 +56,17 @@ class Buffer:
     joined: bool = False
     #: Lines ever added (the widget uses it to append only what is new).
     total: int = 0
+    #: msgids of the messages shown: history never shows one twice.
+    msgids: set[str] = field(default_factory=set)
+    #: The oldest message shown (what to page back from), once history came.
+    oldest: str | None = None
+    #: History has come at least once; ``history_done``: nothing older is left.
+    history_loaded: bool = False
+    history_done: bool = False
+    #: Older history was asked for and has not come yet.
+    loading: bool = False
+    #: Where the lines of the latest join begin: its history goes before them.
+    live_from: int = 0
 
     @property
     def is_server(self) -> bool:
@@ -65,7 +76,20 @@ class Buffer:
         self.lines.append(line)
         self.total += 1
         if len(self.lines) > MAX_LINES:
-            del self.lines[: len(self.lines) - MAX_LINES]
+            dropped = len(self.lines) - MAX_LINES
+            del self.lines[:dropped]
+            self.live_from = max(0, self.live_from - dropped)
+
+    def insert(self, index: int, lines: list[Line]) -> None:
+        """Put earlier lines at ``index`` (the view is redrawn after this)."""
+        self.lines[index:index] = lines
+        self.total += len(lines)
+        if index <= self.live_from:
+            self.live_from += len(lines)
+
+
+#: Drawn between a buffer's history and the live lines that follow it.
+LIVE_MARKER = "── earlier messages above · live from here ──"
 
 
 class Model:
@@ -161,8 +185,9 @@ class Model:
             return False
         return re.search(rf"(?<![\w-]){re.escape(self.nick)}(?![\w-])", text, re.I) is not None
 
-    def chat(self, event: ev.ChatMessage) -> Buffer:
-        """A message line: ``12:34 <nick> text``, ``* nick acts``, ``-nick- note``."""
+    def chat_line(self, event: ev.ChatMessage) -> tuple[Line, bool]:
+        """A message line: ``12:34 <nick> text``, ``* nick acts``, ``-nick- note``;
+        and whether it mentions us."""
         nick = Text(event.nick, style=f"bold {nick_color(event.nick)}")
         body = Text(event.text)
         if event.kind == "action":
@@ -176,7 +201,52 @@ class Model:
         mention = not event.own and (private or self.mentions_me(event.text))
         if mention:
             line.text.stylize("on grey23")
-        return self.post(event.buffer, line, counts=not event.own, mention=mention)
+        return line, mention
+
+    def chat(self, event: ev.ChatMessage) -> Buffer:
+        """Post a live message to its buffer."""
+        line, mention = self.chat_line(event)
+        buf = self.post(event.buffer, line, counts=not event.own, mention=mention)
+        if event.msgid:
+            buf.msgids.add(event.msgid)
+        return buf
+
+    def history(self, event: ev.History) -> Buffer | None:
+        """Put past messages in their buffer, each once: the latest ones just
+        before the lines of the join they answer (with a marker where the live
+        lines begin), older pages at the top."""
+        if event.buffer is None:
+            return None
+        buf = self.open(event.buffer)
+        fresh = [m for m in event.messages if not (m.msgid and m.msgid in buf.msgids)]
+        buf.msgids.update(m.msgid for m in fresh if m.msgid)
+        lines = [self.chat_line(m)[0] for m in fresh]
+        paging = event.before is not None
+        if paging or not buf.history_loaded:
+            if event.messages:
+                buf.oldest = event.messages[0].msgid or buf.oldest
+            buf.history_done = event.complete
+        buf.history_loaded = True
+        buf.loading = False
+        if paging:
+            buf.insert(0, lines)
+        elif lines:
+            marker = Line(Text(LIVE_MARKER, style="dim italic"), 0)
+            buf.insert(buf.live_from, [*lines, marker])
+        return buf
+
+    def search_results(self, event: ev.SearchResults, time: datetime) -> Buffer:
+        """Show what a /search found in the active buffer, each line with where
+        it was said."""
+        count = len(event.messages)
+        head = f'Search "{event.text}": {count} message{"s" if count != 1 else ""} found'
+        buf = self.info(self.active, head, time, style="bold")
+        for msg in event.messages:
+            where = msg.buffer or msg.target
+            line, _ = self.chat_line(msg)
+            prefix = Text(f"  [{where}] ", style="dim")
+            buf.add(Line(prefix + line.text, len(prefix) + line.indent))
+        return buf
 
     def apply(self, event: ev.Event, now: datetime) -> set[str | None]:
         """Apply one event; return the keys of the buffers it changed (every
@@ -202,9 +272,14 @@ class Model:
                     changed.add(self.info(buf.key, text, now, style="red").key)
             case ev.ChatMessage():
                 changed.add(self.chat(event).key)
+            case ev.History():
+                past = self.history(event)
+                if past is not None:
+                    changed.add(past.key)
             case ev.Join(own=True):
                 buf = self.open(event.channel)
                 buf.joined = True
+                buf.live_from = len(buf.lines)
                 changed.add(self.info(event.channel, f"You joined {event.channel}", event.time).key)
             case ev.Join():
                 line = self.line(event.time, Text("→ ", style="green"),

@@ -3,11 +3,14 @@
 from ..dispatch import merge
 from . import (
     channels,
+    history,
     messaging,
     modes,
     operators,
     presence,
+    redaction,
     registration,
+    search,
     server_queries,
     user_queries,
 )
@@ -21,4 +24,7 @@ COMMANDS = merge(
     user_queries.table,
     server_queries.table,
     operators.table,
+    history.table,
+    redaction.table,
+    search.table,
 )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 
 from hubbub.events import ChannelRenamed, Invited, Joined, Kicked, Parted, TopicChanged
-from hubbub.protocol import Message, is_channel_name, mask_match
+from hubbub.protocol import Message, casefold, is_channel_name, mask_match
 from hubbub.protocol.numerics import (
     ERR_BADCHANNELKEY,
     ERR_BANNEDFROMCHAN,
@@ -31,9 +31,11 @@ from hubbub.protocol.numerics import (
     RPL_LISTSTART,
 )
 
+from .. import replay
 from ..channel_replies import send_names, send_topic
 from ..dispatch import CommandTable, Context
 from ..limits import CHANNELLEN, KICKLEN, MAX_CHANNELS, MAX_KICK_TARGETS, TOPICLEN
+from ..playback import add_replay
 from ..state import Channel, User
 
 table = CommandTable()
@@ -61,14 +63,25 @@ def join_error(chan: Channel, user: User, key: str | None) -> tuple[str, str] | 
 @table("JOIN", min_params=1)
 def join(ctx: Context, msg: Message) -> None:
     """JOIN <channel>{,<channel>} [<key>{,<key>}] | JOIN 0"""
-    user, network = ctx.user, ctx.server.network
+    user = ctx.user
     if msg.params[0] == "0":
         for joined in list(user.channels.values()):
             reason = "Left all channels"
             ctx.publish(Parted(*ctx.stamp(), user.uid, user.source, joined.name, reason))
         return
+    names = msg.params[0].split(",")
     keys = msg.params[1].split(",") if len(msg.params) > 1 else []
-    for i, name in enumerate(msg.params[0].split(",")):
+    if replay.wanted(ctx):
+        wanted = [n for n in names if n and is_channel_name(n, CHANNELLEN)]
+        replay.fetch_then(ctx, wanted, lambda replays: _join(ctx, names, keys, replays))
+    else:
+        _join(ctx, names, keys, None)
+
+
+def _join(ctx: Context, names: list[str], keys: list[str], replays: replay.Replays | None) -> None:
+    """Join each channel it may; after each JOIN, its replay if there is one."""
+    user, network = ctx.user, ctx.server.network
+    for i, name in enumerate(names):
         if not name:
             continue
         if not is_channel_name(name, CHANNELLEN):
@@ -85,10 +98,17 @@ def join(ctx: Context, msg: Message) -> None:
             if error is not None:
                 ctx.reply(error[0], chan.name, error[1])
                 continue
-        ctx.publish(
-            Joined(*ctx.stamp(), user.uid, user.source, chan.name if chan else name,
-                   user.account, user.realname)
-        )  # fmt: skip
+        join_with_replay(ctx, chan.name if chan else name, replays)
+
+
+def join_with_replay(ctx: Context, name: str, replays: replay.Replays | None) -> None:
+    """Publish the user's JOIN of ``name``; then queue its replay, if fetched."""
+    user = ctx.user
+    ctx.publish(Joined(*ctx.stamp(), user.uid, user.source, name, user.account, user.realname))
+    found = replays.get(casefold(name)) if replays else None
+    chan = ctx.server.network.channel(name)
+    if found and chan is not None and user in chan.members:
+        add_replay(ctx.rb, found, ctx.server.network, chan.name, ctx.server.now())
 
 
 def member_channel(ctx: Context, name: str) -> Channel | None:

@@ -121,9 +121,10 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
         # Each target's copy is its own event, with its own msgid. Built as
         # the tuple it is: MessageSent's constructor is an eleven-argument
         # Python function, and this is the server's hottest line.
+        now = server.now()
         event = tuple.__new__(
             MessageSent,
-            (server.ids.msgid(), server.now(), user.uid, user.source, command, target, channel,
+            (server.ids.msgid(now), now, user.uid, user.source, command, target, channel,
              recipient, status, body, tags),
         )  # fmt: skip
         publish(event, ctx)

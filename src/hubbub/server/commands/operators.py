@@ -66,16 +66,12 @@ def oper(ctx: Context, msg: Message) -> None:
         return
 
     def answer(ok: bool) -> None:
-        if ctx.session.closing or not ctx.user.present:
-            return
         if ok:
             become_oper(ctx, name)
         else:
             ctx.reply(ERR_PASSWDMISMATCH, "Password incorrect")
-        ctx.finish()
 
-    ctx.defer()
-    ctx.server.run_blocking(lambda: check_password(block.password, given), answer)
+    ctx.run_blocking(lambda: check_password(block.password, given), answer)
 
 
 @table("KILL", min_params=2, oper=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import sys
 
-from hubbub.events import Joined, NickChanged, UserRegistered
+from hubbub.events import NickChanged, UserRegistered
 from hubbub.protocol import Message, is_valid_nick
 from hubbub.protocol.numerics import (
     ERR_ALREADYREGISTERED,
@@ -25,9 +25,10 @@ from hubbub.protocol.numerics import (
     RPL_WELCOME,
 )
 
-from .. import caps
+from .. import caps, replay
 from ..dispatch import CommandTable, Context
 from ..limits import NICKLEN, USERLEN
+from .channels import join_with_replay
 from .server_queries import send_lusers, send_motd
 
 table = CommandTable()
@@ -60,7 +61,7 @@ def _cap_ls(ctx: Context, msg: Message) -> None:
     if session.cap_version >= 302:
         # CAP 302 implies cap-notify (the spec says it is enabled implicitly).
         session.set_caps(session.caps | {"cap-notify"})
-    _cap_lines(ctx, "LS", caps.ls_tokens(session.cap_version))
+    _cap_lines(ctx, "LS", caps.ls_tokens(session.cap_version, ctx.server.caps))
 
 
 def _cap_list(ctx: Context, msg: Message) -> None:
@@ -93,7 +94,7 @@ def _cap_req(ctx: Context, msg: Message) -> None:
     disable: set[str] = set()
     for token in requested.split():
         name = token[1:] if token.startswith("-") else token
-        if name not in caps.CAPS:
+        if name not in ctx.server.caps:
             ctx.send("CAP", session.display_nick, "NAK", requested)
             return
         (disable if token.startswith("-") else enable).add(name)
@@ -203,14 +204,20 @@ def try_register(ctx: Context) -> None:
             reg.account, session.tls,
         )
     )  # fmt: skip
-    user = session.attach(server.network.by_uid[uid])
+    session.attach(server.network.by_uid[uid])
     welcome(ctx)
-    for name in server.config.server.auto_join:
-        chan = server.network.channel(name)
-        ctx.publish(
-            Joined(*ctx.stamp(), uid, user.source, chan.name if chan else name,
-                   user.account, user.realname)
-        )  # fmt: skip
+    rooms = list(server.config.server.auto_join)
+    if rooms and replay.wanted(ctx):
+        replay.fetch_then(ctx, rooms, lambda replays: _auto_join(ctx, rooms, replays))
+    else:
+        _auto_join(ctx, rooms, None)
+
+
+def _auto_join(ctx: Context, rooms: list[str], replays: replay.Replays | None) -> None:
+    """Join the ``auto_join`` channels (no key or ban applies to them)."""
+    for name in rooms:
+        chan = ctx.server.network.channel(name)
+        join_with_replay(ctx, chan.name if chan else name, replays)
 
 
 def welcome(ctx: Context) -> None:

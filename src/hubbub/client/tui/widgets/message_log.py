@@ -16,6 +16,8 @@ block. An indent over half the width falls back to half the width: a very
 long nick must not leave a narrow column.
 
 It is a Line API widget (``render_line``): only the visible rows are drawn.
+Scrolling up to the first row asks the app for older history
+(:class:`MessageLog.ReachedTop`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rich.console import Console
 from rich.text import Text
 from textual.events import Resize
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -58,6 +61,9 @@ def wrap(line: Line, width: int, console: Console) -> list[Text]:
 class MessageLog(ScrollView, can_focus=False):
     """Shows the lines it is given; keeps up to :data:`MAX_LINES`."""
 
+    class ReachedTop(Message):
+        """The person scrolled to the oldest line shown."""
+
     DEFAULT_CSS = """
     MessageLog {
         overflow-y: scroll;
@@ -73,6 +79,8 @@ class MessageLog(ScrollView, can_focus=False):
         self.rows: list[Strip] = []
         self._counts: list[int] = []
         self.wrap_width = 0
+        #: Set while the app redraws: scrolling it causes is not the person's.
+        self.redrawing = False
 
     # -- what the app calls ---------------------------------------------------
 
@@ -100,6 +108,11 @@ class MessageLog(ScrollView, can_focus=False):
         return [strip.text for strip in self.rows]
 
     # -- drawing --------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value <= 0 < old_value and not self.redrawing:
+            self.post_message(self.ReachedTop())
 
     def on_resize(self, event: Resize) -> None:
         self._rewrap()
