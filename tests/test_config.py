@@ -138,3 +138,40 @@ def test_tls_files_are_set_together_or_default_to_the_data_dir() -> None:
         {"server": {"tls_cert": "c.pem", "tls_key": "/k.pem"}}, file="/etc/hubbub/hubbub.toml"
     )
     assert [str(p) for p in configured.tls_files()] == ["/etc/hubbub/c.pem", "/k.pem"]
+
+
+def test_history_defaults_suit_a_small_community() -> None:
+    history = from_mapping({}).history
+    assert history.enabled and history.search
+    assert history.database == "hubbub.sqlite3"
+    assert history.max_age == 90 * 86400
+    assert history.autoreplay == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90d", 90 * 86400), ("12h", 43200), ("30m", 1800), ("45s", 45), ("2w", 14 * 86400),
+     ("0", 0), (0, 0), (3600, 3600)],
+)  # fmt: skip
+def test_max_age_is_a_duration(text: str | int, seconds: float) -> None:
+    assert from_mapping({"history": {"max_age": text}}).history.max_age == seconds
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "why"),
+    [
+        ({"max_age": "ninety days"}, "history.max_age", "not a duration"),
+        ({"max_age": "-1d"}, "history.max_age", "not a duration"),
+        ({"max_age": True}, "history.max_age", "expected a duration"),
+        ({"autoreplay": -1}, "history.autoreplay", "0 (off) or more"),
+        ({"autoreplay": "20"}, "history.autoreplay", "expected int"),
+        ({"search": "yes"}, "history.search", "expected bool"),
+        ({"database": ""}, "history.database", "must name a file"),
+        ({"database": "postgresql://u@h/db"}, "history.database", "only a SQLite file"),
+        ({"retention": "90d"}, "history.retention", "unknown key"),
+    ],
+)
+def test_history_errors_name_the_key_and_file(table: dict[str, object], key: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(why)) as exc:
+        from_mapping({"history": table}, file="hub.toml")
+    assert (exc.value.file, exc.value.key) == ("hub.toml", key)

@@ -152,7 +152,14 @@ class HistorySection:
     """``[history]``."""
 
     enabled: bool = True
+    #: Relative to the data dir; the accounts live in the same file.
     database: str = "hubbub.sqlite3"
+    #: Seconds history is kept (``max_age = "90d"``); 0 keeps everything.
+    max_age: float = 90 * 86400.0
+    #: Lines replayed on join to clients without draft/chathistory.
+    autoreplay: int = 20
+    #: Full-text search (FTS5) and the SEARCH command.
+    search: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +297,17 @@ class _Section:
         except ValueError as exc:
             raise self.error(key, str(exc)) from None
 
+    def duration(self, key: str, default: str) -> float:
+        """A duration in seconds, written ``"90d"``/``"12h"``/... or as seconds."""
+        self.seen.add(key)
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.error(key, f"expected a duration such as \"90d\", got {value!r}")
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
     def done(self) -> None:
         unknown = sorted(set(self.table) - self.seen)
         if unknown:
@@ -344,10 +362,36 @@ def _accounts(s: _Section) -> AccountsSection:
     )
 
 
+#: Units of a duration such as ``max_age = "90d"``, in seconds.
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``"90d"``, ``"12h"``, ``"30m"``, ``"45s"``, ``"2w"`` or ``"0"`` -> seconds;
+    raises ValueError with a reason."""
+    value = text.strip().lower()
+    unit = _DURATION_UNITS.get(value[-1:]) if value else None
+    number = value[:-1] if unit is not None else value
+    if not number.isdigit():
+        raise ValueError(f"{text!r} is not a duration such as \"90d\", \"12h\" or \"0\"")
+    return float(int(number) * (unit or 1))
+
+
 def _history(s: _Section) -> HistorySection:
+    autoreplay = s.get("autoreplay", int, 20)
+    if autoreplay < 0:
+        raise s.error("autoreplay", "must be 0 (off) or more")
+    database = s.get("database", str, "hubbub.sqlite3")
+    if not database.strip():
+        raise s.error("database", "must name a file")
+    if "://" in database:
+        raise s.error("database", "only a SQLite file is supported yet (postgresql:// is not)")
     return HistorySection(
         enabled=s.get("enabled", bool, True),
-        database=s.get("database", str, "hubbub.sqlite3"),
+        database=database,
+        max_age=s.duration("max_age", "90d"),
+        autoreplay=autoreplay,
+        search=s.get("search", bool, True),
     )
 
 
