@@ -1,20 +1,31 @@
 """What every store must do, run against each implementation.
 
-The null stores are the ones a server uses when it keeps nothing; stores
-that keep things add themselves to the lists below and must pass the same
-tests.
+The null stores are the ones a server uses when it keeps nothing; the
+embedded database's stores must do the same where the two overlap (unknown
+names, closing), and keep what they are given (tests below the contract).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from hubbub import events as ev
-from hubbub.store.base import Account, AccountStore, HistoryQuery, HistoryStore
-from hubbub.store.null import NullAccountStore, NullHistoryStore
+from hubbub.store.base import (
+    Account,
+    AccountStore,
+    ChannelStore,
+    HistoryQuery,
+    HistoryStore,
+    RegisteredChannel,
+)
+from hubbub.store.null import NullAccountStore, NullChannelStore, NullHistoryStore
+from hubbub.store.sqlite.accounts import SQLiteAccountStore, SQLiteChannelStore
+from hubbub.store.sqlite.database import Database
 
 HISTORY_STORES = [NullHistoryStore]
-ACCOUNT_STORES = [NullAccountStore]
 
 
 @pytest.fixture(params=HISTORY_STORES)
@@ -23,10 +34,25 @@ def history(request: pytest.FixtureRequest) -> HistoryStore:
     return store
 
 
-@pytest.fixture(params=ACCOUNT_STORES)
-def accounts(request: pytest.FixtureRequest) -> AccountStore:
-    store: AccountStore = request.param()
-    return store
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    db = Database.open(tmp_path / "hubbub.sqlite3")
+    yield db
+    db.close()
+
+
+@pytest.fixture(params=["null", "sqlite"])
+def accounts(request: pytest.FixtureRequest, database: Database) -> AccountStore:
+    if request.param == "null":
+        return NullAccountStore()
+    return SQLiteAccountStore(database)
+
+
+@pytest.fixture(params=["null", "sqlite"])
+def channels(request: pytest.FixtureRequest, database: Database) -> ChannelStore:
+    if request.param == "null":
+        return NullChannelStore()
+    return SQLiteChannelStore(database)
 
 
 def said(msgid: str, text: str) -> ev.MessageSent:
@@ -47,8 +73,32 @@ def test_the_null_history_store_answers_every_query_with_nothing() -> None:
     assert store.query(HistoryQuery("#x", "a")) == []
 
 
+def test_an_account_store_knows_no_name_it_was_not_given(accounts: AccountStore) -> None:
+    assert accounts.get("nobody") is None
+    assert accounts.by_certfp("ab" * 32) is None
+    assert accounts.pending("nobody") is None
+    assert accounts.names() == []
+    assert accounts.mark_verified("nobody") is False
+    assert accounts.set_password("nobody", "$argon2id$x", "SCRAM-SHA-256$x") is False
+    assert accounts.del_certfp("nobody", "ab" * 32) is False
+    assert accounts.drop("nobody") is False
+    accounts.close()
+
+
+def test_a_channel_store_starts_empty_and_forgets_on_drop(channels: ChannelStore) -> None:
+    assert channels.channels() == []
+    channels.drop("#nowhere")
+    channels.close()
+
+
 def test_the_null_account_store_keeps_no_account() -> None:
     store = NullAccountStore()
-    assert store.create(Account("alice", "$argon2id$...")) is False
+    assert store.create(Account("alice", "$argon2id$...", "SCRAM-SHA-256$..."), now=1.0) is False
     assert store.get("alice") is None
-    store.close()
+    assert store.add_certfp("alice", "ab" * 32) is False
+
+
+def test_the_null_channel_store_keeps_no_channel() -> None:
+    store = NullChannelStore()
+    store.save(RegisteredChannel("#tea", "alice", 1.0))
+    assert store.channels() == []
