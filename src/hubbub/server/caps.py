@@ -1,6 +1,10 @@
 """The IRCv3 capability registry: what we offer in ``CAP LS`` and what each
 capability switches on for a connection.
 
+:data:`CAPS` are offered by every server; :func:`offered` adds those that
+depend on the config (``sasl`` and ``draft/account-registration`` when
+accounts are on, with values saying how), once per config.
+
 Most capabilities change *which* messages a client gets or their shape, and
 the code that sends them checks ``"cap" in conn.caps``. Tags are different:
 every outgoing message goes through the same encoder, which keeps only the
@@ -15,6 +19,7 @@ from typing import Final
 
 #: name -> value for CAP LS 302 (None: no value). Order is the LS order.
 CAPS: Final[dict[str, str | None]] = {
+    "account-notify": None,
     "account-tag": None,
     "away-notify": None,
     "batch": None,
@@ -65,8 +70,24 @@ def tag_profile(caps: set[str] | frozenset[str]) -> TagProfile:
     return _profiles.setdefault(allowed, allowed)
 
 
-def ls_tokens(version: int) -> list[str]:
+def offered(
+    *, sasl: list[str], registration: bool, before_connect: bool, email_required: bool
+) -> dict[str, str | None]:
+    """The capabilities one server offers: :data:`CAPS`, plus ``sasl`` with
+    its mechanisms (none: no SASL) and ``draft/account-registration`` (with
+    its ``before-connect`` and ``email-required`` keys) when registering is open."""
+    caps = dict(CAPS)
+    if registration:
+        keys = [k for k, on in (("before-connect", before_connect),
+                                ("email-required", email_required)) if on]  # fmt: skip
+        caps["draft/account-registration"] = ",".join(keys) or None
+    if sasl:
+        caps["sasl"] = ",".join(sasl)
+    return caps
+
+
+def ls_tokens(caps: dict[str, str | None], version: int) -> list[str]:
     """The tokens of CAP LS; values are only shown to CAP 302 clients."""
     if version >= 302:
-        return [name if value is None else f"{name}={value}" for name, value in CAPS.items()]
-    return list(CAPS)
+        return [name if value is None else f"{name}={value}" for name, value in caps.items()]
+    return list(caps)

@@ -36,6 +36,7 @@ from .ids import server_time
 from .interfaces import Peer
 from .monitor import Monitors
 from .reply_buffer import ReplyBuffer
+from .service_names import CHANSERV_SOURCE
 from .state import PREFIX_ORDER, PREFIXES, Network, User
 
 Audience = list[Peer]
@@ -63,6 +64,17 @@ class Route(NamedTuple):
 
 def _tags(e: Any) -> dict[str, str]:
     return {"time": server_time(e.time), "msgid": e.msgid}
+
+
+def _user_tags(d: Delivery, e: Any) -> dict[str, str]:
+    """The tags of a line from the user ``e.uid``: with ``account`` when the
+    user is logged in (account-tag; tag profiles drop it for clients that
+    did not ask). PRIVMSG carries it in its own tags (messaging.py)."""
+    tags = {"time": server_time(e.time), "msgid": e.msgid}
+    user = d.network.by_uid.get(e.uid)
+    if user is not None and user.account is not None:
+        tags["account"] = user.account
+    return tags
 
 
 def _nick_of(source: str) -> str:
@@ -175,7 +187,7 @@ def _killed(d: Delivery, e: ev.Killed, audience: Audience, origin: ReplyBuffer |
 
 
 def _nick(d: Delivery, e: ev.NickChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message.trusted("NICK", (e.nick,), e.source, _tags(e))
+    msg = Message.trusted("NICK", (e.nick,), e.source, _user_tags(d, e))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
     old = _nick_of(e.source)
@@ -208,26 +220,31 @@ def _oper(d: Delivery, e: ev.OperUp, audience: Audience, origin: ReplyBuffer | N
 
 def _away(d: Delivery, e: ev.AwayChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
     params = (e.text,) if e.text is not None else ()
-    fanout(Message.trusted("AWAY", params, e.source, _tags(e)), audience)
+    fanout(Message.trusted("AWAY", params, e.source, _user_tags(d, e)), audience)
 
 
 def _realname(
     d: Delivery, e: ev.RealnameChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    msg = Message("SETNAME", (e.realname,), e.source, _tags(e))
+    msg = Message("SETNAME", (e.realname,), e.source, _user_tags(d, e))
     fanout(msg, audience)
     if origin is not None and "setname" in origin.session.caps:
         origin.add(msg)
 
 
 def _host(d: Delivery, e: ev.HostChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
-    fanout(Message.trusted("CHGHOST", (e.user, e.host), e.source, _tags(e)), audience)
+    fanout(Message.trusted("CHGHOST", (e.user, e.host), e.source, _user_tags(d, e)), audience)
 
 
 def _account(
     d: Delivery, e: ev.AccountChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    fanout(Message.trusted("ACCOUNT", (e.account or "*",), e.source, _tags(e)), audience)
+    fanout(Message.trusted("ACCOUNT", (e.account or "*",), e.source, _user_tags(d, e)), audience)
+    user = d.network.by_uid.get(e.uid)
+    if user is not None:
+        # +r: identified (apply sets it with the account).
+        mode = "+r" if e.account is not None else "-r"
+        _to_actor(d, e.uid, Message("MODE", (user.nick, mode), e.source), origin)
 
 
 # --- channels ----------------------------------------------------------------
@@ -243,7 +260,7 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
     chan = d.network.channel(e.channel)
     if user is None or chan is None:
         return
-    tags = _tags(e)
+    tags = _user_tags(d, e)
     plain = Message.trusted("JOIN", (chan.name,), e.source, tags)
     extended = Message.trusted("JOIN", (chan.name, e.account or "*", e.realname), e.source, tags)
     fanout(plain, (s for s in audience if "extended-join" not in s.caps))
@@ -251,6 +268,12 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
     if user.away is not None:
         away = Message.trusted("AWAY", (user.away,), e.source, tags)
         fanout(away, (s for s in audience if "away-notify" in s.caps))
+    status = None
+    if e.modes:
+        # ChanServ's status for a registered channel's founder or friends.
+        status = Message("MODE", (chan.name, "+" + e.modes, *[user.nick] * len(e.modes)),
+                         CHANSERV_SOURCE, _tags(e))  # fmt: skip
+        fanout(status, audience)
     session = origin.session if origin is not None else user.session
     if session is None:
         return
@@ -260,25 +283,27 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
         send_topic(session, chan, out)
     if "no-implicit-names" not in session.caps:
         send_names(session, user, chan, out)
+    if status is not None:
+        out.add(status)
     if origin is None:
         out.flush()
 
 
 def _parted(d: Delivery, e: ev.Parted, audience: Audience, origin: ReplyBuffer | None) -> None:
     params = (e.channel, e.reason) if e.reason else (e.channel,)
-    msg = Message.trusted("PART", params, e.source, _tags(e))
+    msg = Message.trusted("PART", params, e.source, _user_tags(d, e))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
 
 def _kicked(d: Delivery, e: ev.Kicked, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message.trusted("KICK", (e.channel, e.nick, e.reason), e.source, _tags(e))
+    msg = Message.trusted("KICK", (e.channel, e.nick, e.reason), e.source, _user_tags(d, e))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
 
 def _topic(d: Delivery, e: ev.TopicChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message.trusted("TOPIC", (e.channel, e.topic), e.source, _tags(e))
+    msg = Message.trusted("TOPIC", (e.channel, e.topic), e.source, _user_tags(d, e))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
@@ -300,7 +325,9 @@ def format_channel_modes(changes: tuple[tuple[bool, str, str | None], ...]) -> l
 def _channel_modes(
     d: Delivery, e: ev.ChannelModeChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    msg = Message("MODE", (e.channel, *format_channel_modes(e.changes)), e.source, _tags(e))
+    msg = Message(
+        "MODE", (e.channel, *format_channel_modes(e.changes)), e.source, _user_tags(d, e)
+    )
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
@@ -326,7 +353,7 @@ def _invited_audience(d: Delivery, e: ev.Invited) -> Audience:
 
 
 def _invited(d: Delivery, e: ev.Invited, audience: Audience, origin: ReplyBuffer | None) -> None:
-    fanout(Message.trusted("INVITE", (e.nick, e.channel), e.source, _tags(e)), audience)
+    fanout(Message.trusted("INVITE", (e.nick, e.channel), e.source, _user_tags(d, e)), audience)
 
 
 def _renamed_audience(d: Delivery, e: ev.ChannelRenamed) -> Audience:
@@ -449,6 +476,10 @@ ROUTES: dict[type[Any], Route] = {
     ev.Invited: Route(_invited_audience, _invited),
     ev.ChannelRenamed: Route(_renamed_audience, _renamed),
     ev.ServerRoomChanged: Route(_nobody, _unseen),
+    # ChanServ answers the founder itself; members see the status it gives.
+    ev.ChannelRegistered: Route(_nobody, _unseen),
+    ev.ChannelAccessChanged: Route(_nobody, _unseen),
+    ev.ChannelRestored: Route(_nobody, _unseen),
     ev.MessageSent: Route(_message_audience, _message),
     ev.Wallops: Route(_wallops_audience, _wallops),
 }

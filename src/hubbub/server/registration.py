@@ -3,8 +3,10 @@
 IRC connection registration collects a nick (NICK), a username and realname
 (USER), the server password if there is one (PASS), and, when the client
 negotiates capabilities (CAP LS/REQ ... CAP END), waits for the end of that.
-SASL, when accounts come, adds the account the client proved before
-registering. A session holds one :class:`Registration` until the welcome,
+SASL adds the account the client proved before registering; while a
+password is being checked on a worker thread, registration waits for the
+answer (a client that sends CAP END right after its credentials still
+registers logged in). A session holds one :class:`Registration` until the welcome,
 then drops it: a registered client does not pay for these fields.
 """
 
@@ -15,7 +17,8 @@ class Registration:
     """A connection's registration in progress."""
 
     __slots__ = (
-        "account", "cap_negotiating", "nick", "pass_ok", "realname", "started", "username",
+        "account", "asked_nick", "cap_negotiating", "nick", "pass_ok", "realname", "started",
+        "username", "verifying",
     )  # fmt: skip
 
     def __init__(self, *, password_required: bool, started: float) -> None:
@@ -26,11 +29,20 @@ class Registration:
         self.realname = ""
         self.pass_ok = not password_required
         self.cap_negotiating = False
-        #: The account proved before registration (SASL), if any.
+        #: The account proved before registration (SASL, REGISTER), if any.
         self.account: str | None = None
+        #: The last nick asked for, even if refused (REGISTER * names it).
+        self.asked_nick: str | None = None
+        #: A login is being checked on a worker thread: registration waits.
+        self.verifying = False
 
     @property
     def complete(self) -> bool:
-        """Everything is in: nick and user given, CAP negotiation over.
-        (A wrong password is decided then, with its own error.)"""
-        return self.nick is not None and self.username is not None and not self.cap_negotiating
+        """Everything is in: nick and user given, CAP negotiation over, no
+        login being checked. (A wrong password is decided then, with its own error.)"""
+        return (
+            self.nick is not None
+            and self.username is not None
+            and not self.cap_negotiating
+            and not self.verifying
+        )

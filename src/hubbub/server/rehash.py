@@ -21,6 +21,10 @@ def refusal(old: Config, new: Config) -> str | None:
     for key in FIXED_KEYS:
         if getattr(old.server, key) != getattr(new.server, key):
             return f"server.{key} cannot change while running; restart instead"
+    if old.accounts.enabled != new.accounts.enabled:
+        return "accounts.enabled cannot change while running; restart instead"
+    if old.history.database != new.history.database:
+        return "history.database cannot change while running; restart instead"
     return None
 
 

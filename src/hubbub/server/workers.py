@@ -19,16 +19,18 @@ T = TypeVar("T")
 class Workers:
     """A small thread pool, started on first use."""
 
-    __slots__ = ("_loop", "_pool")
+    __slots__ = ("_loop", "_name", "_pool", "_threads")
 
-    def __init__(self, loop: Loop) -> None:
+    def __init__(self, loop: Loop, *, threads: int = 2, name: str = "hubbub-work") -> None:
         self._loop = loop
+        self._threads = threads
+        self._name = name
         self._pool: ThreadPoolExecutor | None = None
 
     def run_blocking(self, fn: Callable[[], T], then: Callable[[T], None]) -> None:
         """Run ``fn`` on a worker thread, then ``then(result)`` on the loop."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hubbub-work")
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix=self._name)
         future = self._pool.submit(fn)
 
         def done(finished: Future[T]) -> None:

@@ -144,7 +144,7 @@ class RegisteredChannel:
     """A registered channel as it is kept: who owns it and what survives a restart."""
 
     name: str
-    founder: str  #: account name, casefolded
+    founder: str  #: the founder's account name, as registered
     registered: float
     created: float = 0.0
     topic: str = ""

@@ -2,12 +2,14 @@
 
 from ..dispatch import merge
 from . import (
+    accounts,
     channels,
     messaging,
     modes,
     operators,
     presence,
     registration,
+    sasl,
     server_queries,
     user_queries,
 )
@@ -21,4 +23,6 @@ COMMANDS = merge(
     user_queries.table,
     server_queries.table,
     operators.table,
+    accounts.table,
+    sasl.table,
 )

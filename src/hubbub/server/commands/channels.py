@@ -33,6 +33,7 @@ from hubbub.protocol.numerics import (
 
 from ..channel_replies import send_names, send_topic
 from ..dispatch import CommandTable, Context
+from ..extbans import matches_any as _matches_any
 from ..limits import CHANNELLEN, KICKLEN, MAX_CHANNELS, MAX_KICK_TARGETS, TOPICLEN
 from ..state import Channel, User
 
@@ -40,12 +41,23 @@ table = CommandTable()
 
 
 def matches_any(masks: dict[str, tuple[str, float]], user: User) -> bool:
-    """True when ``user``'s nick!user@host matches a mask in the list."""
-    return any(mask_match(mask, user.source) for mask in masks)
+    """True when a +b/+e/+I entry matches ``user`` (hostmasks and ``$a`` extbans)."""
+    return bool(masks) and _matches_any(masks, user)
+
+
+def status_on_join(chan: Channel | None, user: User) -> str:
+    """The status ChanServ gives ``user`` joining ``chan`` (a registered
+    channel's founder and the accounts it granted); never in server rooms."""
+    if chan is None or chan.registration is None or chan.server_room:
+        return ""
+    return chan.registration.status_for(user.account)
 
 
 def join_error(chan: Channel, user: User, key: str | None) -> tuple[str, str] | None:
-    """Why ``user`` may not join ``chan`` with ``key``: (numeric, text), or None."""
+    """Why ``user`` may not join ``chan`` with ``key``: (numeric, text), or None.
+    A registered channel's operators by account get in whatever the modes say."""
+    if "o" in status_on_join(chan, user):
+        return None
     invited = user.nick_cf in chan.invited
     if chan.key is not None and key != chan.key and not invited:
         return ERR_BADCHANNELKEY, "Cannot join channel (+k)"
@@ -87,7 +99,7 @@ def join(ctx: Context, msg: Message) -> None:
                 continue
         ctx.publish(
             Joined(*ctx.stamp(), user.uid, user.source, chan.name if chan else name,
-                   user.account, user.realname)
+                   user.account, user.realname, status_on_join(chan, user))
         )  # fmt: skip
 
 

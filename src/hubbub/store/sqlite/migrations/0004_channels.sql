@@ -5,10 +5,10 @@
 CREATE TABLE registered_channels (
     name_cf    TEXT PRIMARY KEY,
     name       TEXT NOT NULL,     -- as shown
-    founder    TEXT NOT NULL,     -- accounts.name_cf
+    founder    TEXT NOT NULL,     -- the founder's account name, as registered
     registered REAL NOT NULL,     -- Unix seconds
     -- JSON: created, topic, topic_setter, topic_time, modes, key, limit,
-    -- bans/excepts/invex ([mask, setter, time]...), access ([account, modes]...).
+    -- bans/excepts/invex ([mask, setter, time]...), access ([casefolded account, modes]...).
     -- The keys are persisted: they must remain stable.
     state      TEXT NOT NULL
 ) WITHOUT ROWID;
