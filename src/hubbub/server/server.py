@@ -90,8 +90,9 @@ class Server:
         self.accounts = Accounts(
             accounts or NullAccountStore(),
             enabled=config.accounts.enabled and accounts is not None,
-            run_blocking=self.run_blocking,
-            run_hashing=self.run_hashing,
+            # Looked up at each call, so a test harness can wrap them.
+            run_blocking=lambda fn, then: self.run_blocking(fn, then),
+            run_hashing=lambda fn, then: self.run_hashing(fn, then),
             clock=loop.time,
             now=lambda: self.now(),
         )
