@@ -31,7 +31,7 @@ def fail(msgs: list[Any]) -> tuple[str, ...]:
 def test_register_after_connecting_logs_in(h: Harness) -> None:
     bob = h.connect("bob")
     msgs = ask(h, bob, f"REGISTER * * {PASSWORD}")
-    assert commands(msgs) == ["MODE", RPL_LOGGEDIN, "REGISTER"]
+    assert commands(msgs) == [RPL_LOGGEDIN, "REGISTER"]
     assert find(msgs, "REGISTER").params == ("SUCCESS", "bob", "Account created")
     assert bob.user.account == "bob"
     assert h.server.accounts.owner("BOB") == "bob"

@@ -54,8 +54,6 @@ def _registered(network: Network, e: ev.UserRegistered) -> None:
     user.account = e.account
     user.tls = e.tls
     network.add_user(user)
-    if e.account is not None:
-        network.set_user_mode(user, "r", True)
 
 
 def _quit(network: Network, e: ev.UserQuit) -> None:
@@ -109,8 +107,6 @@ def _account(network: Network, e: ev.AccountChanged) -> None:
     user = _user(network, e.uid)
     if user is not None:
         user.account = e.account
-        # +r: identified to an account (shown in MODE, not a mode anyone sets).
-        network.set_user_mode(user, "r", e.account is not None)
 
 
 def _joined(network: Network, e: ev.Joined) -> None:

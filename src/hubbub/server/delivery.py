@@ -240,11 +240,6 @@ def _account(
     d: Delivery, e: ev.AccountChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
     fanout(Message.trusted("ACCOUNT", (e.account or "*",), e.source, _user_tags(d, e)), audience)
-    user = d.network.by_uid.get(e.uid)
-    if user is not None:
-        # +r: identified (apply sets it with the account).
-        mode = "+r" if e.account is not None else "-r"
-        _to_actor(d, e.uid, Message("MODE", (user.nick, mode), e.source), origin)
 
 
 # --- channels ----------------------------------------------------------------

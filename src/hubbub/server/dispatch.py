@@ -60,13 +60,18 @@ class Context(ReplyBuffer):
 
     def defer(self) -> None:
         """The answer comes later (work on a thread): the dispatcher must not
-        send the replies yet; the handler calls :meth:`finish` when done."""
+        send the replies yet, and the client's next lines wait for them
+        (replies stay in order); the handler calls :meth:`finish` when done."""
         self.deferred = True
+        self.session.wait_for_answer()
 
     def finish(self) -> None:
-        """Send the replies, labelled as the command asked."""
+        """Send the replies, labelled as the command asked (and, after a
+        deferred answer, go on with the client's next lines)."""
         if not self.session.closing:
             self.flush(self.msg.tags.get("label") if self.msg.tags else None)
+        if self.deferred:
+            self.session.answered()
 
     @property
     def user(self) -> User:

@@ -3,10 +3,7 @@
 IRC connection registration collects a nick (NICK), a username and realname
 (USER), the server password if there is one (PASS), and, when the client
 negotiates capabilities (CAP LS/REQ ... CAP END), waits for the end of that.
-SASL adds the account the client proved before registering; while a
-password is being checked on a worker thread, registration waits for the
-answer (a client that sends CAP END right after its credentials still
-registers logged in). A session holds one :class:`Registration` until the welcome,
+SASL adds the account the client proved before registering. A session holds one :class:`Registration` until the welcome,
 then drops it: a registered client does not pay for these fields.
 """
 
@@ -18,7 +15,7 @@ class Registration:
 
     __slots__ = (
         "account", "asked_nick", "cap_negotiating", "nick", "pass_ok", "realname", "started",
-        "username", "verifying",
+        "username",
     )  # fmt: skip
 
     def __init__(self, *, password_required: bool, started: float) -> None:
@@ -33,16 +30,9 @@ class Registration:
         self.account: str | None = None
         #: The last nick asked for, even if refused (REGISTER * names it).
         self.asked_nick: str | None = None
-        #: A login is being checked on a worker thread: registration waits.
-        self.verifying = False
 
     @property
     def complete(self) -> bool:
-        """Everything is in: nick and user given, CAP negotiation over, no
-        login being checked. (A wrong password is decided then, with its own error.)"""
-        return (
-            self.nick is not None
-            and self.username is not None
-            and not self.cap_negotiating
-            and not self.verifying
-        )
+        """Everything is in: nick and user given, CAP negotiation over.
+        (A wrong password is decided then, with its own error.)"""
+        return self.nick is not None and self.username is not None and not self.cap_negotiating

@@ -15,6 +15,13 @@ come back; a client whose held lines pass :data:`MAX_HELD_LINES` is
 disconnected. A line is then checked (length, UTF-8, syntax) and handed to
 the host's dispatcher; every rejected line gets an answer.
 
+One client's commands are answered in order. A command answered from a
+worker thread (a password check, an account read) calls
+:meth:`wait_for_answer`; the lines after it are held, as flood control
+holds them, until :meth:`answered`. So ``AUTHENTICATE ...`` followed by
+``CAP END`` or a ``PING`` gets its answer first, as from a server that
+blocks, while the loop goes on serving everyone else.
+
 Output: :meth:`send_bytes` appends to a per-session list and registers the
 session with the :class:`~.output.OutputScheduler` once; the scheduler
 writes each pending session's bytes with a single ``write()`` at the end of
@@ -93,6 +100,7 @@ class Session:
         "_out_size",
         "_paused",
         "_transport_size",
+        "_waiting",
         "cap_version",
         "caps",
         "certfp",
@@ -148,8 +156,9 @@ class Session:
         # Casefolded nicks this client MONITORs: a set once it watches anyone.
         self.monitoring: set[str] | frozenset[str] = _NONE
         self.tag_profile: TagProfile = tag_profile(self.caps)
-        self._held: deque[Line] | None = None  # lines held by flood control
+        self._held: deque[Line] | None = None  # lines held by flood control or an answer
         self._paused = False
+        self._waiting = False  # a command's answer comes from a worker thread
         self._bucket = TokenBucket(stamp=now) if flood_control else None
         # Bytes waiting for the end of the loop turn; None when nothing is
         # queued, which also means "not scheduled for a flush".
@@ -208,14 +217,21 @@ class Session:
         if self._held is not None:
             self._held.extend(lines)
             self._check_held()
-        elif self._bucket is None:
-            handle = self._handle
-            for line in lines:
-                handle(line)
-                if self.closing:
-                    return
         else:
+            self._process(lines)
+
+    def _process(self, lines: Sequence[Line]) -> None:
+        if self._bucket is not None:
             self._run(lines)
+            return
+        handle = self._handle
+        for i, line in enumerate(lines):
+            handle(line)
+            if self.closing:
+                return
+            if self._waiting:
+                self._hold(lines[i + 1 :])
+                return
 
     def _run(self, lines: Sequence[Line]) -> None:
         """Handle ``lines`` while the flood bucket has tokens; hold the rest."""
@@ -230,6 +246,35 @@ class Session:
                 self._throttle()
                 return
             self._handle(line)
+            if self._waiting:
+                self._hold(lines[i + 1 :])
+                return
+
+    def _hold(self, rest: Sequence[Line]) -> None:
+        """Hold ``rest`` (and what follows) until the pending answer is sent."""
+        self._held = deque(rest)
+        if not self._paused:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def wait_for_answer(self) -> None:
+        """The command being run is answered later, from a worker thread:
+        hold this client's next lines until :meth:`answered`."""
+        self._waiting = True
+
+    def answered(self) -> None:
+        """The pending answer was sent: run the lines held meanwhile."""
+        if not self._waiting:
+            return
+        self._waiting = False
+        if self.closing:
+            return
+        held, self._held = self._held, None
+        self._paused = False
+        if held:
+            self._process(list(held))
+        if self._held is None and not self.closing:
+            self.transport.resume_reading()
 
     def _throttle(self) -> None:
         if self._check_held() and not self._paused:
@@ -246,8 +291,8 @@ class Session:
 
     def _release(self) -> None:
         """Tokens came back: handle held lines, then read again."""
-        if self.closing:
-            return
+        if self.closing or self._waiting:
+            return  # (answered() takes over once the answer is out)
         self._paused = False
         held, self._held = self._held or deque(), None
         self._run(list(held))

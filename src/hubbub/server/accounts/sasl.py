@@ -20,17 +20,13 @@ MECHANISMS = (SCRAM, PLAIN, EXTERNAL)
 class Exchange:
     """A SASL exchange in progress."""
 
-    __slots__ = ("account", "cancelled", "mechanism", "reader", "scram", "step", "waiting")
+    __slots__ = ("account", "mechanism", "reader", "scram", "step")
 
     def __init__(self, mechanism: str) -> None:
         self.mechanism = mechanism
         self.reader = ChunkReader()
         #: Payloads received so far (SCRAM has three: first, final, the empty ack).
         self.step = 0
-        #: A worker thread is checking something: answers arrive later.
-        self.waiting = False
-        #: Given up (aborted, replaced): a late answer must be ignored.
-        self.cancelled = False
         self.scram: ScramServer | None = None
         #: SCRAM: the account being proved (None: a decoy for an unknown name).
         self.account: str | None = None

@@ -28,14 +28,14 @@ from ..services import SERVICES
 table = CommandTable()
 
 
-def _too_early(ctx: Context) -> bool:
+def _too_early(ctx: Context, account: str) -> bool:
     """FAIL COMPLETE_CONNECTION_REQUIRED when registering cannot happen yet."""
     reg = ctx.session.registration
     if reg is None:
         return False
     if ctx.server.config.accounts.registration_before_connect and reg.pass_ok:
         return False
-    ctx.standard_reply("FAIL", "COMPLETE_CONNECTION_REQUIRED",
+    ctx.standard_reply("FAIL", "COMPLETE_CONNECTION_REQUIRED", account,
                        text="Finish connecting first, then register")  # fmt: skip
     return True
 
@@ -49,7 +49,7 @@ def register(ctx: Context, msg: Message) -> None:
         ctx.standard_reply("FAIL", "TEMPORARILY_UNAVAILABLE", requested,
                            text="Registering accounts is turned off here")  # fmt: skip
         return
-    if _too_early(ctx):
+    if _too_early(ctx, requested):
         return
     session = ctx.session
     reg = session.registration
@@ -99,7 +99,7 @@ def verify(ctx: Context, msg: Message) -> None:
         ctx.standard_reply("FAIL", "TEMPORARILY_UNAVAILABLE", name,
                            text="There are no accounts here")  # fmt: skip
         return
-    if _too_early(ctx):
+    if _too_early(ctx, name):
         return
     if current_account(ctx) is not None:
         ctx.standard_reply("FAIL", "ALREADY_AUTHENTICATED", name,

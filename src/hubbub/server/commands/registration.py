@@ -216,7 +216,6 @@ def try_register(ctx: Context) -> None:
         return
     if session.sasl is not None:
         # Registration finished in the middle of SASL: it registers without (3.1).
-        session.sasl.cancelled = True
         session.sasl = None
         ctx.reply(ERR_SASLABORTED, "SASL authentication aborted")
     if server.network.user(reg.nick) is not None:

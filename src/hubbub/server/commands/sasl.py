@@ -10,11 +10,10 @@ aborts (906); a chunk over 400 bytes is 905; a payload that will not decode,
 or passes 8 KB, fails the exchange (904) without buffering any more.
 
 What needs the disk or argon2 runs on a worker thread (:mod:`..accounts.service`):
-the command is deferred and answered when the result is back. Meanwhile the
-exchange is ``waiting`` and, before registration, so is the registration: a
-client that sends ``CAP END`` right after its credentials is registered
-once the answer is in, logged in or not. A new AUTHENTICATE while waiting
-abandons the check (its answer is ignored, though a failure still counts).
+the command is deferred and answered when the result is back, and the
+client's next lines wait for that answer (:meth:`Context.defer`): a client
+that sends ``CAP END`` right after its credentials is registered after the
+answer, logged in or not.
 
 Success sends 900 and 903 (and logs in: :mod:`..login`); failure 904, with
 the reason when it is the throttle. The client may try again, and may log
@@ -40,7 +39,6 @@ from ..accounts.sasl import EXTERNAL, PLAIN, SCRAM, Exchange
 from ..accounts.service import Refused
 from ..dispatch import CommandTable, Context
 from ..login import logged_in
-from .registration import try_register
 
 table = CommandTable()
 _FAILED = "SASL authentication failed"
@@ -62,10 +60,6 @@ def authenticate(ctx: Context, msg: Message) -> None:
         ctx.reply(ERR_SASLFAIL, f"{_FAILED}: request the sasl capability first")
         return
     exchange = session.sasl
-    if exchange is not None and exchange.waiting:
-        # The client moved on while we were checking: forget that check.
-        _drop(ctx)
-        exchange = None
     if exchange is None:
         if arg == "*":
             ctx.reply(ERR_SASLABORTED, "SASL authentication aborted")
@@ -96,12 +90,7 @@ def authenticate(ctx: Context, msg: Message) -> None:
 
 
 def _drop(ctx: Context) -> None:
-    exchange = ctx.session.sasl
-    if exchange is not None:
-        exchange.cancelled = True
     ctx.session.sasl = None
-    if ctx.session.registration is not None:
-        ctx.session.registration.verifying = False
 
 
 def _fail(ctx: Context, reason: str | None = None) -> None:
@@ -115,28 +104,14 @@ def _succeed(ctx: Context, account: str) -> None:
     ctx.reply(RPL_SASLSUCCESS, "SASL authentication successful")
 
 
-def _wait(ctx: Context, exchange: Exchange) -> None:
-    """The answer comes from a worker thread: hold the reply and the registration."""
-    exchange.waiting = True
-    if ctx.session.registration is not None:
-        ctx.session.registration.verifying = True
+def _wait(ctx: Context) -> None:
+    """The answer comes from a worker thread (the client's next lines wait)."""
     ctx.defer()
 
 
 def _answered(ctx: Context, exchange: Exchange) -> bool:
-    """The worker answered: False if the exchange was given up meanwhile."""
-    exchange.waiting = False
-    if exchange.cancelled or ctx.session.closing or ctx.session.sasl is not exchange:
-        return False
-    if ctx.session.registration is not None:
-        ctx.session.registration.verifying = False
-    return True
-
-
-def _done(ctx: Context) -> None:
-    """Send the deferred replies, then finish a registration that waited."""
-    try_register(ctx)
-    ctx.finish()
+    """The worker answered: False if there is nobody to tell any more."""
+    return not ctx.session.closing and ctx.session.sasl is exchange
 
 
 # --- PLAIN (RFC 4616) -----------------------------------------------------------
@@ -164,9 +139,9 @@ def _plain(ctx: Context, exchange: Exchange, payload: bytes) -> None:
             _succeed(ctx, result.name)
         else:
             _fail(ctx, None if result.code == "FAILED" else result.text)
-        _done(ctx)
+        ctx.finish()
 
-    _wait(ctx, exchange)
+    _wait(ctx)
     ctx.server.accounts.login_password(authcid, password, ctx.session.ip, answer)
 
 
@@ -193,9 +168,9 @@ def _external(ctx: Context, exchange: Exchange, payload: bytes) -> None:
             _fail(ctx, "this certificate belongs to another account")
         else:
             _succeed(ctx, result.name)
-        _done(ctx)
+        ctx.finish()
 
-    _wait(ctx, exchange)
+    _wait(ctx)
     ctx.server.accounts.login_certfp(fp, answer)
 
 
@@ -233,9 +208,9 @@ def _scram_first(ctx: Context, exchange: Exchange, payload: bytes) -> None:
             exchange.account = account.name if account is not None else None
             exchange.scram = ScramServer(first, creds)
             _challenge(ctx, exchange.scram.server_first.encode())
-        _done(ctx)
+        ctx.finish()
 
-    _wait(ctx, exchange)
+    _wait(ctx)
     ctx.server.accounts.scram_credentials(first.username, ctx.session.ip, answer)
 
 
