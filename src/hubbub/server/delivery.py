@@ -239,7 +239,12 @@ def _host(d: Delivery, e: ev.HostChanged, audience: Audience, origin: ReplyBuffe
 def _account(
     d: Delivery, e: ev.AccountChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    fanout(Message.trusted("ACCOUNT", (e.account or "*",), e.source, _user_tags(d, e)), audience)
+    msg = Message.trusted("ACCOUNT", (e.account or "*",), e.source, _user_tags(d, e))
+    fanout(msg, audience)
+    # The actor's own copy follows its command's replies (900 and 903 first).
+    session = origin.session if origin is not None else _session_of(d, e.uid)
+    if session is not None and "account-notify" in session.caps:
+        _to_actor(d, e.uid, msg, origin)
 
 
 # --- channels ----------------------------------------------------------------
@@ -462,7 +467,7 @@ ROUTES: dict[type[Any], Route] = {
     ev.AwayChanged: Route(_interested_audience("away-notify", actor=False), _away),
     ev.RealnameChanged: Route(_interested_audience("setname", actor=False), _realname),
     ev.HostChanged: Route(_interested_audience("chghost", actor=True), _host),
-    ev.AccountChanged: Route(_interested_audience("account-notify", actor=True), _account),
+    ev.AccountChanged: Route(_interested_audience("account-notify", actor=False), _account),
     ev.Joined: Route(_joined_audience, _joined),
     ev.Parted: Route(_channel_audience, _parted),
     ev.Kicked: Route(_channel_audience, _kicked),

@@ -27,34 +27,34 @@ def current_account(ctx: Context) -> str | None:
     return session.registration.account if session.registration is not None else None
 
 
-def logged_in(ctx: Context, account: str) -> None:
-    """``ctx``'s client has proved ``account``: log it in and say so (900)."""
+def logged_in(ctx: Context, account: str, *also: tuple[str, str]) -> None:
+    """``ctx``'s client has proved ``account``: say so (900, then the numerics
+    ``also`` gives, such as 903) and log it in."""
     session = ctx.session
     reg = session.registration
+    user = session.user
+    mask = user.source if user is not None else (
+        f"{reg.nick or '*'}!{reg.username or '*'}@{session.ip}" if reg else "*"
+    )  # fmt: skip
+    ctx.reply(RPL_LOGGEDIN, mask, account, f"You are now logged in as {account}")
+    for numeric, text in also:
+        ctx.reply(numeric, text)
     if reg is not None:
         reg.account = account
-        mask = f"{reg.nick or '*'}!{reg.username or '*'}@{session.ip}"
-    else:
-        user = ctx.user
-        mask = user.source
-        if user.account is None or casefold(user.account) != casefold(account):
-            ctx.publish(AccountChanged(*ctx.stamp(), user.uid, user.source, account))
-            give_status(ctx.server, user)
-    ctx.reply(RPL_LOGGEDIN, mask, account, f"You are now logged in as {account}")
+    elif user is not None and (user.account is None or casefold(user.account) != casefold(account)):
+        ctx.publish(AccountChanged(*ctx.stamp(), user.uid, user.source, account))
+        give_status(ctx.server, user)
 
 
 def logged_out(ctx: Context) -> None:
     """Log the client out of its account (901)."""
     session = ctx.session
+    user = session.user
+    ctx.reply(RPL_LOGGEDOUT, user.source if user else f"*!*@{session.ip}", "You are now logged out")
     if session.registration is not None:
         session.registration.account = None
-        mask = f"*!*@{session.ip}"
-    else:
-        user = ctx.user
-        mask = user.source
-        if user.account is not None:
-            ctx.publish(AccountChanged(*ctx.stamp(), user.uid, user.source, None))
-    ctx.reply(RPL_LOGGEDOUT, mask, "You are now logged out")
+    elif user is not None and user.account is not None:
+        ctx.publish(AccountChanged(*ctx.stamp(), user.uid, user.source, None))
 
 
 def give_status(server: Server, user: User) -> None:

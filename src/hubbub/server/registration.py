@@ -3,8 +3,9 @@
 IRC connection registration collects a nick (NICK), a username and realname
 (USER), the server password if there is one (PASS), and, when the client
 negotiates capabilities (CAP LS/REQ ... CAP END), waits for the end of that.
-SASL adds the account the client proved before registering. A session holds one :class:`Registration` until the welcome,
-then drops it: a registered client does not pay for these fields.
+SASL adds the account the client proved before registering. A session
+holds one :class:`Registration` until the welcome, then drops it: a
+registered client does not pay for these fields.
 """
 
 from __future__ import annotations

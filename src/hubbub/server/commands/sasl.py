@@ -100,8 +100,7 @@ def _fail(ctx: Context, reason: str | None = None) -> None:
 
 def _succeed(ctx: Context, account: str) -> None:
     _drop(ctx)
-    logged_in(ctx, account)
-    ctx.reply(RPL_SASLSUCCESS, "SASL authentication successful")
+    logged_in(ctx, account, (RPL_SASLSUCCESS, "SASL authentication successful"))
 
 
 def _wait(ctx: Context) -> None:
