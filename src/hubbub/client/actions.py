@@ -108,6 +108,10 @@ async def execute(client: Client, command: slash.Command, current: str | None) -
             except (EmptyLine, ProtocolError) as exc:
                 return Outcome(error=f"That is not an IRC line: {exc}", sent=False)
             return _sent(await client.send(msg))
+        case slash.Register(password, email):
+            return _sent(await client.register_account(password, email))
+        case slash.Verify(account, code):
+            return _sent(await client.verify_account(account, code))
         case slash.Help(topic):
             return Outcome(info=slash.help_lines(topic))
         case slash.Quit(reason):

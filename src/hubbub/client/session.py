@@ -22,6 +22,9 @@ A refused nick before registration either waits for :meth:`set_nick` (a
 person chooses, ``alt_nicks=False``) or tries ``nick_``, ``nick__``...
 (bots, and every reconnect: the person chose a nick already).
 
+With credentials the session logs in with SASL before ``CAP END`` (see
+:mod:`.accounts`, which also tracks who is logged in to what).
+
 Own messages: with ``echo-message`` the server echoes what we send and we
 report the echo (it carries the server's timestamp and proves delivery);
 without it we report the message ourselves at once.
@@ -37,6 +40,7 @@ from hubbub.protocol import Message, split_userhost
 from hubbub.protocol import numerics as n
 
 from . import events as ev
+from .accounts import AccountHandlers, Credentials
 from .replies import SILENT, is_error, render_numeric
 from .state import Channel, ClientState, Member
 from .text import CTCP_DELIM, ctcp, parse_server_time, payload_budget, split_text, utcnow
@@ -51,6 +55,7 @@ WANTED_CAPS = frozenset(
         "away-notify",
         "batch",
         "account-notify",
+        "account-tag",
         "extended-join",
         "userhost-in-names",
         "cap-notify",
@@ -66,7 +71,7 @@ _NICK_REFUSED = frozenset(
 _VERSION = "hubbub (https://hubbub.invalid) IRC client"
 
 
-class ClientSession:
+class ClientSession(AccountHandlers):
     """One client's protocol state machine; see the module docstring."""
 
     def __init__(
@@ -76,11 +81,15 @@ class ClientSession:
         user: str = "hubbub",
         realname: str = "hubbub user",
         password: str | None = None,
+        credentials: Credentials | None = None,
         caps: Iterable[str] = WANTED_CAPS,
         alt_nicks: bool = False,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.wanted_nick = nick
+        #: The account to log in to with SASL on every connection, if any.
+        self.credentials = credentials
+        self._login = None
         self.user = user
         self.realname = realname
         self.password = password
@@ -94,12 +103,14 @@ class ClientSession:
         self.ready = False
         self._outbox: list[Message] = []
         self._cap_offered: set[str] = set()
+        self._cap_values: dict[str, str | None] = {}
         self._cap_pending = 0  # REQs not yet ACKed or NAKed
         self._cap_negotiating = False
         self._alt_attempt = 0
         self._batches: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._names_pending: set[str] = set()
         self._names_requested: set[str] = set()
+        self._known_accounts: dict[str, dict[str, str | None]] = {}
 
     # -- driving the session ------------------------------------------------
 
@@ -110,6 +121,8 @@ class ClientSession:
         self.ready = False
         self._outbox.clear()
         self._cap_offered.clear()
+        self._cap_values.clear()
+        self._login = None
         self._cap_pending = 0
         self._cap_negotiating = True
         self._alt_attempt = 0
@@ -246,7 +259,7 @@ class ClientSession:
         return split_userhost(msg.source or "").nick
 
     def _finish_caps(self) -> None:
-        if self._cap_negotiating and self._cap_pending == 0:
+        if self._cap_negotiating and self._cap_pending == 0 and self._login is None:
             self._cap_negotiating = False
             self._send("CAP", "END")
 
@@ -276,7 +289,10 @@ class ClientSession:
         sub = msg.params[1].upper()
         # "CAP * LS * :a b" continues; the last line has no "*".
         more = len(msg.params) >= 4 and msg.params[2] == "*"
-        names = [token.partition("=")[0] for token in msg.params[-1].split()]
+        tokens = [token.partition("=") for token in msg.params[-1].split()]
+        names = [name for name, _, _ in tokens]
+        if sub in ("LS", "NEW"):
+            self._cap_values.update((name, value if eq else None) for name, eq, value in tokens)
         if sub == "LS":
             self._cap_offered.update(names)
             if not more:
@@ -288,6 +304,8 @@ class ClientSession:
                 else:
                     self.state.caps.add(name)
             self._cap_pending = max(self._cap_pending - 1, 0)
+            if "sasl" in names and not self.state.registered:
+                self._start_login()
             self._finish_caps()
         elif sub == "NAK":
             self._cap_pending = max(self._cap_pending - 1, 0)
@@ -301,7 +319,8 @@ class ClientSession:
         return []
 
     def _request(self, offered: set[str]) -> None:
-        wanted = sorted((offered & self.wanted_caps) - self.state.caps)
+        wanted_caps = self.wanted_caps | {"sasl"} if self.credentials else self.wanted_caps
+        wanted = sorted((offered & wanted_caps) - self.state.caps)
         if wanted:
             self._cap_pending += 1
             self._send("CAP", "REQ", " ".join(wanted))
@@ -407,7 +426,9 @@ class ClientSession:
         chan = state.channels.get(key)
         if chan is None:
             return []
-        chan.members[state.server.fold(nick)] = Member(nick)
+        # extended-join: JOIN <channel> <account|*> :<realname>
+        account = msg.params[1] if len(msg.params) >= 3 and msg.params[1] != "*" else None
+        chan.members[state.server.fold(nick)] = Member(nick, account=account)
         return [ev.Join(chan.name, nick, own, self._time(msg))]
 
     def _on_PART(self, msg: Message) -> list[ev.Event]:
@@ -517,15 +538,19 @@ class ClientSession:
         chan = state.channels.get(key)
         if chan is not None:
             if key not in self._names_pending:
-                # A fresh list replaces the old one (a repeated NAMES).
+                # A fresh list replaces the old one (a repeated NAMES); the
+                # accounts we knew stay (NAMES does not carry them).
                 self._names_pending.add(key)
+                self._known_accounts[key] = {k: m.account for k, m in chan.members.items()}
                 chan.members.clear()
+            known = self._known_accounts.get(key, {})
             for entry in msg.params[3].split():
                 prefixes, rest = state.server.split_prefixes(entry)
                 nick = split_userhost(rest).nick
                 if nick:
-                    chan.members[state.server.fold(nick)] = Member(
-                        nick, state.server.sort_prefixes(prefixes)
+                    folded = state.server.fold(nick)
+                    chan.members[folded] = Member(
+                        nick, state.server.sort_prefixes(prefixes), account=known.get(folded)
                     )
         if key in self._names_requested:
             text = f"Users on {msg.params[2]}: {msg.params[3]}"
@@ -546,9 +571,12 @@ class ClientSession:
         key = self.state.server.fold(msg.params[1])
         self._names_pending.discard(key)
         self._names_requested.discard(key)
+        self._known_accounts.pop(key, None)
         chan = self.state.channels.get(key)
         if chan is None:
             return []
+        if not chan.names_complete:
+            self._ask_accounts(chan.name)  # who was here already, logged in to what
         chan.names_complete = True
         return [ev.Members(chan.name)]
 

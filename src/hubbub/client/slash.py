@@ -124,6 +124,22 @@ class Close:
     """``/close``: close the current buffer (parting a channel)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Register:
+    """``/register <password> [email]``: make the current nick an account."""
+
+    password: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verify:
+    """``/verify <account> <code>``: finish a registration that mailed a code."""
+
+    account: str
+    code: str
+
+
 Command = (
     Say
     | Join
@@ -140,6 +156,8 @@ Command = (
     | Help
     | Quote
     | Close
+    | Register
+    | Verify
 )
 
 #: name -> (usage, one-line description); the order is the /help order.
@@ -158,6 +176,8 @@ HELP: Final[dict[str, tuple[str, str]]] = {
     "help": ("/help [command]", "list commands, or explain one"),
     "quote": ("/quote RAW LINE", "send a raw IRC line, e.g. /quote MODE #c +m"),
     "close": ("/close", "close this buffer (leaves the channel)"),
+    "register": ("/register password [email]", "make your nick an account (then: --account)"),
+    "verify": ("/verify account code", "finish registering with the code you were mailed"),
 }
 ALIASES: Final = {
     "j": "join",
@@ -225,6 +245,15 @@ def parse(line: str) -> Command:
         return Quote(_need(rest, name))
     if name == "close":
         return Close()
+    if name == "register":
+        words = rest.split()
+        if not words or len(words) > 2:
+            raise SlashError(f"Usage: {HELP[name][0]}")
+        return Register(words[0], words[1] if len(words) > 1 else None)
+    if name == "verify":
+        if not first or not tail:
+            raise SlashError(f"Usage: {HELP[name][0]}")
+        return Verify(first, tail)
     raise SlashError(f"Unknown command /{word}. Type /help for the list of commands.")
 
 
