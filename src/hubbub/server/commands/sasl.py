@@ -23,6 +23,8 @@ re-authentication). Neither the payload nor the password is ever logged.
 
 from __future__ import annotations
 
+import logging
+
 from hubbub.auth.chunks import Read, encode_chunks
 from hubbub.auth.scram import ScramCredentials, ScramError, ScramServer, parse_client_first
 from hubbub.protocol import Message, casefold
@@ -40,6 +42,7 @@ from ..accounts.service import Refused
 from ..dispatch import CommandTable, Context
 from ..login import logged_in
 
+log = logging.getLogger(__name__)
 table = CommandTable()
 _FAILED = "SASL authentication failed"
 
@@ -99,6 +102,9 @@ def _fail(ctx: Context, reason: str | None = None) -> None:
 
 
 def _succeed(ctx: Context, account: str) -> None:
+    exchange = ctx.session.sasl
+    mechanism = exchange.mechanism if exchange is not None else "?"
+    log.info("%s logged in to %s with SASL %s", ctx.session.ip, account, mechanism)
     _drop(ctx)
     logged_in(ctx, account, (RPL_SASLSUCCESS, "SASL authentication successful"))
 
