@@ -85,8 +85,9 @@ class Server:
         self.output = OutputScheduler(loop, before_write=self._before_write)
         self.workers = Workers(loop)
         # Password hashing has its own thread: a login storm queues behind
-        # itself, never in front of disk reads (nor the other way round).
-        self.hashing = Workers(loop, threads=1, name="hubbub-hash")
+        # itself, never in front of disk reads (nor the other way round), and
+        # at a lower priority, so the loop gets the CPU first.
+        self.hashing = Workers(loop, threads=1, name="hubbub-hash", nice=10)
         self.accounts = Accounts(
             accounts or NullAccountStore(),
             enabled=config.accounts.enabled and accounts is not None,
