@@ -123,6 +123,20 @@ def test_payloads_come_in_400_byte_chunks(h: Harness) -> None:
     ]
 
 
+def test_an_800_byte_payload_in_two_chunks(h: Harness) -> None:
+    password = "x" * 595  # no line could register it: the service is asked directly
+    done: list[object] = []
+    h.server.accounts.register("foo", None, password, "10.9.9.9", done.append)
+    h.settle()
+    assert done and not hasattr(done[0], "code")
+    payload = plain("foo", password)
+    assert len(payload) == 800
+    client = sasl_client(h)
+    ask(h, client, "AUTHENTICATE PLAIN")
+    assert ask(h, client, f"AUTHENTICATE {payload[:400]}", f"AUTHENTICATE {payload[400:]}") == []
+    assert commands(ask(h, client, "AUTHENTICATE +")) == [RPL_LOGGEDIN, RPL_SASLSUCCESS]
+
+
 def test_a_payload_that_never_ends_is_cut_off(h: Harness) -> None:
     client = sasl_client(h)
     ask(h, client, "AUTHENTICATE PLAIN")
