@@ -1,5 +1,5 @@
 """Accounts and registered channels in the embedded database: what is kept,
-casefolding, verification, certificates, and the upgrade from schema 2."""
+casefolding, verification, certificates, and the upgrade from schemas 2 and 3."""
 
 from __future__ import annotations
 
@@ -132,10 +132,11 @@ def test_a_write_error_names_the_file(db: Database, store: SQLiteAccountStore) -
     assert not db.writer.in_transaction
 
 
-def test_a_database_at_schema_2_is_upgraded_and_keeps_its_history(tmp_path: Path) -> None:
+@pytest.mark.parametrize("before", [2, 3])
+def test_an_older_database_is_upgraded_and_keeps_its_history(tmp_path: Path, before: int) -> None:
     path = tmp_path / "old.sqlite3"
-    old = Database.open(path, migrations=MIGRATIONS[:2])
-    assert schema_version(old.writer) == 2
+    old = Database.open(path, migrations=MIGRATIONS[:before])
+    assert schema_version(old.writer) == before
     old.writer.execute("INSERT INTO channels (id, name) VALUES (1, '#old')")
     old.writer.execute(
         "INSERT INTO history (id, conv, msgid, time_ms, kind, uid, source, target, text) "
@@ -144,7 +145,7 @@ def test_a_database_at_schema_2_is_upgraded_and_keeps_its_history(tmp_path: Path
     old.close()
     db = Database.open(path)
     try:
-        assert schema_version(db.writer) == MIGRATIONS[-1].version >= 4
+        assert schema_version(db.writer) == MIGRATIONS[-1].version >= 5
         assert db.writer.execute("SELECT text FROM history").fetchall() == [("kept",)]
         store = SQLiteAccountStore(db)
         assert store.create(ALICE, now=1.0) and store.get("alice") == ALICE
@@ -155,9 +156,9 @@ def test_a_database_at_schema_2_is_upgraded_and_keeps_its_history(tmp_path: Path
 
 def test_the_account_tables_are_created_by_numbered_migrations(tmp_path: Path) -> None:
     names = [m.name for m in MIGRATIONS]
-    assert names[2:4] == ["0003_accounts.sql", "0004_channels.sql"]
+    assert names[3:5] == ["0004_accounts.sql", "0005_channels.sql"]
     conn = sqlite3.connect(tmp_path / "x.sqlite3")
-    conn.executescript(MIGRATIONS[0].sql + MIGRATIONS[2].sql + MIGRATIONS[3].sql)
+    conn.executescript(MIGRATIONS[0].sql + MIGRATIONS[3].sql + MIGRATIONS[4].sql)
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"accounts", "certfps", "registered_channels"} <= tables
     conn.close()

@@ -152,7 +152,7 @@ def test_every_earlier_schema_migrates_to_the_newest_keeping_its_rows(
     if start < 2:
         # Search (0002) indexed the rows that were there before it. (Rows
         # written after it are indexed by the history store, not by later
-        # migrations such as the accounts' 0003 and 0004.)
+        # migrations such as the accounts' 0004 and 0005.)
         found = db.writer.execute(
             "SELECT rowid FROM history_fts WHERE history_fts MATCH 'versions'"
         ).fetchall()

@@ -1,6 +1,6 @@
 """Accounts and registered channels in the embedded database.
 
-Named queries on the tables of migrations 0003 and 0004. Reads use the
+Named queries on the tables of migrations 0004 (accounts) and 0005 (channels). Reads use the
 calling thread's reader connection (worker threads, see :mod:`.database`);
 writes use the one writer, on the event loop thread, each in one small
 transaction: a write is an append to the write-ahead log, with no ``fsync``,

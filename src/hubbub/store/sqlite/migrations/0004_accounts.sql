@@ -1,4 +1,4 @@
--- 0003: accounts (NickServ, SASL, draft/account-registration).
+-- 0004: accounts (NickServ, SASL, draft/account-registration).
 -- Released: never edit this file; change the schema with a new numbered file.
 
 -- One row per account, by its casefolded name (the same casemapping as nicks).

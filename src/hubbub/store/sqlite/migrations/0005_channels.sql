@@ -1,4 +1,4 @@
--- 0004: registered channels (ChanServ REGISTER): who founded them, who gets
+-- 0005: registered channels (ChanServ REGISTER): who founded them, who gets
 -- status back on join, and what survives a restart.
 -- Released: never edit this file; change the schema with a new numbered file.
 
