@@ -146,7 +146,7 @@ class SmtpServer:
     port: int
     tls: bool = False
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
         # Never the password: this is what logs show.
