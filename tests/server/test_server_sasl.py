@@ -278,3 +278,17 @@ def test_failed_logins_are_throttled_per_address(h: Harness, alice_account: str)
     assert "Too many failed logins" in msgs[0].params[1]
     other = sasl_client(h, ip="10.3.0.2")
     assert commands(login_plain(h, other, "bob", PASSWORD)) == [RPL_LOGGEDIN, RPL_SASLSUCCESS]
+
+
+def test_a_failing_store_answers_and_never_leaves_the_client_waiting(
+    h: Harness, alice_account: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(name: str) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(h.server.accounts.store, "get", broken)
+    client = sasl_client(h)
+    ask(h, client, "AUTHENTICATE PLAIN")
+    msgs = ask(h, client, f"AUTHENTICATE {plain('alice', PASSWORD)}", "PING :still-here")
+    assert commands(msgs) == [ERR_SASLFAIL, "PONG"]
+    assert "unavailable right now" in msgs[0].params[1]

@@ -76,6 +76,24 @@ _UNAVAILABLE = Refused(
 )
 
 
+def _guarded(run: RunBlocking) -> RunBlocking:
+    """``run``, but a job that raises (a bug, not a database error: those
+    are answered where they happen) answers TEMPORARILY_UNAVAILABLE, logged
+    with its traceback, instead of leaving its client waiting for ever."""
+
+    def guarded_run(fn: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        def job() -> Any:
+            try:
+                return fn()
+            except Exception:
+                log.exception("accounts: a job on a worker thread failed")
+                return _UNAVAILABLE
+
+        run(job, then)
+
+    return guarded_run
+
+
 def code_hash(code: str) -> str:
     """What is kept of a verification code (SHA-256, hex; codes are case-blind)."""
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
@@ -101,8 +119,8 @@ class Accounts:
     ) -> None:
         self.store = store
         self.enabled = enabled
-        self._run_blocking = run_blocking
-        self._run_hashing = run_hashing
+        self._run_blocking = _guarded(run_blocking)
+        self._run_hashing = _guarded(run_hashing)
         self._now = now
         self.throttle = LoginThrottle(clock)
         self._registrations = RateLimit(clock, 0)
@@ -275,7 +293,10 @@ class Accounts:
         def hashes() -> tuple[str, str]:
             return hash_password(password), derive(password).encode()
 
-        def store_it(result: tuple[str, str]) -> None:
+        def store_it(result: tuple[str, str] | Refused) -> None:
+            if isinstance(result, Refused):
+                then(result)
+                return
             now = self._now()
             account = Account(name, result[0], result[1], email, now)
             pending = (
@@ -312,12 +333,13 @@ class Accounts:
                 return str(exc)
             return None
 
-        def sent(error: str | None) -> None:
+        def sent(error: str | Refused | None) -> None:
             if error is None:
                 log.info("account %s registered, waiting for its e-mail code", account.name)
                 then(Pending(account.name))
                 return
-            log.error("could not send the verification mail for %s: %s", account.name, error)
+            log.error("could not send the verification mail for %s: %s", account.name,
+                      error.text if isinstance(error, Refused) else error)  # fmt: skip
             self._write(lambda: self.store.drop(account.name))
             then(Refused("TEMPORARILY_UNAVAILABLE",
                          "The verification mail could not be sent; try again later"))  # fmt: skip
@@ -382,7 +404,10 @@ class Accounts:
             then(refused)
             return
 
-        def store_it(result: tuple[str, str]) -> None:
+        def store_it(result: tuple[str, str] | Refused) -> None:
+            if isinstance(result, Refused):
+                then(result)
+                return
             done = self._write(lambda: self.store.set_password(name, *result))
             if done:
                 log.info("account %s changed its password", name)
