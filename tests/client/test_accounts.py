@@ -184,3 +184,20 @@ async def test_chat_plain_logs_in_with_the_account(hubbub_server: RunningServer)
         assert await chat.close_stdin_and_wait() == 0
     finally:
         chat.kill()
+
+
+def test_register_and_verify_slash_commands() -> None:
+    from hubbub.client import slash
+
+    assert slash.parse("/register pw-long-enough") == slash.Register("pw-long-enough")
+    assert slash.parse("/register pw-long-enough me@example.org") == slash.Register(
+        "pw-long-enough", "me@example.org"
+    )
+    assert slash.parse("/verify alice ABCD2345") == slash.Verify("alice", "ABCD2345")
+    for bad in ("/register", "/register a b c", "/verify alice"):
+        try:
+            slash.parse(bad)
+        except slash.SlashError as exc:
+            assert str(exc).startswith("Usage: /")
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
