@@ -174,3 +174,16 @@ def test_passwords_and_payloads_are_never_kept_in_events_or_logs(
     assert secret not in repr(seen)
     assert secret not in caplog.text
     assert "failed login to bob from 10.0.0.7" in caplog.text
+
+
+def test_a_password_typed_as_the_account_name_is_not_logged(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    register(h, "bob")
+    client = sasl_client(h)
+    login_plain(h, client, "My-Secret-Pass", "oops")
+    login_plain(h, client, "bob", "wrong")
+    assert "My-Secret-Pass" not in caplog.text
+    assert "failed login to an unknown account from 10.0.0.7" in caplog.text
+    assert "failed login to bob from 10.0.0.7" in caplog.text

@@ -247,7 +247,10 @@ class Accounts:
 
     def login_failed(self, name: str | None, ip: str) -> None:
         """Count a failed login (a wrong password, proof or code)."""
-        log.info("failed login%s from %s", f" to {name}" if name else "", ip)
+        # Only a name that is an account is logged: people type their password
+        # into the name field too, and the log must never hold one.
+        known = self.names.get(casefold(name)) if name else None
+        log.info("failed login to %s from %s", known or "an unknown account", ip)
         self.throttle.failed(name, ip)
 
     def login_certfp(self, fp: str, then: Then[Account | Refused]) -> None:
