@@ -7,10 +7,13 @@ has its own tests against the public vectors.
 
 from __future__ import annotations
 
+import base64
 import socket
 import time
 from collections.abc import Callable, Iterable
 
+from hubbub.auth.chunks import encode_chunks
+from hubbub.auth.scram import ScramClient
 from hubbub.protocol import LineBuffer, Message, decode, parse_line
 
 
@@ -77,6 +80,18 @@ class LineClient:
 
         return self.wait_for(match, timeout)[0]
 
+    def offered_caps(self) -> list[str]:
+        """Send ``CAP LS 302``; the tokens offered, across continuation lines."""
+        self.send("CAP LS 302")
+        tokens: list[str] = []
+        while True:
+            msg = self.expect("CAP")
+            if msg.params[1:2] != ("LS",):
+                continue
+            tokens += msg.params[-1].split()
+            if msg.params[2] != "*":  # "CAP * LS * :..." says more lines follow
+                return tokens
+
     def collect(self, until: str, timeout: float | None = None) -> list[Message]:
         """All messages up to and including the first ``until`` command."""
         msg, before = self.wait_for(lambda m: m.command == until, timeout)
@@ -112,6 +127,46 @@ class LineClient:
         burst += [*before, end]
         self.nick = nick
         return burst
+
+    def authenticate(self, mechanism: str, account: str = "", password: str = "") -> Message:
+        """A whole SASL exchange (the ``sasl`` capability already ACKed):
+        PLAIN, SCRAM-SHA-256 or EXTERNAL. Returns the closing numeric (903
+        on success, 904/905/906 otherwise)."""
+        done = ("903", "904", "905", "906")
+        self.send(f"AUTHENTICATE {mechanism}")
+        self.expect("AUTHENTICATE", "+")
+        if mechanism == "PLAIN":
+            self._payload(f"\0{account}\0{password}".encode())
+        elif mechanism == "EXTERNAL":
+            self._payload(account.encode())
+        else:
+            scram = ScramClient(account, password)
+            self._payload(scram.first())
+            challenge = self._challenge(done)
+            if isinstance(challenge, Message):
+                return challenge
+            self._payload(scram.final(challenge))
+            final = self._challenge(done)
+            if isinstance(final, Message):
+                return final
+            assert scram.verify(final), "the server did not prove it knows the keys"
+            self.send("AUTHENTICATE +")
+        return self.wait_for(lambda m: m.command in done)[0]
+
+    def _payload(self, data: bytes) -> None:
+        for chunk in encode_chunks(data):
+            self.send(f"AUTHENTICATE {chunk}")
+
+    def _challenge(self, done: tuple[str, ...]) -> bytes | Message:
+        parts = []
+        while True:
+            msg = self.wait_for(lambda m: m.command == "AUTHENTICATE" or m.command in done)[0]
+            if msg.command != "AUTHENTICATE":
+                return msg
+            if msg.params[0] != "+":
+                parts.append(msg.params[0])
+            if len(msg.params[0]) < 400:
+                return base64.b64decode("".join(parts))
 
     def close(self) -> None:
         self.sock.close()

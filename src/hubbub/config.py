@@ -138,6 +138,23 @@ class ServerSection:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """Where verification mail goes: ``smtp://[user:password@]host[:port]``
+    (STARTTLS when the server offers it) or ``smtps://`` (TLS from the start)."""
+
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        # Never the password: this is what logs show.
+        user = f"{self.username}@" if self.username else ""
+        return f"{'smtps' if self.tls else 'smtp'}://{user}{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
 class AccountsSection:
     """``[accounts]``."""
 
@@ -145,6 +162,13 @@ class AccountsSection:
     registration: bool = True
     registration_before_connect: bool = True
     registration_requires_email: bool = False
+    smtp: SmtpServer | None = None
+    #: The sender of verification mail; default ``hubbub@<server.name>``.
+    smtp_from: str | None = None
+    #: Shorter passwords are refused at registration (WEAK_PASSWORD).
+    password_min_length: int = 8
+    #: Accounts one IP address (an IPv6 /64) may register per hour; 0: no limit.
+    registrations_per_ip: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,12 +377,64 @@ def _origin_or_star(text: str) -> str:
     return "*" if text.strip() == "*" else normalize_origin(text)
 
 
+def parse_smtp(text: str) -> SmtpServer:
+    """``smtp://[user:password@]host[:port]`` or ``smtps://...`` -> SmtpServer;
+    ValueError with a reason."""
+    parts = urlsplit(text.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError(f"{text!r} is not like smtp://host:port or smtps://host:port")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{text!r} has more than [user:password@]host[:port]")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{text!r} has no valid port") from None
+    tls = scheme == "smtps"
+    return SmtpServer(parts.hostname, port or (465 if tls else 25), tls,
+                      parts.username or None, parts.password or None)  # fmt: skip
+
+
 def _accounts(s: _Section) -> AccountsSection:
-    return AccountsSection(
+    smtp_text = s.get("smtp", str, None)
+    try:
+        smtp = parse_smtp(smtp_text) if smtp_text is not None else None
+    except ValueError as exc:
+        raise s.error("smtp", str(exc)) from None
+    section = AccountsSection(
         enabled=s.get("enabled", bool, True),
         registration=s.get("registration", bool, True),
         registration_before_connect=s.get("registration_before_connect", bool, True),
         registration_requires_email=s.get("registration_requires_email", bool, False),
+        smtp=smtp,
+        smtp_from=s.get("smtp_from", str, None),
+        password_min_length=s.positive("password_min_length", int, 8),
+        registrations_per_ip=s.get("registrations_per_ip", int, 5),
+    )
+    if section.registrations_per_ip < 0:
+        raise s.error("registrations_per_ip", "must be 0 (no limit) or more")
+    if section.smtp_from is not None and not is_email(section.smtp_from):
+        raise s.error("smtp_from", f"{section.smtp_from!r} is not an e-mail address")
+    if section.registration_requires_email and section.smtp is None:
+        raise s.error(
+            "smtp",
+            "registration_requires_email = true needs a mail server to send the codes "
+            '(smtp = "smtp://host:port")',
+        )
+    return section
+
+
+def is_email(text: str) -> bool:
+    """A plausible e-mail address: one ``@``, a dot in the domain, no spaces,
+    no control characters, at most 254 characters (RFC 5321's limit)."""
+    local, at, domain = text.rpartition("@")
+    return (
+        bool(at and local and domain)
+        and len(text) <= 254
+        and "." in domain.strip(".")
+        and text.isprintable()
+        and not any(c.isspace() or c in "<>,;:\\\"()[]" for c in domain)
+        and not any(c.isspace() or c in "<>,;\"" for c in local)
     )
 
 

@@ -36,6 +36,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from hubbub.config import Config, from_mapping
@@ -47,6 +48,8 @@ from hubbub.server.server import Server
 from hubbub.server.session import Session
 from hubbub.server.state import Channel, User
 from hubbub.store.base import HistoryStore
+from hubbub.store.sqlite.accounts import SQLiteAccountStore, SQLiteChannelStore
+from hubbub.store.sqlite.database import Database
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -340,16 +343,30 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Harness:
-    """A Server on a :class:`FakeLoop` and the clients connected to it."""
+    """A Server on a :class:`FakeLoop` and the clients connected to it.
+
+    Without a ``history`` store, the server keeps no history and offers none.
+    With a ``database`` path, accounts and registered channels are kept in
+    a real embedded database there (a second Harness on the same path is
+    the same server after a restart); without one, accounts are off.
+    """
 
     def __init__(
-        self, config: Mapping[str, Any] | None = None, *, history: HistoryStore | None = None
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        history: HistoryStore | None = None,
+        database: Path | None = None,
     ) -> None:
-        # Without a store given, the server keeps no history and offers none.
         base = DEFAULT_CONFIG if history is not None else _merge(DEFAULT_CONFIG, NO_HISTORY)
         self.config: Config = from_mapping(_merge(base, config or {}))
         self.loop = FakeLoop()
-        self.server = Server(self.config, self.loop, history=history)
+        self.db = Database.open(database) if database is not None else None
+        stores: dict[str, Any] = {}
+        if self.db is not None:
+            stores = {"accounts": SQLiteAccountStore(self.db),
+                      "channels": SQLiteChannelStore(self.db)}  # fmt: skip
+        self.server = Server(self.config, self.loop, history=history, **stores)
         self.dispatcher = Dispatcher(self.server, COMMANDS)
         self.server.dispatch = self.dispatcher.run
         self.clients: list[FakeClient] = []
@@ -363,18 +380,22 @@ class Harness:
         # What the app would do on DIE: here, count it.
         self.server.stop = stop
         # Count worker jobs, so settle() knows when every answer is back.
-        real_run_blocking = self.server.run_blocking
+        self.server.run_blocking = self._counted(self.server.run_blocking)  # type: ignore[method-assign]
+        self.server.run_hashing = self._counted(self.server.run_hashing)  # type: ignore[method-assign]
 
-        def run_blocking(fn: Callable[[], T], then: Callable[[T], None]) -> None:
+    def _counted(
+        self, run: Callable[[Callable[[], Any], Callable[[Any], None]], None]
+    ) -> Callable[[Callable[[], Any], Callable[[Any], None]], None]:
+        def run_counted(fn: Callable[[], T], then: Callable[[T], None]) -> None:
             self.pending_jobs += 1
 
             def answer(result: T) -> None:
                 self.pending_jobs -= 1
                 then(result)
 
-            real_run_blocking(fn, answer)
+            run(fn, answer)
 
-        self.server.run_blocking = run_blocking  # type: ignore[method-assign]
+        return run_counted
 
     def connect(
         self,
@@ -384,11 +405,13 @@ class Harness:
         *,
         user: str = "user",
         realname: str = "Real Name",
+        tls: bool = False,
+        certfp: str | None = None,
     ) -> FakeClient:
         """A new client; registered as ``nick`` (its burst read) when given,
         with ``caps`` requested first."""
         transport = FakeTransport()
-        session = self.server.accept(transport, ip)
+        session = self.server.accept(transport, ip, tls=tls, certfp=certfp)
         if session is None:
             raise ConnectionRefusedError(transport.take().decode())
         client = FakeClient(self, transport, session)
@@ -442,8 +465,11 @@ class Harness:
             self.loop.wait_for_threads(timeout=left)
 
     def close(self) -> None:
-        """Stop the worker threads the server may have started."""
+        """Stop the worker threads the server may have started (and close the database)."""
         self.server.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
 
 # --- reading replies ---------------------------------------------------------

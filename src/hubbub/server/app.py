@@ -32,14 +32,16 @@ import gc
 import logging
 import resource
 import signal
+import sqlite3
 import ssl
 from collections.abc import Callable
 from functools import partial
 
 from hubbub.config import Address, Config, ConfigError
-from hubbub.store.base import HistoryStore
+from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
 from hubbub.store.null import NullHistoryStore
-from hubbub.store.sqlite.database import DatabaseError
+from hubbub.store.sqlite.accounts import SQLiteAccountStore, SQLiteChannelStore
+from hubbub.store.sqlite.database import Database, DatabaseError, explain
 from hubbub.store.sqlite.history import SQLiteHistoryStore
 from hubbub.web.site import Site
 
@@ -48,6 +50,7 @@ from .commands import COMMANDS
 from .dispatch import Dispatcher
 from .server import Server
 from .timeouts import sweep
+from .transports.client_certs import accept_any_client_certificate
 from .transports.tcp import IRCProtocol
 from .transports.websocket import WebConnection
 
@@ -87,19 +90,41 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def open_history(config: Config) -> HistoryStore:
-    """The history store the config asks for: the embedded database, or none."""
-    if not config.history.enabled:
-        return NullHistoryStore()
+def open_database(config: Config) -> Database | None:
+    """The embedded database, when anything is kept: one file (``[history]
+    database``, under the data dir) for history and accounts alike, so it is
+    opened when either is on."""
+    if not (config.history.enabled or config.accounts.enabled):
+        return None
     path = config.resolve(config.history.database)
     try:
-        store = SQLiteHistoryStore.open(path, search=config.history.search)
+        db = Database.open(path)
     except DatabaseError as exc:
-        raise ConfigError(
-            str(config.path) if config.path else None, "history.database", str(exc)
-        ) from None
-    log.info("history in %s", path)
-    return store
+        file = str(config.path) if config.path else None
+        raise ConfigError(file, "history.database", str(exc)) from None
+    db.start_checkpoints()
+    log.info("database %s", path)
+    return db
+
+
+def history_store(config: Config, db: Database | None) -> HistoryStore:
+    """The history store on ``db`` (the null one when history is off)."""
+    if db is None or not config.history.enabled:
+        return NullHistoryStore()
+    try:
+        return SQLiteHistoryStore(db, search=config.history.search)
+    except sqlite3.Error as exc:
+        file = str(config.path) if config.path else None
+        raise ConfigError(file, "history.database", f"{db.path}: {explain(exc)}") from None
+
+
+def account_stores(
+    config: Config, db: Database | None
+) -> tuple[AccountStore | None, ChannelStore | None]:
+    """The account and channel stores on ``db`` (None: accounts are off)."""
+    if db is None or not config.accounts.enabled:
+        return None, None
+    return SQLiteAccountStore(db), SQLiteChannelStore(db)
 
 
 def tls_context(config: Config) -> ssl.SSLContext:
@@ -123,7 +148,7 @@ def tls_context(config: Config) -> ssl.SSLContext:
 
 
 async def _bind(
-    server: Server, config: Config, tls: ssl.SSLContext | None
+    server: Server, config: Config, tls: ssl.SSLContext | None, web_tls: ssl.SSLContext | None
 ) -> tuple[list[asyncio.base_events.Server], list[tuple[str, int]]]:
     """Bind every configured listener, not yet accepting (see :func:`serve`);
     the listeners and the addresses bound."""
@@ -131,8 +156,6 @@ async def _bind(
     listeners: list[asyncio.base_events.Server] = []
     bound: list[tuple[str, int]] = []
     section = config.server
-    # The web listeners speak TLS (https, wss) whenever the server has a certificate.
-    web_tls = tls if section.tls_cert else None
     site = Site.load() if section.websocket_listen else None
     plans: list[tuple[str, Address, Callable[[], asyncio.Protocol], ssl.SSLContext | None]] = [
         ("server.listen", a, lambda: IRCProtocol(server), None) for a in section.listen
@@ -241,20 +264,39 @@ async def serve(
     loop = asyncio.get_running_loop()
     raise_fd_limit()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    server = Server(config, loop, history=open_history(config))
+    section = config.server
+    # IRC over TLS asks clients for a certificate (SASL EXTERNAL); the web
+    # listeners (https, wss, whenever the server has a certificate) have a
+    # context of their own that does not, so browsers never prompt for one.
+    tls = tls_context(config) if section.tls_listen else None
+    web_tls = tls_context(config) if section.websocket_listen and section.tls_cert else None
+    db = open_database(config)
+    try:
+        history = history_store(config, db)
+        accounts, channels = account_stores(config, db)
+        server = Server(config, loop, history=history, accounts=accounts, channels=channels)
+    except BaseException:
+        if db is not None:
+            db.close()
+        raise
     server.dispatch = Dispatcher(server, COMMANDS).run
     stop = shutdown_trigger or asyncio.Event()
-    section = config.server
-    wants_tls = section.tls_listen or (section.websocket_listen and section.tls_cert)
-    tls = tls_context(config) if wants_tls else None
-    server.tls_context = tls
+    server.tls_contexts = [c for c in (tls, web_tls) if c is not None]
+    if tls is not None and server.accounts.enabled:
+        # Client certificates log in with SASL EXTERNAL: ask TLS clients for one.
+        why_not = accept_any_client_certificate(tls)
+        if why_not is None:
+            server.client_certificates = True
+            server.offer_caps()
+        else:
+            log.warning("TLS client certificates are off (no SASL EXTERNAL): %s", why_not)
     server.config_loader = reload_config
     server.stop = stop.set
     installed = _install_signals(server, stop)
     listeners: list[asyncio.base_events.Server] = []
     tasks: list[asyncio.Task[None]] = []
     try:
-        listeners, bound = await _bind(server, config, tls)
+        listeners, bound = await _bind(server, config, tls, web_tls)
         tune_gc()
         tasks = [asyncio.create_task(_sweep(server)), asyncio.create_task(_maintain(server))]
         for listener in listeners:
@@ -280,6 +322,8 @@ async def serve(
         for sig in installed:
             loop.remove_signal_handler(sig)
         server.close()
+        if db is not None:
+            db.close()
         log.info("stopped")
     return server.restart_requested
 

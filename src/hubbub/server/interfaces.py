@@ -54,6 +54,7 @@ class Peer(Protocol):
     tag_profile: TagProfile
     closing: bool
     ip: str
+    certfp: str | None
     last_active: float
     server_name: str
 

@@ -55,6 +55,7 @@ from hubbub.protocol import (
 from hubbub.protocol.framing import TooLong
 from hubbub.protocol.numerics import ERR_INPUTTOOLONG
 
+from .accounts.sasl import Exchange
 from .caps import TagProfile, tag_profile
 from .encoding import encode
 from .flood import TokenBucket
@@ -102,6 +103,7 @@ class Session:
         "_transport_size",
         "cap_version",
         "caps",
+        "certfp",
         "closing",
         "host",
         "ip",
@@ -110,6 +112,7 @@ class Session:
         "monitoring",
         "ping_sent",
         "registration",
+        "sasl",
         "server_name",
         "tag_profile",
         "tls",
@@ -127,6 +130,7 @@ class Session:
         tls: bool = False,
         flood_control: bool = True,
         framed: bool = False,
+        certfp: str | None = None,
     ) -> None:
         self.host = host
         self.server_name = host.name
@@ -135,6 +139,10 @@ class Session:
         # of every other connection from this address.
         self.ip = sys.intern(ip)
         self.tls = tls
+        #: SHA-256 of the TLS client certificate (hex), if the client showed one.
+        self.certfp = certfp
+        #: The SASL exchange in progress (AUTHENTICATE), if any.
+        self.sasl: Exchange | None = None
         now = host.loop.time()
         self.last_recv = now
         self.last_active = now  # last PRIVMSG/NOTICE etc., for WHOIS idle

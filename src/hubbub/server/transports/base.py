@@ -29,12 +29,19 @@ class Acceptor(Protocol):
     """The server as a transport sees it."""
 
     def accept(
-        self, transport: Transport, ip: str, *, tls: bool = False, framed: bool = False
+        self,
+        transport: Transport,
+        ip: str,
+        *,
+        tls: bool = False,
+        framed: bool = False,
+        certfp: str | None = None,
     ) -> LineReceiver | None:
         """A session for a new connection; None when the server refused it
         (it has told the client why and closed the transport). ``framed``:
         the session hands its output to ``transport.writelines`` chunk by
-        chunk instead of joining it (framing transports)."""
+        chunk instead of joining it (framing transports). ``certfp``: the
+        SHA-256 fingerprint of the client's TLS certificate, if it showed one."""
         ...
 
 

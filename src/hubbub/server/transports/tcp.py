@@ -16,6 +16,7 @@ from hubbub.protocol import LineBuffer
 
 from ..interfaces import Transport
 from .base import Acceptor, LineReceiver, peer_ip, tune_socket
+from .client_certs import fingerprint
 
 
 class IRCProtocol(LineBuffer, asyncio.Protocol):
@@ -35,8 +36,10 @@ class IRCProtocol(LineBuffer, asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         tune_socket(transport)
+        # A TLS handshake is complete here, client certificate included.
+        certfp = fingerprint(transport.get_extra_info("ssl_object")) if self.tls else None
         self.session = self.acceptor.accept(
-            cast("Transport", transport), peer_ip(transport), tls=self.tls
+            cast("Transport", transport), peer_ip(transport), tls=self.tls, certfp=certfp
         )
 
     def data_received(self, data: bytes) -> None:

@@ -73,6 +73,9 @@ class SQLiteHistoryStore(HistoryQueries):
 
     def __init__(self, db: Database, *, search: bool = True) -> None:
         self.db = db
+        #: Whether :meth:`close` closes the database too: only when this store
+        #: opened it (:meth:`open`); a shared one is closed by its owner.
+        self.owns_db = False
         self.search_enabled = search
         self._pending: list[Entry] = []
         self._last_failure_log = 0.0
@@ -96,6 +99,7 @@ class SQLiteHistoryStore(HistoryQueries):
             db.close()
             raise DatabaseError(db.path, explain(exc)) from None
         db.start_checkpoints()
+        store.owns_db = True
         return store
 
     def _load_channels(self) -> None:
@@ -338,11 +342,12 @@ class SQLiteHistoryStore(HistoryQueries):
         return self._purge_index
 
     def close(self) -> None:
-        """Write what is queued, then close the database."""
+        """Write what is queued, then close the database if this store owns it."""
         if self.db.closed:
             return
         self.commit()
         self.index()
         if self._pending:
             log.error("%s: %d events could not be written", self.db.path, len(self._pending))
-        self.db.close()
+        if self.owns_db:
+            self.db.close()
