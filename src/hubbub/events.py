@@ -77,6 +77,8 @@ class UserRegistered(NamedTuple):
     realname: str
     account: str | None = None
     tls: bool = False
+    #: The cluster node the user is connected to ("" on a single server).
+    node: str = ""
 
 
 class UserQuit(NamedTuple):
@@ -334,6 +336,36 @@ class ChannelRestored(NamedTuple):
     access: tuple[tuple[str, str], ...]
 
 
+# --- the nodes of a cluster -------------------------------------------------
+
+
+class NodeJoined(NamedTuple):
+    """A cluster node (a ``hubbub serve`` process) joined the network as
+    ``node``, in its ``epoch`` (a number no other incarnation of any node
+    had). The log itself writes it, so ``uid`` is empty."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    node: str
+    epoch: int
+
+
+class NodeGone(NamedTuple):
+    """The incarnation ``epoch`` of ``node`` left the network (its lease
+    expired, it was fenced, or it stopped): each of its users quits with
+    ``reason``, the same way on every node."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    node: str
+    epoch: int
+    reason: str
+
+
 # --- talking -----------------------------------------------------------------
 
 
@@ -409,6 +441,8 @@ Event = (
     | ChannelRegistered
     | ChannelAccessChanged
     | ChannelRestored
+    | NodeJoined
+    | NodeGone
     | MessageSent
     | MessageRedacted
     | Wallops
@@ -439,6 +473,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChannelRegistered,
         ChannelAccessChanged,
         ChannelRestored,
+        NodeJoined,
+        NodeGone,
         MessageSent,
         MessageRedacted,
         Wallops,

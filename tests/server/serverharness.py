@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections import deque
@@ -58,6 +59,7 @@ __all__ = [
     "FakeLoop",
     "FakeTransport",
     "Handle",
+    "LaterBus",
     "Harness",
     "commands",
     "find",
@@ -187,6 +189,43 @@ class FakeLoop:
             self._ready.extend(self._threadsafe)
             self._threadsafe.clear()
             self._arrived.clear()
+
+
+class LaterBus:
+    """A bus that hands events back at the next loop turn, as a log between
+    processes does (later, and in order): the handlers must give the same
+    answers as on the local bus. ``HUBBUB_TEST_BUS=later`` runs every
+    harness on it."""
+
+    synchronous = False
+
+    def __init__(self, loop: FakeLoop) -> None:
+        self.loop = loop
+        self.queued: list[Any] = []
+        self.receiver: Callable[[Any], None] | None = None
+        self.appended = 0
+
+    def attach(self, receiver: Callable[[Any], None]) -> None:
+        self.receiver = receiver
+
+    def append(self, event: Any) -> None:
+        self.appended += 1
+        if not self.queued:
+            self.loop.call_soon(self._hand_back)
+        self.queued.append(event)
+
+    def _hand_back(self) -> None:
+        queued, self.queued = self.queued, []
+        assert self.receiver is not None
+        for event in queued:
+            self.receiver(event)
+
+    def close(self) -> None:
+        self.receiver = None
+
+
+#: Which bus harnesses use: "local" (the default) or "later" (:class:`LaterBus`).
+TEST_BUS = os.environ.get("HUBBUB_TEST_BUS", "local")
 
 
 class FakeTransport:
@@ -357,6 +396,7 @@ class Harness:
         *,
         history: HistoryStore | None = None,
         database: Path | None = None,
+        bus: Any = None,
     ) -> None:
         base = DEFAULT_CONFIG if history is not None else _merge(DEFAULT_CONFIG, NO_HISTORY)
         self.config: Config = from_mapping(_merge(base, config or {}))
@@ -366,7 +406,9 @@ class Harness:
         if self.db is not None:
             stores = {"accounts": SQLiteAccountStore(self.db),
                       "channels": SQLiteChannelStore(self.db)}  # fmt: skip
-        self.server = Server(self.config, self.loop, history=history, **stores)
+        if bus is None and TEST_BUS == "later":
+            bus = LaterBus(self.loop)
+        self.server = Server(self.config, self.loop, history=history, bus=bus, **stores)
         self.dispatcher = Dispatcher(self.server, COMMANDS)
         self.server.dispatch = self.dispatcher.run
         self.clients: list[FakeClient] = []
@@ -382,6 +424,8 @@ class Harness:
         # Count worker jobs, so settle() knows when every answer is back.
         self.server.run_blocking = self._counted(self.server.run_blocking)  # type: ignore[method-assign]
         self.server.run_hashing = self._counted(self.server.run_hashing)  # type: ignore[method-assign]
+        # What the server published as it started (its rooms) comes back.
+        self.loop.run()
 
     def _counted(
         self, run: Callable[[Callable[[], Any], Callable[[Any], None]], None]

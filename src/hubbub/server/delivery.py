@@ -543,6 +543,9 @@ ROUTES: dict[type[Any], Route] = {
     ev.ChannelRegistered: Route(_nobody, _unseen),
     ev.ChannelAccessChanged: Route(_nobody, _unseen),
     ev.ChannelRestored: Route(_nobody, _unseen),
+    # A node's arrival shows in LINKS; its departure as the QUITs it stands for.
+    ev.NodeJoined: Route(_nobody, _unseen),
+    ev.NodeGone: Route(_nobody, _unseen),
     ev.MessageSent: Route(_message_audience, _message),
     ev.MessageRedacted: Route(_redacted_audience, _redacted),
     ev.Wallops: Route(_wallops_audience, _wallops),

@@ -22,22 +22,53 @@ same event, at once. For each event it:
 Subscribers come before delivery, so what anyone is shown was recorded
 first; the output scheduler commits the record before the bytes leave.
 
-An event that arrives from another process later takes exactly the same road,
+An event that arrives from another process takes exactly the same road,
 with no origin. The origin never travels: it is kept here by msgid until
-the event comes back.
+the event comes back (from a Redis log, as a different object with the same
+msgid).
+
+Before all that, the event's *guard* (:data:`.apply.GUARDS`) says whether it
+still applies to the state it meets. On one process it always does (the
+handler has just checked); on a cluster two nodes can each accept ``NICK
+bob`` at once, and the first in the log wins: the other is skipped whole on
+every node, and its handler learns it (below) to answer 433.
+
+Asynchronous buses
+------------------
+A local bus hands an event back within ``append``: when ``publish``
+returns, the event was applied and delivered, and a handler may read the new
+state. A bus between processes hands it back later. Two things make the
+same handlers right on both:
+
+* ``then``: a handler that must act on the outcome (registration attaches
+  its session to the new user; a lost NICK race answers 433) passes a
+  continuation, called with whether the event applied, right after it was
+  delivered. On a local bus that is within ``publish``, on a cluster when
+  the event comes back from the log.
+* holding the origin: on an asynchronous bus (``bus.synchronous`` False) the
+  origin is *held* until its event is back (:meth:`~.reply_buffer.ReplyBuffer.hold`):
+  the command's replies wait, and so do the client's next lines, exactly as
+  for a command waiting for a worker thread. On a local bus nothing is held
+  and nothing is paid for it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from hubbub.bus.base import Bus
-from hubbub.events import Event
+from hubbub.events import Event, NodeGone
 
-from .apply import APPLY
+from .apply import APPLY, GUARDS, node_quits
 from .delivery import ROUTES, Delivery
 from .reply_buffer import ReplyBuffer
+
+log = logging.getLogger(__name__)
+
+#: A handler's continuation: called with whether its event applied.
+Then = Callable[[bool], None]
 
 
 class Subscriber(Protocol):
@@ -50,7 +81,9 @@ class Subscriber(Protocol):
 class Pipeline:
     """Publishes events and runs those the bus hands back."""
 
-    __slots__ = ("_origins", "_steps", "bus", "delivery", "network", "subscribers")
+    __slots__ = (
+        "_origins", "_steps", "_thens", "bus", "delivery", "network", "subscribers", "waits"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -64,30 +97,70 @@ class Pipeline:
         self.bus = bus
         self.subscribers = subscribers
         self._origins: dict[str, ReplyBuffer] = {}
+        self._thens: dict[str, Then] = {}
+        #: Whether origins wait for their events (the bus hands them back later).
+        self.waits = not bus.synchronous
         watchers = watchers or {}
         # One lookup per event for all the steps of its kind.
         self._steps = {
-            kind: (route.audience, APPLY.get(kind), route.deliver, watchers.get(kind))
+            kind: (
+                GUARDS.get(kind), kind is NodeGone, route.audience, APPLY.get(kind),
+                route.deliver, watchers.get(kind),
+            )
             for kind, route in ROUTES.items()
-        }
+        }  # fmt: skip
         bus.attach(self.receive)
 
-    def publish(self, event: Event, origin: ReplyBuffer | None = None) -> None:
-        """Put ``event`` on the road; ``origin`` gets the actor's copy."""
+    def publish(
+        self, event: Event, origin: ReplyBuffer | None = None, then: Then | None = None
+    ) -> None:
+        """Put ``event`` on the road; ``origin`` gets the actor's copy, and
+        ``then(applied)`` runs once the event is back (see the module docstring)."""
         if origin is not None:
             self._origins[event.msgid] = origin
+            if self.waits:
+                origin.hold()
+        if then is not None:
+            self._thens[event.msgid] = then
         self.bus.append(event)
 
     def receive(self, event: Event) -> None:
         """Apply, record and deliver one event from the bus."""
-        origin = self._origins.pop(event.msgid, None) if self._origins else None
-        audience_of, apply, deliver, watcher = self._steps[type(event)]
-        delivery = self.delivery
-        audience = audience_of(delivery, event)
-        for subscriber in self.subscribers:
-            subscriber.record(event)
-        if apply is not None:
-            apply(self.network, event)
-        if watcher is not None:
-            watcher(event)
-        deliver(delivery, event, audience, origin)
+        msgid = event.msgid
+        origin = self._origins.pop(msgid, None) if self._origins else None
+        then = self._thens.pop(msgid, None) if self._thens else None
+        guard, splits, audience_of, apply, deliver, watcher = self._steps[type(event)]
+        network = self.network
+        applied = guard is None or guard(network, event)
+        if applied:
+            if splits:
+                # A node that left stands for the QUIT of each of its users:
+                # each goes down the road as any QUIT would.
+                for quit_ in node_quits(network, event):  # type: ignore[arg-type]
+                    self.receive(quit_)
+            delivery = self.delivery
+            audience = audience_of(delivery, event)
+            for subscriber in self.subscribers:
+                subscriber.record(event)
+            if apply is not None:
+                apply(network, event)
+            if watcher is not None:
+                watcher(event)
+            deliver(delivery, event, audience, origin)
+        if then is not None:
+            try:
+                then(applied)
+            except Exception:
+                # As the dispatcher does for a handler: one client, not the server.
+                log.exception("the continuation of %s failed", type(event).__name__)
+                if origin is not None:
+                    origin.messages.clear()
+                    origin.session.close("Internal server error")
+        if origin is not None and self.waits:
+            origin.release()
+
+    def forget(self) -> None:
+        """Drop every origin and continuation still waiting (a fenced node
+        closed its clients: their events will never come back)."""
+        self._origins.clear()
+        self._thens.clear()

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from hubbub import __version__
-from hubbub.bus.base import Bus
-from hubbub.bus.local import LocalBus
+from hubbub.bus.base import Bus, Membership
+from hubbub.bus.local import Alone, LocalBus
 from hubbub.config import Config, ConfigError
 from hubbub.events import ServerRoomChanged, UserQuit
 from hubbub.protocol import Message, casefold
@@ -41,7 +41,7 @@ from .recorder import HistoryRecorder
 from .registration import Registration
 from .service_names import SERVICE_NICKS
 from .session import Session
-from .state import Network
+from .state import Network, User
 from .welcome import Welcome
 from .workers import Workers
 
@@ -53,6 +53,7 @@ Dispatch = Callable[[Session, Message], None]
 
 def _no_dispatcher(session: Session, msg: Message) -> None:
     raise RuntimeError("Server.dispatch was not set")
+
 
 
 class Server:
@@ -71,14 +72,22 @@ class Server:
         accounts: AccountStore | None = None,
         channels: ChannelStore | None = None,
         bus: Bus | None = None,
+        network: Network | None = None,
+        ids: Ids | None = None,
     ) -> None:
         self.loop = loop
         self.started = time.time()
         self.version = f"hubbub-{__version__}"
-        self.ids = Ids()
+        #: Msgids and uids; a cluster node's are made unique by its node and epoch.
+        self.ids = ids or Ids()
         #: Wall-clock time for timestamps (timers use the loop's clock).
         self.now: Callable[[], float] = time.time
-        self.network = Network()
+        #: On a cluster, the network as the log made it so far (see app.serve).
+        self.network = network or Network()
+        #: This process's node name on a cluster; "" on a single server.
+        self.node = config.cluster.node if config.cluster.enabled else ""
+        #: Where this node is in the log, and the other nodes (set by a cluster's app).
+        self.membership: Membership = Alone()
         self.monitors = Monitors()
         self.history: HistoryStore = history or NullHistoryStore()
         self.sessions: set[Session] = set()
@@ -107,6 +116,7 @@ class Server:
         self.caps: dict[str, str | None] = {}
         self.stats: dict[str, int] = {}
         self.max_users = 0
+        self.max_local = 0
         #: Runs one client command; the app sets it (``Dispatcher.run``).
         self.dispatch: Dispatch = _no_dispatcher
         #: Set by the app: how to re-read the config, how to stop, the TLS context.
@@ -139,7 +149,7 @@ class Server:
     def apply_config(self, config: Config) -> None:
         """Take a (new) config: limits, MOTD and ISUPPORT follow it."""
         self.config = config
-        self.name = config.server.name
+        self.name = config.server_name
         self.sendq_bytes = config.limits.sendq_bytes
         #: The IRCv3 capabilities this configuration offers.
         self.welcome = Welcome(config, self.version, self.created_text)
@@ -203,6 +213,12 @@ class Server:
 
     def _publish_room(self, name: str, *, held: bool) -> None:
         self.pipeline.publish(ServerRoomChanged(*self.stamp(), "", self.name, name, held))
+
+    def server_of(self, user: User) -> str:
+        """The name of the server (cluster node) ``user`` is connected to."""
+        if user.node and user.node != self.node:
+            return f"{user.node}.{self.config.server.name}"
+        return self.name
 
     # --- sessions ----------------------------------------------------------
 
