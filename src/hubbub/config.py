@@ -557,7 +557,8 @@ def _cluster(s: _Section) -> ClusterSection:
     if redis is not None and not section.node:
         raise s.error("node", "is required in cluster mode (a name for this process, as n1)")
     if section.node and not (
-        len(section.node) <= 32 and is_valid_hostname(section.node) and "." not in section.node
+        len(section.node) <= 32 and "." not in section.node
+        and is_valid_hostname(f"{section.node}.x")
     ):
         raise s.error("node", f"{section.node!r} must be one host name label, as n1")
     if section.renew_ms * 3 > section.lease_ms:

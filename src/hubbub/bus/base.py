@@ -9,7 +9,7 @@ event back at once, within ``append``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from hubbub.events import Event
 
@@ -47,8 +47,8 @@ class Link(NamedTuple):
     #: The last log position it reported having applied, and when (Unix ms).
     position: str
     reported_ms: int
-    #: How far behind the log's end it was then (events).
-    lag: int
+    #: How far behind the log's end it was then (milliseconds of log).
+    lag_ms: int
 
 
 class Membership(Protocol):
@@ -61,4 +61,32 @@ class Membership(Protocol):
 
     def links(self) -> list[Link]:
         """The nodes of the cluster, as last reported."""
+        ...
+
+
+class Replica(Protocol):
+    """What a cluster's bus needs of the node it serves, besides the
+    receiver of its events: the few moments where a node is more than a
+    reader of the log."""
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Make the (empty) network the one a snapshot describes."""
+        ...
+
+    def snapshot(self) -> dict[str, Any]:
+        """The network as plain data (:meth:`~hubbub.server.state.Network.snapshot`)."""
+        ...
+
+    def fenced(self, reason: str) -> None:
+        """This node lost its place in the log: drop every client now (what
+        they would publish can no longer be appended)."""
+        ...
+
+    def clear(self) -> None:
+        """Forget the whole network: it is rebuilt from a snapshot and the log."""
+        ...
+
+    def rejoined(self, prefix: str, fresh: bool) -> None:
+        """Serve again with ids made from ``prefix``; ``fresh``: the log is
+        new, so publish what a network starts with (the server's rooms...)."""
         ...

@@ -36,6 +36,7 @@ import sqlite3
 import ssl
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from hubbub.config import Address, Config, ConfigError
 from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
@@ -46,13 +47,19 @@ from hubbub.store.sqlite.history import SQLiteHistoryStore
 from hubbub.web.site import Site
 
 from . import notify
+from .cluster import Bootstrap, ClusterNode
 from .commands import COMMANDS
 from .dispatch import Dispatcher
+from .ids import Ids
 from .server import Server
+from .state import Network
 from .timeouts import sweep
 from .transports.client_certs import accept_any_client_certificate
 from .transports.tcp import IRCProtocol
 from .transports.websocket import WebConnection
+
+if TYPE_CHECKING:
+    from hubbub.bus.redis import RedisBus
 
 log = logging.getLogger(__name__)
 
@@ -271,14 +278,26 @@ async def serve(
     tls = tls_context(config) if section.tls_listen else None
     web_tls = tls_context(config) if section.websocket_listen and section.tls_cert else None
     db = open_database(config)
+    bus: RedisBus | None = None
     try:
         history = history_store(config, db)
         accounts, channels = account_stores(config, db)
-        server = Server(config, loop, history=history, accounts=accounts, channels=channels)
+        network = None
+        if config.cluster.enabled:
+            bus, network = await join_cluster(config)
+        server = Server(
+            config, loop, history=history, accounts=accounts, channels=channels, bus=bus,
+            network=network, ids=Ids(bus.prefix) if bus is not None else None,
+        )  # fmt: skip
     except BaseException:
+        if bus is not None:
+            await bus.leave()
         if db is not None:
             db.close()
         raise
+    if bus is not None:
+        bus.serve(ClusterNode(server))
+        server.membership = bus
     server.dispatch = Dispatcher(server, COMMANDS).run
     stop = shutdown_trigger or asyncio.Event()
     server.tls_contexts = [c for c in (tls, web_tls) if c is not None]
@@ -321,11 +340,44 @@ async def serve(
             await asyncio.sleep(0.05)
         for sig in installed:
             loop.remove_signal_handler(sig)
+        if bus is not None:
+            await bus.leave()
         server.close()
         if db is not None:
             db.close()
         log.info("stopped")
     return server.restart_requested
+
+
+async def join_cluster(config: Config) -> tuple[RedisBus, Network]:
+    """Join the cluster of ``[cluster]``: the bus, and the network as the log
+    has it up to this node's arrival (the latest snapshot, then the entries
+    after it), before the server is built on it."""
+    section = config.cluster
+    file = str(config.path) if config.path else None
+    try:
+        from hubbub.bus.redis import RedisBus, RedisError
+    except ImportError:
+        raise ConfigError(file, "cluster.redis", "cluster mode needs redis-py: "
+                          "pip install 'hubbub[redis]'") from None  # fmt: skip
+    bus = RedisBus(section, config.server.name, config.server.network)
+    network = Network()
+    boot = Bootstrap(network)
+    bus.attach(boot.receive)
+    try:
+        await bus.connect()
+        fresh = await bus.join(boot)
+    except (RedisError, OSError) as exc:
+        why = f"cannot join the log at {section.redis_shown}: {exc}"
+        raise ConfigError(file, "cluster.redis", why) from None
+    log.info(
+        "cluster: node %s (server %s) joined network %s at %s: %s log, epoch %d, entry %s, "
+        "%d node(s), %d user(s), %d channel(s)",
+        section.node, config.server_name, bus.keys.prefix.rstrip(":"), section.redis_shown,
+        "a new" if fresh else "the existing", bus.epoch, bus.position(), len(network.nodes),
+        len(network.users), len(network.channels),
+    )  # fmt: skip
+    return bus, network
 
 
 async def _maintain(server: Server) -> None:

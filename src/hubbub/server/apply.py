@@ -446,3 +446,15 @@ def load_snapshot(network: Network, data: Mapping[str, Any]) -> None:
         network.channels[cf] = chan
     network.whowas.extend(WhowasEntry(*entry) for entry in data["whowas"])
     network.nodes.update(data.get("nodes", {}))
+
+
+def clear_network(network: Network) -> None:
+    """Empty ``network`` in place (every part of the server holds this
+    object): a cluster node whose log was lost starts again from nothing."""
+    network.users.clear()
+    network.by_uid.clear()
+    network.channels.clear()
+    network.whowas.clear()
+    network.invisible.clear()
+    network.opers.clear()
+    network.nodes.clear()

@@ -135,12 +135,17 @@ class Server:
             self.delivery, bus or LocalBus(), [self.recorder],
             {kind: self.keeper.record for kind in WATCHED},
         )  # fmt: skip
-        # The server's rooms exist from the start, before anyone can join,
-        # and so do the registered channels, as they were kept.
-        # (A bus that replays the network's state must run before this.)
-        self.hold_server_rooms()
         if self.accounts.enabled:
             self.accounts.load()
+        self.open_network()
+
+    def open_network(self) -> None:
+        """The server's rooms exist from the start, before anyone can join,
+        and so do the registered channels, as they were kept. (On a cluster
+        the node has read the log first: what another node set up already
+        is not published again, and the guards skip a double of a race.)"""
+        self.hold_server_rooms()
+        if self.accounts.enabled:
             for event in restore_events(self.channel_store.channels(), self.stamp, self.name):
                 self.pipeline.publish(event)
 

@@ -214,7 +214,7 @@ def _stats_links(ctx: Context) -> None:
     domain = server.config.server.name
     for link in server.membership.links():
         ctx.reply(RPL_STATSLINKINFO, f"{link.node}.{domain}",
-                  f"epoch={link.epoch} position={link.position} lag={link.lag} "
+                  f"epoch={link.epoch} position={link.position} lag_ms={link.lag_ms} "
                   f"age_ms={now_ms - link.reported_ms}")  # fmt: skip
     here = server.membership.position()
     ctx.reply(RPL_STATSLINKINFO, server.name,
