@@ -302,6 +302,13 @@ class FakeClient:
         self.session.receive(self.framing.feed(data))
         self.harness.loop.run()
 
+    def feed(self, *lines: str) -> None:
+        """Hand ``lines`` to the server without running the loop: what two
+        clients feed before the loop runs happens in the same loop turn
+        (a race, on a cluster)."""
+        data = b"".join(line.encode() + b"\r\n" for line in lines)
+        self.session.receive(self.framing.feed(data))
+
     def lines(self) -> list[str]:
         """The lines the server wrote since the last read (loop run first)."""
         self.harness.loop.run()
@@ -397,10 +404,11 @@ class Harness:
         history: HistoryStore | None = None,
         database: Path | None = None,
         bus: Any = None,
+        loop: FakeLoop | None = None,
     ) -> None:
         base = DEFAULT_CONFIG if history is not None else _merge(DEFAULT_CONFIG, NO_HISTORY)
         self.config: Config = from_mapping(_merge(base, config or {}))
-        self.loop = FakeLoop()
+        self.loop = loop or FakeLoop()
         self.db = Database.open(database) if database is not None else None
         stores: dict[str, Any] = {}
         if self.db is not None:
