@@ -62,7 +62,7 @@ from hubbub.bus.base import Bus
 from hubbub.events import Event, NodeGone
 
 from .apply import APPLY, GUARDS, node_quits
-from .delivery import ROUTES, Delivery
+from .delivery import ROUTES, Delivery, netsplit
 from .reply_buffer import ReplyBuffer
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,10 @@ class Pipeline:
             if splits:
                 # A node that left stands for the QUIT of each of its users:
                 # each goes down the road as any QUIT would.
-                for quit_ in node_quits(network, event):  # type: ignore[arg-type]
-                    self.receive(quit_)
+                quits = node_quits(network, event)  # type: ignore[arg-type]
+                with netsplit(self.delivery, event, quits):  # type: ignore[arg-type]
+                    for quit_ in quits:
+                        self.receive(quit_)
             delivery = self.delivery
             audience = audience_of(delivery, event)
             for subscriber in self.subscribers:
