@@ -134,8 +134,12 @@ class RedisServer:
         self.kill()
 
 
-def node_config(redis: RedisServer, node: str, extra: str = "") -> str:
+def node_config(
+    redis: RedisServer, node: str, extra: str = "",
+    timings: tuple[int, int, int] = (LEASE_MS, RENEW_MS, STALL_MS),
+) -> str:  # fmt: skip
     """The config of node ``node`` (no storage: cluster mode refuses SQLite)."""
+    lease, renew, stall = timings
     return f"""
 [server]
 network = "TestNet"
@@ -153,9 +157,9 @@ password = "{OPER[1]}"
 [cluster]
 redis = "{redis.url}"
 node = "{node}"
-lease_ms = {LEASE_MS}
-renew_ms = {RENEW_MS}
-stall_timeout_ms = {STALL_MS}
+lease_ms = {lease}
+renew_ms = {renew}
+stall_timeout_ms = {stall}
 {extra}
 """
 
@@ -175,6 +179,8 @@ class Nodes:
     folder: Path
     redis: RedisServer
     extra: str = ""
+    #: lease_ms, renew_ms, stall_timeout_ms of the nodes started from now on.
+    timings: tuple[int, int, int] = (LEASE_MS, RENEW_MS, STALL_MS)
     servers: dict[str, RunningServer] = field(default_factory=dict)
     opers: dict[str, LineClient] = field(default_factory=dict)
 
@@ -182,7 +188,7 @@ class Nodes:
         """Start node ``node`` (its folder is kept across restarts)."""
         sub = self.folder / node
         sub.mkdir(parents=True, exist_ok=True)
-        srv = start_server(sub, node_config(self.redis, node, self.extra))
+        srv = start_server(sub, node_config(self.redis, node, self.extra, self.timings))
         self.servers[node] = srv
         return srv
 

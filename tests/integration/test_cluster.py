@@ -103,3 +103,59 @@ def test_a_thousand_interleaved_lines_reach_every_node_in_one_order(nodes: Nodes
         assert mine == list(range(per_sender))
     assert len({text.split()[0] for _, _, text in first[:per_sender]}) > 1, "not interleaved"
     nodes.converged()
+
+
+def test_200_nick_races_between_two_nodes_each_have_one_winner(nodes: Nodes) -> None:
+    nodes.start("n1")
+    nodes.start("n2")
+    a = nodes["n1"].client("racer-a")
+    b = nodes["n2"].client("racer-b")
+    wins = {"a": 0, "b": 0}
+    current = {"a": "racer-a", "b": "racer-b"}
+    for i in range(200):
+        # Both lines leave in the same instant, one to each node.
+        a.send(f"NICK r{i}")
+        b.send(f"NICK r{i}")
+        outcome = {}
+        for name, c in (("a", a), ("b", b)):
+            mine = f"{current[name]}!"
+            msg, _ = c.wait_for(lambda m, mine=mine: m.command == "433" or (  # type: ignore[misc]
+                m.command == "NICK" and (m.source or "").startswith(mine)))
+            outcome[name] = msg.command
+        assert sorted(outcome.values()) == ["433", "NICK"], (i, outcome)
+        winner = "a" if outcome["a"] == "NICK" else "b"
+        wins[winner] += 1
+        current[winner] = f"r{i}"
+        loser = b if winner == "a" else a
+        # The loser hears of the winner's rename only if they share a channel:
+        # ask instead, on the loser's node.
+        loser.send(f"WHOIS r{i}")
+        assert loser.expect("311").params[1] == f"r{i}"
+        loser.expect("318")
+        # The loser takes a fresh nick, so the next round races again.
+        fresh = f"lost{i}{winner}"
+        loser.send(f"NICK {fresh}")
+        loser.wait_for(lambda m, fresh=fresh: m.command == "NICK" and m.params[0] == fresh)  # type: ignore[misc]
+        current["b" if winner == "a" else "a"] = fresh
+    print("nick races won:", wins)
+    assert wins["a"] + wins["b"] == 200
+    nodes.converged()
+
+
+def test_channels_created_on_two_nodes_at_once_have_one_op(nodes: Nodes) -> None:
+    nodes.start("n1")
+    nodes.start("n2")
+    a = nodes["n1"].client("a")
+    b = nodes["n2"].client("b")
+    for i in range(50):
+        a.send(f"JOIN #race{i}")
+        b.send(f"JOIN #race{i}")
+        a.expect("366", "a", f"#race{i}")
+        b.expect("366", "b", f"#race{i}")
+    state = nodes.converged()
+    assert state.position > 0
+    for i in range(50):
+        seen = {tuple(members(c, f"#race{i}", 2)) for c in (a, b)}
+        assert len(seen) == 1
+        ops = [n for n in next(iter(seen)) if n.startswith("@")]
+        assert len(ops) == 1, (i, seen)

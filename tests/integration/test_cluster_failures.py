@@ -70,3 +70,106 @@ def test_a_node_killed_with_sigkill_takes_its_50_users_with_it(nodes: Nodes) -> 
         "n1.irc.test.local", "n2.irc.test.local"
     ]
     nodes.converged(["n1", "n2"])
+
+
+class Talk:
+    """Senders saying numbered lines at a steady rate, from threads."""
+
+    def __init__(self, senders: list[LineClient], rate: float) -> None:
+        self.senders = senders
+        self.every = len(senders) / rate
+        self.sent = [0] * len(senders)
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(len(senders))]
+        for t in self.threads:
+            t.start()
+
+    def _run(self, i: int) -> None:
+        while not self.stop.wait(self.every):
+            self.senders[i].send(f"PRIVMSG #talk :{i} {self.sent[i]}")
+            self.sent[i] += 1
+
+    def finish(self) -> int:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+        return sum(self.sent)
+
+
+def heard(client: LineClient, total: int, timeout: float) -> list[tuple[str, str]]:
+    """The (msgid, text) of ``total`` lines of #talk, as ``client`` got them."""
+    got = []
+    while len(got) < total:
+        msg = client.expect("PRIVMSG", "#talk", timeout=timeout)
+        got.append((msg.tags["msgid"], msg.params[1]))
+    return got
+
+
+def test_redis_paused_for_10_s_under_traffic_loses_and_doubles_nothing(
+    nodes: Nodes, redis: RedisServer
+) -> None:
+    # Production timings: a 10 s stall is well under stall_timeout_ms.
+    nodes.timings = (30000, 3000, 25000)
+    nodes.start("n1")
+    nodes.start("n2")
+    senders = [nodes["n1"].client("s1", CAPS), nodes["n2"].client("s2", CAPS)]
+    readers = [nodes["n1"].client("r1", CAPS), nodes["n2"].client("r2", CAPS)]
+    for c in senders + readers:
+        c.send("JOIN #talk")
+        c.expect("366", c.nick or "", "#talk")
+    talk = Talk(senders, rate=20)
+    time.sleep(1)
+    redis.pause()
+    time.sleep(10)
+    redis.resume()
+    time.sleep(1)
+    total = talk.finish()
+    assert total > 200
+    views = [heard(c, total, timeout=30) for c in senders + readers]
+    for view in views:
+        assert len({msgid for msgid, _ in view}) == total  # nothing twice
+        assert view == views[0]  # the same lines in the same order everywhere
+    for i in range(2):
+        assert [int(t.split()[1]) for _, t in views[0] if t.split()[0] == str(i)] == list(
+            range(talk.sent[i])
+        )
+    for c in senders + readers:
+        assert not c.closed
+        c.send("PING :still-here")
+        c.expect("PONG")
+    nodes.converged()
+
+
+def test_a_node_paused_past_its_lease_is_fenced_and_does_not_diverge(nodes: Nodes) -> None:
+    for n in ("n1", "n2", "n3"):
+        nodes.start(n)
+    watcher = nodes["n1"].client("watcher")
+    sleepy = [nodes["n3"].client(f"z{i}") for i in range(5)]
+    for c in (watcher, *sleepy):
+        c.send("JOIN #x")
+        c.expect("366", c.nick or "", "#x")
+    until(lambda: len(names(watcher, "#x")) == 6, 10, "6 members")
+    n3 = nodes["n3"].proc
+    n3.send_signal(signal.SIGSTOP)
+    # Its users quit on the others once its lease expires.
+    quits = [watcher.expect("QUIT", timeout=LEASE_MS / 1000 + 3) for _ in sleepy]
+    assert {m.params[0] for m in quits} == {"irc.test.local n3.irc.test.local"}
+    # Meanwhile one of its users' nicks is taken on another node.
+    taker = nodes["n2"].client("z0")
+    # What a paused client typed before it woke up must not reach anyone.
+    sleepy[1].send("PRIVMSG #x :from the past")
+    n3.send_signal(signal.SIGCONT)
+    for c in sleepy:
+        with pytest.raises(Closed):
+            c.wait_for(lambda m: m.command == "ERROR", timeout=10)
+            c.wait_for(lambda m: False, timeout=2)
+    assert [m for m in watcher.quiet(1.0) if m.command == "PRIVMSG"] == []
+    # It joined again under a new epoch: it serves, and agrees with the others.
+    until(lambda: nodes["n3"].log.read_text().count("joined the network again") == 1, 10,
+          "n3 to join again")  # fmt: skip
+    back = nodes["n3"].client("back")
+    back.send("JOIN #x")
+    back.expect("366", "back", "#x")
+    assert names(back, "#x") == names(watcher, "#x") == ["@watcher", "back"]
+    assert taker.nick == "z0"
+    nodes.converged()

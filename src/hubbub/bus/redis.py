@@ -180,6 +180,11 @@ class RedisBus:
         if self._reader is not None:
             self._reader.cancel()
 
+    @property
+    def closed(self) -> bool:
+        """Whether the bus was closed (the node is stopping)."""
+        return self.state is State.CLOSED
+
     # --- membership (STATS l, LINKS) ----------------------------------------
 
     def position(self) -> str:
@@ -244,7 +249,9 @@ class RedisBus:
         deadline = time.monotonic() + LEAVE_GRACE
         while self._outbox and self.state is State.LIVE and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        if self.state is State.LIVE:
+        # Closed first: the reader may see this node's own "gone" entry.
+        was_live, self.state = self.state is State.LIVE, State.CLOSED
+        if was_live:
             with contextlib.suppress(RedisError, OSError):
                 k = self.keys
                 await self._script("leave")(
@@ -252,11 +259,15 @@ class RedisBus:
                           k.lease(self.node)],
                     args=[self.netepoch, self.node, self.epoch],
                 )  # fmt: skip
+        tasks = [*self._tasks, *([self._reader] if self._reader is not None else [])]
         self.close()
-        for conn in (self._redis, self._reads):
+        # redis-py may swallow the cancellation of a blocked XREAD: closing its
+        # connection ends the read, and every loop stops once the bus is closed.
+        for conn in (self._reads, self._redis):
             if conn is not None:
                 with contextlib.suppress(RedisError, OSError):
                     await conn.aclose()
+        await asyncio.wait(tasks, timeout=LEAVE_GRACE) if tasks else None
 
     # --- joining ----------------------------------------------------------------
 
@@ -344,12 +355,14 @@ class RedisBus:
     async def _read_forever(self) -> None:
         assert self._reads is not None
         key = self.keys.log
-        while True:
+        while not self.closed:
             try:
                 found = await self._reads.xread(
                     {key: self.entry_id}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
             except (RedisError, OSError) as exc:
+                if self.closed:
+                    return
                 self._trouble(exc)
                 await asyncio.sleep(RETRY_DELAY)
                 continue
@@ -374,7 +387,7 @@ class RedisBus:
         keys = [k.netepoch, k.nodes, k.seq, k.log, k.count]
         append = self._script("append")
         outbox = self._outbox
-        while True:
+        while not self.closed:
             await self._wake.wait()
             self._wake.clear()
             while outbox and self.state is State.LIVE:
@@ -402,7 +415,7 @@ class RedisBus:
 
     async def _keep_forever(self) -> None:
         every = self.settings.renew_ms / 1000
-        while True:
+        while not self.closed:
             await asyncio.sleep(every)
             if self.state is not State.LIVE:
                 continue
@@ -466,7 +479,7 @@ class RedisBus:
 
     async def _watch_forever(self) -> None:
         stall = self.settings.stall_timeout_ms / 1000
-        while True:
+        while not self.closed:
             await asyncio.sleep(min(1.0, stall / 10))
             silent = time.monotonic() - self.last_contact
             if self.state is State.LIVE and silent > stall:
@@ -574,6 +587,8 @@ class RedisBus:
             try:
                 return await call()
             except (RedisError, OSError) as exc:
+                if self.closed:
+                    raise
                 self._trouble(exc)
                 await asyncio.sleep(RETRY_DELAY)
 
