@@ -65,7 +65,8 @@ class RedisServer:
             "--appendonly", "no"
         ]  # fmt: skip
         cmd = [self.program, "--port", "0", "--unixsocket", str(self.socket),
-               "--unixsocketperm", "700", "--save", "", *durable, "--dir", str(self.folder)]  # fmt: skip
+               "--unixsocketperm", "700", "--save", "", *durable,
+               "--dir", str(self.folder)]  # fmt: skip
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10

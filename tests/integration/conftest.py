@@ -1,4 +1,4 @@
-"""Fixtures of the cluster tests: a Redis of the test's own, and nodes on it."""
+"""Fixtures of the cluster tests: nodes on a Redis of the test's own (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,6 @@ from pathlib import Path
 import pytest
 
 from clusterkit import Nodes, RedisServer
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server that keeps nothing (most tests need no durability)."""
-    server = RedisServer(tmp_path / "redis")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def durable_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server with an append-only file synced on every write."""
-    server = RedisServer(tmp_path / "redis", fsync="always")
-    yield server
-    server.stop()
 
 
 def _nodes(tmp_path: Path, redis: RedisServer) -> Iterator[Nodes]:

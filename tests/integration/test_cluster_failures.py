@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from clusterkit import LEASE_MS, RENEW_MS, Nodes, RedisServer
+from clusterkit import LEASE_MS, Nodes, RedisServer
 from ircclient import Closed, LineClient
 
 CAPS = ("message-tags", "server-time", "echo-message", "batch")
@@ -173,3 +173,115 @@ def test_a_node_paused_past_its_lease_is_fenced_and_does_not_diverge(nodes: Node
     assert names(back, "#x") == names(watcher, "#x") == ["@watcher", "back"]
     assert taker.nick == "z0"
     nodes.converged()
+
+
+def _chatting_pair(nodes: Nodes) -> tuple[list[LineClient], list[LineClient]]:
+    """A sender and a reader on each of n1 and n2, all in #talk."""
+    senders = [nodes["n1"].client("s1", CAPS), nodes["n2"].client("s2", CAPS)]
+    readers = [nodes["n1"].client("r1", CAPS), nodes["n2"].client("r2", CAPS)]
+    for c in senders + readers:
+        c.send("JOIN #talk")
+        c.expect("366", c.nick or "", "#talk")
+    return senders, readers
+
+
+@pytest.mark.parametrize("how", ["shutdown", "sigkill"])
+def test_redis_restarted_with_its_data_the_nodes_resume(
+    durable_nodes: Nodes, durable_redis: RedisServer, how: str
+) -> None:
+    nodes, redis = durable_nodes, durable_redis
+    nodes.timings = (30000, 3000, 25000)
+    nodes.start("n1")
+    nodes.start("n2")
+    senders, readers = _chatting_pair(nodes)
+    talk = Talk(senders, rate=20)
+    time.sleep(1)
+    if how == "shutdown":
+        redis.shutdown()
+    else:
+        redis.kill()  # appendfsync always: everything answered is on disk
+    time.sleep(1)
+    redis.start()
+    time.sleep(1.5)
+    total = talk.finish()
+    views = [heard(c, total, timeout=30) for c in senders + readers]
+    for view in views:
+        assert len({msgid for msgid, _ in view}) == total
+        assert view == views[0]
+    for c in senders + readers:
+        assert not c.closed
+    nodes.converged()
+
+
+def test_redis_restarted_empty_the_nodes_notice_and_start_a_new_network(
+    nodes: Nodes, redis: RedisServer
+) -> None:
+    nodes.start("n1")
+    nodes.start("n2")
+    alice = nodes["n1"].client("alice")
+    bob = nodes["n2"].client("bob")
+    for c in (alice, bob):
+        c.send("JOIN #old")
+        c.expect("366", c.nick or "", "#old")
+    redis.kill()
+    redis.wipe()
+    redis.start()
+    # Every client is told and dropped: what they saw can no longer be matched.
+    for c in (alice, bob):
+        error = c.wait_for(lambda m: m.command == "ERROR", timeout=LEAVE_S)[0]
+        assert "restored" in error.params[0] or "lost" in error.params[0], error
+    # The nodes rebuild a network from the new log, and serve again.
+    until(lambda: all("rebuilt from the log" in nodes[n].log.read_text() for n in ("n1", "n2")),
+          LEAVE_S, "both nodes to rebuild")  # fmt: skip
+    again = [nodes["n1"].client("alice"), nodes["n2"].client("bob")]
+    for c in again:
+        c.send("JOIN #new")
+        c.expect("366", c.nick or "", "#new")
+    again[0].send("PRIVMSG #new :a new start")
+    assert again[1].expect("PRIVMSG", "#new").params[1] == "a new start"
+    again[1].send("LIST")
+    listed = [m.params[1] for m in again[1].collect("323") if m.command == "322"]
+    assert sorted(listed) == ["#lobby", "#new"]  # #old went with the old log
+    nodes.converged()
+
+
+def test_redis_killed_under_everysec_never_diverges(tmp_path, nodes: Nodes) -> None:  # type: ignore[no-untyped-def]
+    redis = nodes.redis
+    redis.stop()
+    redis.fsync = "everysec"
+    redis.start()
+    nodes.timings = (30000, 3000, 25000)
+    nodes.start("n1")
+    nodes.start("n2")
+    senders, readers = _chatting_pair(nodes)
+    talk = Talk(senders, rate=50)
+    time.sleep(1.5)
+    redis.kill()  # up to a second of the log may be lost
+    redis.start()
+    time.sleep(4)
+    total = talk.finish()
+    dropped = [c for c in senders + readers if _was_dropped(c)]
+    print("everysec kill:", "a loss found, rebuilt" if dropped else "nothing lost")
+    if dropped:
+        # A loss was found: every client was dropped and the nodes rebuilt.
+        assert len(dropped) == 4
+        until(lambda: all("rebuilt from the log" in nodes[n].log.read_text()
+                          for n in ("n1", "n2")), 10, "both nodes to rebuild")  # fmt: skip
+    else:
+        views = [heard(c, total, timeout=30) for c in senders + readers]
+        for view in views:
+            assert view == views[0] and len(view) == total
+    nodes.converged()
+
+
+def _was_dropped(client: LineClient) -> bool:
+    """Whether the server told ``client`` ERROR (what else came stays to be read)."""
+    try:
+        client.wait_for(lambda m: m.command == "ERROR", timeout=0.5)
+    except (AssertionError, Closed):
+        return client.closed
+    return True
+
+
+#: Seconds within which a node notices a lost log and rebuilds.
+LEAVE_S = 10

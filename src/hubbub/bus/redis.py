@@ -143,11 +143,14 @@ class RedisBus:
         self.number = 0
         self._outbox: deque[tuple[int, str, str]] = deque()  # (seq, msgid, body)
         self._mine: dict[str, Event] = {}
+        #: Entry number -> msgid of the entries the log said it took from us.
+        self._acked: dict[int, str] = {}
         self._next_seq = 1
         self._wake = asyncio.Event()
         self._read_progress = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._reader: asyncio.Task[None] | None = None
+        self._readers = 0  # the reader whose turn it is
         self._links: list[Link] = []
         self.last_contact = time.monotonic()
         self._unreachable_since: float | None = None
@@ -234,7 +237,7 @@ class RedisBus:
         self._replica = replica
         self.state = State.LIVE
         loop = asyncio.get_running_loop()
-        self._reader = loop.create_task(self._read_forever())
+        self._start_reader()
         self._tasks = [
             loop.create_task(self._write_forever()),
             loop.create_task(self._keep_forever()),
@@ -291,6 +294,7 @@ class RedisBus:
         self.made_log = bool(int(made))
         self._outbox.clear()
         self._mine.clear()
+        self._acked.clear()
         self._next_seq = 1
         return int(number), other_log
 
@@ -325,7 +329,7 @@ class RedisBus:
 
     def _take(self, entries: list[tuple[str, dict[str, str]]]) -> None:
         """Apply entries read from the log, checking that none is missing."""
-        receiver, mine, node = self._receiver, self._mine, self.node
+        receiver, mine, node, acked = self._receiver, self._mine, self.node, self._acked
         for entry_id, fields in entries:
             n = int(fields["n"])
             if n != self.number + 1:
@@ -333,6 +337,8 @@ class RedisBus:
                     f"entry {n} follows entry {self.number}", went_back=n <= self.number
                 )
             msgid = fields.get("m")
+            if acked and acked.pop(n, msgid) != msgid:
+                raise LogBroken(f"entry {n} is not the one this node appended", went_back=True)
             try:
                 if msgid is not None:
                     event = mine.pop(msgid, None) or decode_event(fields["e"])
@@ -352,10 +358,19 @@ class RedisBus:
                             "renew its lease in time)")  # fmt: skip
         self._read_progress.set()
 
-    async def _read_forever(self) -> None:
+    def _start_reader(self) -> None:
+        """Read from the last entry applied, in a task of its own. A reader
+        from before (a resync) stops at its next answer: redis-py may swallow
+        the cancellation of a blocked read, so each reader knows its turn."""
+        self._readers += 1
+        if self._reader is not None:
+            self._reader.cancel()
+        self._reader = asyncio.get_running_loop().create_task(self._read_forever(self._readers))
+
+    async def _read_forever(self, turn: int) -> None:
         assert self._reads is not None
         key = self.keys.log
-        while not self.closed:
+        while not self.closed and turn == self._readers:
             try:
                 found = await self._reads.xread(
                     {key: self.entry_id}, count=READ_COUNT, block=READ_BLOCK_MS
@@ -367,7 +382,7 @@ class RedisBus:
                 await asyncio.sleep(RETRY_DELAY)
                 continue
             self._contact()
-            if not found:
+            if not found or turn != self._readers:
                 continue
             try:
                 for _, entries in found:
@@ -405,6 +420,11 @@ class RedisBus:
                 if answer[0] == "OK":
                     for _ in batch:
                         outbox.popleft()
+                    # The entries this node was told it has: if the log later
+                    # shows other ones there (or ends before), it lost them.
+                    added, last = int(answer[1]), int(answer[2])
+                    for i, (_, msgid, _) in enumerate(batch[len(batch) - added :]):
+                        self._acked[last - added + 1 + i] = msgid
                 elif answer[0] == "FENCED":
                     self._fence("this server lost its place in the network")
                 elif answer[0] == "LOST":
@@ -429,11 +449,19 @@ class RedisBus:
         links, and write a snapshot when it is this node's turn."""
         assert self._redis is not None
         k, redis = self.keys, self._redis
+        # What this node has, as of before it asks where the log ends.
+        has = max(self.number, max(self._acked, default=0))
         last = await redis.xrevrange(k.log, "+", "-", count=1)
         self._contact()
         lag = 0
         if last and _id_key(last[0][0]) > _id_key(self.entry_id):
             lag = _id_key(last[0][0])[0] - _id_key(self.entry_id)[0]
+        end = int(last[0][1]["n"]) if last else 0
+        if end < has:
+            # Entries this node appended, or read, are gone from the log.
+            self._resync(f"the log ends at entry {end}, before entries this server has",
+                         new_log=True)  # fmt: skip
+            return
         report = f"{self.entry_id} {self.number} {int(time.time() * 1000)} {lag}"
         answer = await self._script("renew")(
             keys=[k.netepoch, k.nodes, k.lease(self.node), k.positions],
@@ -512,6 +540,7 @@ class RedisBus:
         self.state = State.FENCED
         self._outbox.clear()
         self._mine.clear()
+        self._acked.clear()
         assert self._replica is not None
         self._replica.fenced(reason)
         self._spawn(self._rejoin())
@@ -528,6 +557,8 @@ class RedisBus:
         self.state = State.RESYNCING
         self._outbox.clear()
         self._mine.clear()
+        self._acked.clear()
+        self._readers += 1  # the reader stops at its next answer
         if self._reader is not None and self._reader is not asyncio.current_task():
             self._reader.cancel()
         assert self._replica is not None
@@ -545,8 +576,7 @@ class RedisBus:
         if other_log:
             # Redis lost the log meanwhile: the state must be rebuilt too.
             self.state = State.RESYNCING
-            if self._reader is not None:
-                self._reader.cancel()
+            self._readers += 1
             await self._rebuild_from(number)
             return
         while self.number < number:
@@ -577,7 +607,7 @@ class RedisBus:
             self._resync(str(exc), new_log=False)
             return
         self.state = State.LIVE
-        self._reader = asyncio.get_running_loop().create_task(self._read_forever())
+        self._start_reader()
         assert self._replica is not None
         self._replica.rejoined(self.prefix, fresh=True)
         log.warning("rebuilt from the log: serving again as %s, epoch %d", self.node, self.epoch)

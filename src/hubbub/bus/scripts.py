@@ -139,7 +139,8 @@ return {net, epoch, id, redis.call('GET', KEYS[6]), made}
 """
 
 #: Append: KEYS netepoch nodes seq log count; ARGV netepoch node epoch
-#: first_seq, then msgid body pairs. Returns {'OK', added} | {'FENCED'} | {'LOST'}.
+#: first_seq, then msgid body pairs. Returns {'OK', added, number of the last
+#: entry} | {'FENCED'} | {'LOST'}. Those not added were the batch's first ones.
 APPEND = _ADD + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'LOST'} end
 if redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[3] then return {'FENCED'} end
@@ -155,7 +156,7 @@ for i = 5, #ARGV, 2 do
   seq = seq + 1
 end
 redis.call('HSET', KEYS[3], ARGV[2], last)
-return {'OK', added}
+return {'OK', added, tonumber(redis.call('GET', KEYS[5]))}
 """
 
 #: Renew: KEYS netepoch nodes lease positions; ARGV netepoch node epoch
