@@ -140,3 +140,45 @@ def test_every_node_delivers_a_channel_s_lines_in_the_same_order() -> None:
         assert len(lines) == 80
         assert lines == sorted(lines, key=order.__getitem__)
     assert len(c.digests()) == 1
+
+
+def test_monitor_who_and_list_agree_across_nodes() -> None:
+    c = Cluster(2)
+    n1, n2 = c.nodes
+    watcher = n1.connect("watcher")
+    assert commands(watcher.ask("MONITOR + bob")) == ["731"]  # offline
+    bob = n2.connect("bob", ip="10.0.0.2")
+    c.run()
+    assert params_of(watcher.messages(), "730")[0][1].startswith("bob!")
+    bob.send("JOIN #tea", "TOPIC #tea :Assam")
+    who = watcher.ask("WHO #tea")
+    assert [(m.params[2], m.params[4], m.params[5]) for m in find_all(who, "352")] == [
+        ("~user", "n2.irc.test", "bob")
+    ]
+    for client in (watcher, bob):
+        listed = find_all(client.ask("LIST"), "322")
+        assert [(m.params[1], m.params[2], m.params[3]) for m in listed] == [("#tea", "1", "Assam")]
+    bob.send("NICK robert")
+    c.run()
+    assert commands(watcher.messages()) == ["731"]  # bob went offline by renaming
+    bob.disconnect()
+    c.run()
+    assert c.network(1).user("robert") is None
+    assert len(c.digests()) == 1
+
+
+def test_a_netsplit_is_one_batch_for_clients_with_batch() -> None:
+    c = Cluster(2)
+    n1, n2 = c.nodes
+    alice = n1.connect("alice", ("batch", "message-tags"))
+    users = [n2.connect(f"u{i}", ip=f"10.0.1.{i}") for i in range(3)]
+    for client in (alice, *users):
+        client.send("JOIN #x")
+    alice.messages()
+    c.log.gone("n2")
+    c.run()
+    got = alice.messages()
+    assert commands(got) == ["BATCH", "QUIT", "QUIT", "QUIT", "BATCH"]
+    ref = got[0].params[0][1:]
+    assert got[0].params[1:] == ("netsplit", "irc.test", "n2.irc.test")
+    assert {m.tags.get("batch") for m in got[1:4]} == {ref} and got[4].params == (f"-{ref}",)
