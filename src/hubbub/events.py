@@ -336,6 +336,29 @@ class ChannelRestored(NamedTuple):
     access: tuple[tuple[str, str], ...]
 
 
+class AccountRegistered(NamedTuple):
+    """The (verified) account ``account`` now exists: the nick of that name
+    is its owner's. Accounts live in the store; this tells every node at
+    once, in the log's order (a cluster node reserves the nick when it
+    reads this, not when it next reads the store)."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    account: str
+
+
+class AccountDropped(NamedTuple):
+    """The account ``account`` was deleted: its nick is free."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    account: str
+
+
 # --- the nodes of a cluster -------------------------------------------------
 
 
@@ -441,6 +464,8 @@ Event = (
     | ChannelRegistered
     | ChannelAccessChanged
     | ChannelRestored
+    | AccountRegistered
+    | AccountDropped
     | NodeJoined
     | NodeGone
     | MessageSent
@@ -473,6 +498,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChannelRegistered,
         ChannelAccessChanged,
         ChannelRestored,
+        AccountRegistered,
+        AccountDropped,
         NodeJoined,
         NodeGone,
         MessageSent,

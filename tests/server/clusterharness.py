@@ -11,9 +11,12 @@ synchronous and deterministic, so a race is a test, not a hope.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+from hubbub import config as config_module
 from hubbub import events as ev
 from hubbub.bus.wire import decode_event, encode_event
 from hubbub.server.state import Network
@@ -103,17 +106,37 @@ def node_config(node: str, extra: dict[str, Any] | None = None) -> dict[str, Any
 
 
 class Cluster:
-    """``n`` nodes (n1, n2, ...) sharing a :class:`MemoryLog` and a loop."""
+    """``n`` nodes (n1, n2, ...) sharing a :class:`MemoryLog` and a loop.
 
-    def __init__(self, n: int = 2, extra: dict[str, Any] | None = None) -> None:
+    With ``databases`` (a folder), each node keeps accounts in a SQLite file
+    of its own there (cluster mode refuses SQLite in its config: the refusal
+    is skipped here). A real cluster shares one PostgreSQL database; files
+    of their own show that what one node knows of another's accounts came
+    through the log.
+    """
+
+    def __init__(
+        self, n: int = 2, extra: dict[str, Any] | None = None, databases: Path | None = None
+    ) -> None:
         self.loop = FakeLoop()
         self.log = MemoryLog(self.loop)
         self.nodes: list[Harness] = []
+        if databases is not None:
+            extra = {**(extra or {}), "accounts": {"enabled": True}}
         for i in range(1, n + 1):
             bus = self.log.bus(f"n{i}")
             self.loop.run()
-            self.nodes.append(Harness(node_config(f"n{i}", extra), bus=bus, loop=self.loop))
+            with _sqlite_allowed():
+                database = databases / f"n{i}.sqlite3" if databases is not None else None
+                node = Harness(node_config(f"n{i}", extra), bus=bus, loop=self.loop,
+                               database=database)  # fmt: skip
+            self.nodes.append(node)
         self.loop.run()
+
+    def close(self) -> None:
+        """Stop the nodes' threads and close their databases."""
+        for node in self.nodes:
+            node.close()
 
     def run(self) -> None:
         """Run the shared loop until idle."""
@@ -127,3 +150,13 @@ class Cluster:
     def network(self, i: int) -> Network:
         """Node ``i``'s (1-based) network."""
         return self.nodes[i - 1].server.network
+
+
+@contextlib.contextmanager
+def _sqlite_allowed() -> Iterator[None]:
+    real = config_module._cluster_storage
+    config_module._cluster_storage = lambda config, file: None
+    try:
+        yield
+    finally:
+        config_module._cluster_storage = real

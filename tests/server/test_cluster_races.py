@@ -8,6 +8,8 @@ append wins on both nodes. After each test every node has the same state
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hubbub.protocol.numerics import ERR_NICKNAMEINUSE, RPL_WELCOME, RPL_WHOISSERVER
 
 from clusterharness import Cluster
@@ -182,3 +184,30 @@ def test_a_netsplit_is_one_batch_for_clients_with_batch() -> None:
     ref = got[0].params[0][1:]
     assert got[0].params[1:] == ("netsplit", "irc.test", "n2.irc.test")
     assert {m.tags.get("batch") for m in got[1:4]} == {ref} and got[4].params == (f"-{ref}",)
+
+
+def test_an_account_registered_on_one_node_owns_its_nick_on_the_others(tmp_path: Path) -> None:
+    c = Cluster(2, databases=tmp_path)
+    try:
+        n1, n2 = c.nodes
+        maker = n1.connect("owner")
+        maker.send("REGISTER * * correct-horse")
+        n1.settle()
+        c.run()
+        assert "REGISTER" in commands(maker.messages())
+        # n2 never read it from a store: it heard of the account through the log.
+        assert n2.server.accounts.owner("OWNER") == "owner"
+        other = n2.connect(ip="10.0.0.5")
+        other.send("NICK owner", "USER o 0 * :O")
+        n2.settle()
+        assert commands(other.messages()) == [ERR_NICKNAMEINUSE]
+        # Dropped on n1: its nick is free on n2 too.
+        maker.send("PRIVMSG NickServ :DROP owner correct-horse")
+        n1.settle()
+        c.run()
+        assert n2.server.accounts.owner("owner") is None
+        maker.disconnect()
+        c.run()
+        assert RPL_WELCOME in commands(other.ask("NICK owner"))
+    finally:
+        c.close()

@@ -252,11 +252,12 @@ def _uid(user: User) -> str:
     return user.uid
 
 
-#: Event kinds that change no state: messages, WALLOPS, and kills (the
-#: quit that follows a kill does).
+#: Event kinds that change no state: messages, WALLOPS, kills (the quit
+#: that follows a kill does) and account news (account data is the store's).
 NO_STATE: frozenset[type[Any]] = frozenset(
-    {ev.Killed, ev.MessageSent, ev.MessageRedacted, ev.Wallops}
-)
+    {ev.Killed, ev.MessageSent, ev.MessageRedacted, ev.Wallops, ev.AccountRegistered,
+     ev.AccountDropped}
+)  # fmt: skip
 
 #: Each event type that changes state, and its reducer.
 APPLY: dict[type[Any], Callable[[Network, Any], None]] = {

@@ -571,6 +571,9 @@ ROUTES: dict[type[Any], Route] = {
     ev.ChannelRegistered: Route(_nobody, _unseen),
     ev.ChannelAccessChanged: Route(_nobody, _unseen),
     ev.ChannelRestored: Route(_nobody, _unseen),
+    # The accounts service learns of these (a watcher); nobody is shown them.
+    ev.AccountRegistered: Route(_nobody, _unseen),
+    ev.AccountDropped: Route(_nobody, _unseen),
     # A node's arrival shows in LINKS; its departure as the QUITs it stands for.
     ev.NodeJoined: Route(_nobody, _unseen),
     ev.NodeGone: Route(_nobody, _unseen),

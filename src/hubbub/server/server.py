@@ -15,13 +15,13 @@ import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hubbub import __version__
 from hubbub.bus.base import Bus, Membership
 from hubbub.bus.local import Alone, LocalBus
 from hubbub.config import Config, ConfigError
-from hubbub.events import ServerRoomChanged, UserQuit
+from hubbub.events import AccountDropped, AccountRegistered, ServerRoomChanged, UserQuit
 from hubbub.protocol import Message, casefold
 from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
 from hubbub.store.null import NullAccountStore, NullChannelStore, NullHistoryStore
@@ -131,10 +131,12 @@ class Server:
             self.network, self.history, self.output.wake, self.service_nicks
         )
         self.keeper = ChannelKeeper(self.network, self.channel_store)
-        self.pipeline = Pipeline(
-            self.delivery, bus or LocalBus(), [self.recorder],
-            {kind: self.keeper.record for kind in WATCHED},
-        )  # fmt: skip
+        watchers: dict[type[Any], Callable[[Any], None]] = {
+            kind: self.keeper.record for kind in WATCHED
+        }
+        watchers[AccountRegistered] = watchers[AccountDropped] = self._account_news
+        self.pipeline = Pipeline(self.delivery, bus or LocalBus(), [self.recorder], watchers)
+        self.accounts.announce = self._announce_account
         if self.accounts.enabled:
             self.accounts.load()
         self.open_network()
@@ -148,6 +150,15 @@ class Server:
         if self.accounts.enabled:
             for event in restore_events(self.channel_store.channels(), self.stamp, self.name):
                 self.pipeline.publish(event)
+
+    def _announce_account(self, name: str, exists: bool) -> None:
+        kind = AccountRegistered if exists else AccountDropped
+        self.pipeline.publish(kind(*self.stamp(), "", self.name, name))
+
+    def _account_news(self, event: AccountRegistered | AccountDropped) -> None:
+        """Every node learns of accounts made or dropped anywhere (the node
+        that made the change knew at once)."""
+        self.accounts.learn(event.account, isinstance(event, AccountRegistered))
 
     # --- configuration -----------------------------------------------------
 
