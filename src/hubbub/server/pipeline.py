@@ -64,6 +64,7 @@ from hubbub.events import Event, NodeGone
 from .apply import APPLY, GUARDS, node_quits
 from .delivery import ROUTES, Delivery, netsplit
 from .reply_buffer import ReplyBuffer
+from .state import Network
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +104,12 @@ class Pipeline:
         watchers = watchers or {}
         # One lookup per event for all the steps of its kind.
         self._steps = {
-            kind: (
-                GUARDS.get(kind), kind is NodeGone, route.audience, APPLY.get(kind),
-                route.deliver, watchers.get(kind),
-            )
+            kind: (GUARDS.get(kind), route.audience, APPLY.get(kind), route.deliver,
+                   watchers.get(kind))
             for kind, route in ROUTES.items()
         }  # fmt: skip
+        # A node that left stands for the QUIT of each of its users.
+        self._steps[NodeGone] = (self._node_gone, *self._steps[NodeGone][1:])
         bus.attach(self.receive)
 
     def publish(
@@ -126,29 +127,26 @@ class Pipeline:
 
     def receive(self, event: Event) -> None:
         """Apply, record and deliver one event from the bus."""
-        msgid = event.msgid
-        origin = self._origins.pop(msgid, None) if self._origins else None
-        then = self._thens.pop(msgid, None) if self._thens else None
-        guard, splits, audience_of, apply, deliver, watcher = self._steps[type(event)]
-        network = self.network
-        applied = guard is None or guard(network, event)
-        if applied:
-            if splits:
-                # A node that left stands for the QUIT of each of its users:
-                # each goes down the road as any QUIT would.
-                quits = node_quits(network, event)  # type: ignore[arg-type]
-                with netsplit(self.delivery, event, quits):  # type: ignore[arg-type]
-                    for quit_ in quits:
-                        self.receive(quit_)
-            delivery = self.delivery
-            audience = audience_of(delivery, event)
-            for subscriber in self.subscribers:
-                subscriber.record(event)
-            if apply is not None:
-                apply(network, event)
-            if watcher is not None:
-                watcher(event)
-            deliver(delivery, event, audience, origin)
+        origin = self._origins.pop(event.msgid, None) if self._origins else None
+        guard, audience_of, apply, deliver, watcher = self._steps[type(event)]
+        if guard is not None and not guard(self.network, event):
+            self._answer(event, False, origin)
+            return
+        delivery = self.delivery
+        audience = audience_of(delivery, event)
+        for subscriber in self.subscribers:
+            subscriber.record(event)
+        if apply is not None:
+            apply(self.network, event)
+        if watcher is not None:
+            watcher(event)
+        deliver(delivery, event, audience, origin)
+        if self._thens or (origin is not None and self.waits):
+            self._answer(event, True, origin)
+
+    def _answer(self, event: Event, applied: bool, origin: ReplyBuffer | None) -> None:
+        """The event is back: its continuation runs, its origin is released."""
+        then = self._thens.pop(event.msgid, None) if self._thens else None
         if then is not None:
             try:
                 then(applied)
@@ -160,6 +158,18 @@ class Pipeline:
                     origin.session.close("Internal server error")
         if origin is not None and self.waits:
             origin.release()
+
+    def _node_gone(self, network: Network, event: NodeGone) -> bool:
+        """The guard of a NodeGone, and the QUIT of each of the node's users
+        before the NodeGone itself is applied: each goes down the road as any
+        QUIT would, inside one netsplit batch."""
+        if not GUARDS[NodeGone](network, event):
+            return False
+        quits = node_quits(network, event)
+        with netsplit(self.delivery, event, quits):
+            for quit_ in quits:
+                self.receive(quit_)
+        return True
 
     def forget(self) -> None:
         """Drop every origin and continuation still waiting (a fenced node
