@@ -211,3 +211,20 @@ def test_an_account_registered_on_one_node_owns_its_nick_on_the_others(tmp_path:
         assert RPL_WELCOME in commands(other.ask("NICK owner"))
     finally:
         c.close()
+
+
+def test_an_operator_kills_a_user_on_another_node() -> None:
+    c = Cluster(2, extra={"operators": [{"name": "admin", "password": "pw"}]})
+    n1, n2 = c.nodes
+    oper = n1.connect("oper")
+    oper.send("OPER admin pw", "JOIN #x")
+    victim = n2.connect("victim", ip="10.0.0.2")
+    victim.send("JOIN #x")
+    oper.messages()
+    victim.messages()
+    oper.send("KILL victim :enough")
+    c.run()
+    assert commands(victim.messages())[:2] == ["KILL", "ERROR"] and victim.closed
+    assert params_of(oper.messages(), "QUIT") == [("Killed (oper (enough))",)]
+    assert c.network(1).user("victim") is None and c.network(2).user("victim") is None
+    assert len(c.digests()) == 1
