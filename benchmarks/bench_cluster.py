@@ -118,7 +118,8 @@ class Serve:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 return
             except OSError:
-                assert time.monotonic() < deadline and self.proc.poll() is None, self.log.read_text()
+                alive = self.proc.poll() is None
+                assert time.monotonic() < deadline and alive, self.log.read_text()
                 time.sleep(0.05)
 
     def stop(self) -> None:
@@ -272,14 +273,16 @@ async def _reader(port: int, nick: str, arrivals: dict[str, float], ready: async
             arrivals[text.rsplit(":", 1)[1].strip()] = now
 
 
-async def _latency(ports: dict[str, int], sender_port: int, seconds: float, rate: float) -> dict[str, Any]:
+async def _latency(
+    ports: dict[str, int], sender_port: int, seconds: float, rate: float
+) -> dict[str, Any]:
     arrivals: dict[str, dict[str, float]] = {name: {} for name in ports}
     tasks = []
     for name, port in ports.items():
         ready = asyncio.Event()
         tasks.append(asyncio.create_task(_reader(port, f"r{name}", arrivals[name], ready)))
         await asyncio.wait_for(ready.wait(), 10)
-    reader, writer = await asyncio.open_connection("127.0.0.1", sender_port)
+    _, writer = await asyncio.open_connection("127.0.0.1", sender_port)
     writer.write(b"NICK sender\r\nUSER s 0 * :s\r\nJOIN #lat\r\n")
     await asyncio.sleep(1)
     sent: dict[str, float] = {}
