@@ -10,6 +10,7 @@ from hubbub.protocol import (
     EmptyLine,
     LineBuffer,
     Message,
+    MissingCommand,
     ProtocolError,
     decode,
     escape_value,
@@ -206,10 +207,20 @@ def test_tag_values_may_hold_anything_but_nul() -> None:
 # --- parsing --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("line", ["", "   ", "@a=b", ":src", "@a=b :src", "@a=b   ", ":src   "])
+@pytest.mark.parametrize("line", ["", " ", "   "])
 def test_parse_empty_line(line: str) -> None:
     with pytest.raises(EmptyLine):
         parse_line(line)
+
+
+@pytest.mark.parametrize(
+    "line", ["@a=b", ":src", "@a=b :src", "@a=b   ", ":src   ", "@", ":", "@ :", "  @a=b  "]
+)
+def test_parse_prefix_without_command(line: str) -> None:
+    # Not empty, so a server must not ignore it: a distinct error to answer.
+    with pytest.raises(MissingCommand) as info:
+        parse_line(line)
+    assert not isinstance(info.value, EmptyLine)
 
 
 def test_empty_line_is_a_protocol_error() -> None:

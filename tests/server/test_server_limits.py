@@ -10,6 +10,7 @@ import pytest
 from hubbub.protocol.numerics import (
     ERR_INPUTTOOLONG,
     ERR_PASSWDMISMATCH,
+    ERR_UNKNOWNCOMMAND,
     RPL_WELCOME,
 )
 from hubbub.server.timeouts import sweep
@@ -254,10 +255,21 @@ def test_invalid_utf8_is_refused_not_relayed() -> None:
     assert peer.messages() == []
 
 
-def test_empty_lines_and_lone_sources_are_ignored() -> None:
+def test_empty_lines_are_ignored() -> None:
     client = Harness().connect("odd")
-    client.send_bytes(b":onlyasource\r\n\r\n   \r\n@only=tags\r\n")
+    client.send_bytes(b"\r\n\n   \r\n")
     assert client.messages() == []
+    assert commands(client.ask("PING ok")) == ["PONG"]
+
+
+@pytest.mark.parametrize(
+    "line", [b":onlyasource", b"@only=tags", b"@a=b  ", b"@a=b :src", b"@a=\xff"]
+)
+def test_a_prefix_without_a_command_gets_421(line: bytes) -> None:
+    client = Harness().connect("odd")
+    client.send_bytes(line + b"\r\n")
+    assert params_of(client.messages(), ERR_UNKNOWNCOMMAND) == [("odd", "*", "No command given")]
+    assert not client.closed
     assert commands(client.ask("PING ok")) == ["PONG"]
 
 

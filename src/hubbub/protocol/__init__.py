@@ -5,7 +5,7 @@ bytes out. A test keeps asyncio, socket, ssl and sqlite3 out of this package.
 """
 
 from .casemap import Casemapping, casefold, irc_equal
-from .errors import EmptyLine, ProtocolError
+from .errors import EmptyLine, MissingCommand, ProtocolError
 from .framing import (
     MAX_BODY,
     MAX_CLIENT_TAGS,
@@ -40,6 +40,7 @@ __all__ = [
     "EmptyLine",
     "LineBuffer",
     "Message",
+    "MissingCommand",
     "ProtocolError",
     "UserHost",
     "casefold",

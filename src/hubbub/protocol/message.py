@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from .errors import EmptyLine, ProtocolError
+from .errors import EmptyLine, MissingCommand, ProtocolError
 from .tags import parse_tags, serialise_tags
 
 # One regular expression per check: a C-speed scan instead of a Python loop per
@@ -192,7 +192,8 @@ class Message(_MessageFields):
 
 def parse_line(line: str) -> Message:
     """Parse one line (CR LF already removed). Raises :class:`EmptyLine`
-    when there is no command, and :class:`ProtocolError` for NUL, CR or LF
+    for a line of nothing but spaces, :class:`MissingCommand` for tags or a
+    source without a command, and :class:`ProtocolError` for NUL, CR or LF
     anywhere in the line or a command starting with ``:`` or ``@``."""
     # Three substring scans cost a quarter of one regular-expression search.
     if "\0" in line or "\r" in line or "\n" in line:
@@ -221,7 +222,11 @@ def parse_line(line: str) -> Message:
     if "  " in head or not words[-1]:
         words = [w for w in words if w]
         if not words:
-            raise EmptyLine("no command")
+            # Only spaces is the empty message Modern IRC says to ignore; a
+            # prefix with nothing after it is a line that lost its command.
+            if not line.strip(" "):
+                raise EmptyLine("no command")
+            raise MissingCommand("tags or a source, but no command")
     command = words[0]
     if not command.isalnum():
         error = _command_error(command)

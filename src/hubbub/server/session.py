@@ -40,6 +40,7 @@ from typing import Protocol
 from hubbub.protocol import (
     EmptyLine,
     Message,
+    MissingCommand,
     ProtocolError,
     check_length,
     decode,
@@ -47,7 +48,7 @@ from hubbub.protocol import (
     reply_params,
 )
 from hubbub.protocol.framing import TooLong
-from hubbub.protocol.numerics import ERR_INPUTTOOLONG
+from hubbub.protocol.numerics import ERR_INPUTTOOLONG, ERR_UNKNOWNCOMMAND
 
 from .caps import TagProfile, tag_profile
 from .encoding import encode
@@ -260,17 +261,25 @@ class Session:
             return
         try:
             msg = parse_line(text)
-        except EmptyLine:
-            return
         except ProtocolError as exc:
-            self._malformed(exc)
+            self._unparsable(exc)
             return
         self.host.dispatch(self, msg)
 
-    def _malformed(self, exc: ProtocolError) -> None:
-        """NUL, a stray CR, a command starting with ":" or "@": no client
-        sends these by accident, and guessing what it meant could relay
-        something else. Like ergo, cut it off and say why."""
+    def _unparsable(self, exc: ProtocolError) -> None:
+        """Answer a line that is not a message (see docs/robustness.md).
+
+        Only the empty line goes unanswered, as Modern IRC asks. Tags or a
+        source with nothing after them cannot do harm: say so and go on.
+        NUL, a stray CR, a command starting with ":" or "@" are another
+        matter: no client sends these by accident, and guessing what it
+        meant could relay something else. Like ergo, cut it off and say why.
+        """
+        if isinstance(exc, EmptyLine):
+            return
+        if isinstance(exc, MissingCommand):
+            self.send_numeric(ERR_UNKNOWNCOMMAND, "*", "No command given")
+            return
         log.debug("malformed line from %s: %s", self.ip, exc)
         self.close("Received malformed line")
 
@@ -279,10 +288,8 @@ class Session:
         text, _ = decode(raw)
         try:
             msg = parse_line(text)
-        except EmptyLine:
-            return
         except ProtocolError as exc:
-            self._malformed(exc)
+            self._unparsable(exc)
             return
         self.send(
             Message(
