@@ -138,3 +138,25 @@ def test_tls_files_are_set_together_or_default_to_the_data_dir() -> None:
         {"server": {"tls_cert": "c.pem", "tls_key": "/k.pem"}}, file="/etc/hubbub/hubbub.toml"
     )
     assert [str(p) for p in configured.tls_files()] == ["/etc/hubbub/c.pem", "/k.pem"]
+
+
+def test_registration_timeout_defaults_to_30_seconds() -> None:
+    assert from_mapping({}).limits.registration_timeout == 30
+    assert from_mapping({"limits": {}}).limits.registration_timeout == 30
+
+
+@pytest.mark.parametrize(
+    ("per_ip", "expected"),
+    [(None, 10), (50, 10), (3, 3), (12, 10), (100, 20), (100_000, 20_000)],
+)
+def test_unregistered_per_ip_follows_the_per_ip_limit(per_ip: int | None, expected: int) -> None:
+    limits = {} if per_ip is None else {"max_clients_per_ip": per_ip}
+    assert from_mapping({"limits": limits}).limits.max_unregistered_per_ip == expected
+
+
+def test_unregistered_per_ip_can_be_set_and_must_be_positive() -> None:
+    limits = from_mapping({"limits": {"max_unregistered_per_ip": 2}}).limits
+    assert limits.max_unregistered_per_ip == 2
+    with pytest.raises(ConfigError) as exc:
+        from_mapping({"limits": {"max_unregistered_per_ip": 0}}, file="x.toml")
+    assert (exc.value.file, exc.value.key) == ("x.toml", "limits.max_unregistered_per_ip")

@@ -16,7 +16,9 @@ never touch asyncio or sockets; they need a *loop* (``time``, ``call_soon``,
   until something arrives on it.
 * :class:`FakeTransport` keeps the bytes the server wrote and records close,
   abort, pause and resume. Its ``buffer_size`` is what the server sees as the
-  kernel's unsent backlog, so a test can play a client that stopped reading.
+  transport's unsent backlog and its ``kernel_size`` what the kernel holds
+  below it (:func:`fake_kernel_backlog`), so a test can play a client that
+  stopped reading.
 
 A :class:`FakeClient` is the client end and plays the TCP transport's part
 too: :meth:`FakeClient.send` frames the bytes into lines (the same
@@ -55,6 +57,7 @@ __all__ = [
     "Handle",
     "Harness",
     "commands",
+    "fake_kernel_backlog",
     "find",
     "find_all",
     "params_of",
@@ -197,6 +200,10 @@ class FakeTransport:
         self.writes = 0
         #: Bytes written after close/abort (a real transport would drop them).
         self.written_after_close = 0
+        #: What the kernel holds for the peer, as ``kernel_backlog`` reports it.
+        self.kernel_size = 0
+        #: How often the server asked the kernel (it should only when lagging).
+        self.kernel_looks = 0
 
     def write(self, data: bytes) -> None:
         """Keep ``data`` for the client to read."""
@@ -207,8 +214,12 @@ class FakeTransport:
         self.data += data
 
     def get_write_buffer_size(self) -> int:
-        """The simulated kernel backlog."""
+        """The simulated transport backlog."""
         return self.buffer_size
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """No socket here."""
+        return default
 
     def close(self) -> None:
         """Close after flushing (what the server does after ERROR)."""
@@ -233,6 +244,13 @@ class FakeTransport:
         out = bytes(self.data)
         self.data.clear()
         return out
+
+
+def fake_kernel_backlog(transport: Any) -> int:
+    """The kernel's share of a FakeTransport's backlog (and count the look)."""
+    assert isinstance(transport, FakeTransport)
+    transport.kernel_looks += 1
+    return transport.kernel_size
 
 
 class FakeClient:
@@ -379,7 +397,7 @@ class Harness:
         """A new client; registered as ``nick`` (its burst read) when given,
         with ``caps`` requested first."""
         transport = FakeTransport()
-        session = self.server.accept(transport, ip)
+        session = self.server.accept(transport, ip, kernel_backlog=fake_kernel_backlog)
         if session is None:
             raise ConnectionRefusedError(transport.take().decode())
         client = FakeClient(self, transport, session)

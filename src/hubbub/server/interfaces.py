@@ -27,6 +27,8 @@ class Transport(Protocol):
     ``writelines`` takes such chunks as they were queued: a framing transport
     gets them from its session this way (see ``Server.accept(framed=True)``),
     so that a fan-out's shared bytes are framed once, not once per recipient.
+    ``get_extra_info("socket")`` is where the transports' ``kernel_backlog``
+    finds the socket below (None: there is none).
     """
 
     def write(self, data: bytes) -> None: ...
@@ -36,6 +38,19 @@ class Transport(Protocol):
     def abort(self) -> None: ...
     def pause_reading(self) -> None: ...
     def resume_reading(self) -> None: ...
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+
+
+#: How many bytes the kernel still holds for a transport's peer (sent but not
+#: acknowledged, or not sent yet): the part of the sendq below the transport.
+#: The transports supply it (``transports/base.py``: SIOCOUTQ on the socket);
+#: the session asks only when the transport is already holding bytes back.
+KernelBacklog = Callable[[Transport], int]
+
+
+def no_kernel_backlog(transport: Transport) -> int:
+    """For transports with no kernel below them (tests, in-process)."""
+    return 0
 
 
 class Loop(Protocol):

@@ -30,7 +30,7 @@ from . import rehash
 from .admission import Admission
 from .delivery import Delivery
 from .ids import Ids
-from .interfaces import Loop, Transport
+from .interfaces import KernelBacklog, Loop, Transport, no_kernel_backlog
 from .monitor import Monitors
 from .output import OutputScheduler
 from .pipeline import Pipeline
@@ -141,21 +141,36 @@ class Server:
     # --- sessions ----------------------------------------------------------
 
     def accept(
-        self, transport: Transport, ip: str, *, tls: bool = False, framed: bool = False
+        self,
+        transport: Transport,
+        ip: str,
+        *,
+        tls: bool = False,
+        framed: bool = False,
+        started: float | None = None,
+        kernel_backlog: KernelBacklog = no_kernel_backlog,
     ) -> Session | None:
         """A session for a new connection; None (after telling the client)
-        when a connection limit is reached."""
+        when a connection limit is reached. ``started``: when the connection
+        was accepted, if that was before now (a TLS or HTTP handshake came
+        first); the registration timeout counts from then.
+        ``kernel_backlog``: how to ask the kernel what it still holds for
+        this transport (see :class:`~.session.Session`)."""
         reason = self.admission.refusal(ip, self.config.limits)
         if reason is not None:
+            # Not INFO: a connection flood would write one line per attempt.
+            log.debug("refused a connection from %s: %s", ip, reason)
             transport.write(f"ERROR :Closing link: [{reason}]\r\n".encode())
             transport.close()
             return None
         registration = Registration(
-            password_required=self.config.server.password is not None, started=self.loop.time()
+            password_required=self.config.server.password is not None,
+            started=self.loop.time() if started is None else started,
         )
         session = Session(
             self, transport, ip, registration,
             tls=tls, flood_control=self.config.limits.flood_control, framed=framed,
+            kernel_backlog=kernel_backlog,
         )  # fmt: skip
         self.sessions.add(session)
         self.admission.admit(session.ip)
@@ -167,7 +182,7 @@ class Server:
         if session not in self.sessions:
             return
         self.sessions.discard(session)
-        self.admission.release(session.ip)
+        self.admission.release(session.ip, registered=session.registration is None)
         self.monitors.unwatch_all(session)
         user = session.user
         who = user.source if user is not None else f"unregistered {session.ip}"

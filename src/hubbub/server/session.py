@@ -18,9 +18,19 @@ the host's dispatcher; every rejected line gets an answer.
 Output: :meth:`send_bytes` appends to a per-session list and registers the
 session with the :class:`~.output.OutputScheduler` once; the scheduler
 writes each pending session's bytes with a single ``write()`` at the end of
-the loop turn. The unsent total (ours plus the transport's) is the sendq:
-past ``sendq_bytes`` the client is disconnected, so a client that stops
-reading can never make the server buffer without bound or slow anyone else.
+the loop turn. The sendq is every byte the client has not taken: ours, the
+transport's, and what the kernel still holds for it. Past ``sendq_bytes``
+the client is disconnected, so a client that stops reading can never make
+the server buffer without bound or slow anyone else.
+
+The kernel's share is only looked at (one ``ioctl``, through the
+transport's ``kernel_backlog``) when the transport holds bytes back after a
+write, which means the kernel's buffer is full: a client that keeps up
+costs nothing more. For that to catch every stuck client, the kernel's
+buffer must be smaller than the sendq, or it could absorb more than
+``sendq_bytes`` before the transport ever holds anything back: the
+transports bound each socket's send buffer to a fraction of the sendq
+(``transports/base.py``).
 
 Closing: :meth:`close` marks the session closed at once (no more input or
 output) and defers the rest — removing the user, telling the others — to the
@@ -53,7 +63,7 @@ from hubbub.protocol.numerics import ERR_INPUTTOOLONG, ERR_UNKNOWNCOMMAND
 from .caps import TagProfile, tag_profile
 from .encoding import encode
 from .flood import TokenBucket
-from .interfaces import Loop, Transport
+from .interfaces import KernelBacklog, Loop, Transport, no_kernel_backlog
 from .output import OutputScheduler
 from .registration import Registration
 from .state import User
@@ -89,6 +99,7 @@ class Session:
         "_bucket",
         "_framed",
         "_held",
+        "_kernel_backlog",
         "_out",
         "_out_size",
         "_paused",
@@ -120,6 +131,7 @@ class Session:
         tls: bool = False,
         flood_control: bool = True,
         framed: bool = False,
+        kernel_backlog: KernelBacklog = no_kernel_backlog,
     ) -> None:
         self.host = host
         self.server_name = host.name
@@ -154,6 +166,7 @@ class Session:
         # a fan-out queued the same bytes object on every recipient, which it
         # can then frame once. A stream transport gets one joined write.
         self._framed = framed
+        self._kernel_backlog = kernel_backlog
 
     # --- identity --------------------------------------------------------
 
@@ -312,9 +325,12 @@ class Session:
         out.append(data)
         self._out_size += len(data)
         if self._out_size + self._transport_size > self.host.sendq_bytes:
-            # The cached transport size only errs high (the socket may have
+            # The cached size below us only errs high (the socket may have
             # drained since): look again before cutting the client off.
-            self._transport_size = self.transport.get_write_buffer_size()
+            transport = self.transport
+            self._transport_size = transport.get_write_buffer_size() + self._kernel_backlog(
+                transport
+            )
             if self._out_size + self._transport_size > self.host.sendq_bytes:
                 self.close("SendQ exceeded", error=False)
 
@@ -332,11 +348,20 @@ class Session:
         if out:
             self._out_size = 0
             if not self.closing:
+                transport = self.transport
                 if self._framed:
-                    self.transport.writelines(out)
+                    transport.writelines(out)
                 else:
-                    self.transport.write(b"".join(out) if len(out) > 1 else out[0])
-                self._transport_size = self.transport.get_write_buffer_size()
+                    transport.write(b"".join(out) if len(out) > 1 else out[0])
+                size = transport.get_write_buffer_size()
+                if size:
+                    # The transport held bytes back: the kernel's buffer is
+                    # full, and what it holds is unsent too. Only a client
+                    # that lags behind pays for this look.
+                    size += self._kernel_backlog(transport)
+                    if size > self.host.sendq_bytes:
+                        self.close("SendQ exceeded", error=False)
+                self._transport_size = size
 
     # --- closing ---------------------------------------------------------
 

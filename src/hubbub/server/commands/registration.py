@@ -204,6 +204,7 @@ def try_register(ctx: Context) -> None:
         )
     )  # fmt: skip
     user = session.attach(server.network.by_uid[uid])
+    server.admission.registered(session.ip)
     welcome(ctx)
     for name in server.config.server.auto_join:
         chan = server.network.channel(name)

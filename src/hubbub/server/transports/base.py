@@ -8,13 +8,16 @@ A transport accepts a connection, asks the server for a session
 
 from __future__ import annotations
 
+import fcntl
 import socket
+import struct
+import termios
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from hubbub.protocol.framing import TooLong
 
-from ..interfaces import Transport
+from ..interfaces import KernelBacklog, Transport
 
 
 class LineReceiver(Protocol):
@@ -28,13 +31,26 @@ class LineReceiver(Protocol):
 class Acceptor(Protocol):
     """The server as a transport sees it."""
 
+    #: The current sendq limit, which the socket's send buffer is sized by.
+    sendq_bytes: int
+
     def accept(
-        self, transport: Transport, ip: str, *, tls: bool = False, framed: bool = False
+        self,
+        transport: Transport,
+        ip: str,
+        *,
+        tls: bool = False,
+        framed: bool = False,
+        started: float | None = None,
+        kernel_backlog: KernelBacklog = ...,
     ) -> LineReceiver | None:
         """A session for a new connection; None when the server refused it
         (it has told the client why and closed the transport). ``framed``:
         the session hands its output to ``transport.writelines`` chunk by
-        chunk instead of joining it (framing transports)."""
+        chunk instead of joining it (framing transports). ``started``: when
+        the TCP connection was accepted, if a handshake came before this
+        call. ``kernel_backlog``: how to learn what the kernel still holds
+        for the peer (:func:`kernel_backlog` for a real socket)."""
         ...
 
 
@@ -44,13 +60,57 @@ class SocketTransport(Protocol):
     def get_extra_info(self, name: str, default: Any = None) -> Any: ...
 
 
-def tune_socket(transport: SocketTransport) -> None:
-    """Turn Nagle off: chat lines are small and latency matters more than
-    packet count; output is already coalesced per loop turn, so Nagle would
-    only add delay."""
+#: The smallest send buffer asked of the kernel (it enforces its own minimum
+#: of about 4.5 KB anyway).
+MIN_SEND_BUFFER = 4096
+
+
+def send_buffer_size(sendq_bytes: int) -> int:
+    """The SO_SNDBUF to ask for, given the sendq: an eighth of it.
+
+    Left alone, Linux grows a socket's send buffer up to ``tcp_wmem``'s
+    maximum (4 MB by default) for a peer that stopped reading, and the
+    session only notices a stuck client once the transport above the kernel
+    holds bytes back. So the kernel's share must be smaller than the sendq:
+    Linux doubles the value asked for and then stores up to about twice that
+    in payload (measured: SO_SNDBUF 8192 held 32,868 bytes for a peer that
+    did not read), which keeps the kernel's share within half the sendq.
+    The session counts that share exactly (:func:`kernel_backlog`) once the
+    transport holds anything back. 128 KB for the default 1 MiB sendq is
+    still far more than a chat client needs in flight.
+    """
+    return max(MIN_SEND_BUFFER, sendq_bytes // 8)
+
+
+def tune_socket(transport: SocketTransport, sendq_bytes: int) -> None:
+    """Turn Nagle off, and bound the kernel's send buffer by the sendq.
+
+    Nagle: chat lines are small and latency matters more than packet count;
+    output is already coalesced per loop turn, so Nagle would only add
+    delay. The send buffer: see :func:`send_buffer_size`. One system call
+    each, once per connection."""
     sock = transport.get_extra_info("socket")
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_size(sendq_bytes))
+
+
+_INT = struct.Struct("i")
+_INT_ZERO = bytes(_INT.size)
+
+
+def kernel_backlog(transport: Transport) -> int:
+    """Bytes the kernel still holds for the peer: written by us but not yet
+    acknowledged by the peer's TCP, sent or not (Linux SIOCOUTQ, which is
+    TIOCOUTQ's number). 0 where the kernel cannot say (not a socket, closed,
+    another system): the bounded send buffer still limits what is missed."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return 0
+    try:
+        return int(_INT.unpack(fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, _INT_ZERO))[0])
+    except (OSError, ValueError):
+        return 0
 
 
 def peer_ip(transport: SocketTransport) -> str:
