@@ -28,6 +28,8 @@ class LineClient:
         self.inbox: list[Message] = []
         self.closed = False
         self.nick: str | None = None
+        #: Bytes received so far, as they came off the socket.
+        self.bytes_read = 0
 
     def send(self, line: str | bytes) -> None:
         data = line if isinstance(line, bytes) else line.encode()
@@ -48,6 +50,7 @@ class LineClient:
         if not data:
             self.closed = True
             raise Closed("EOF")
+        self.bytes_read += len(data)
         for raw in self.lines.feed(data):
             assert isinstance(raw, bytes)
             self.inbox.append(parse_line(decode(raw)[0]))

@@ -17,7 +17,7 @@ never touch asyncio or sockets; they need a *loop* (``time``, ``call_soon``,
 * :class:`FakeTransport` keeps the bytes the server wrote and records close,
   abort, pause and resume. Its ``buffer_size`` is what the server sees as the
   transport's unsent backlog and its ``kernel_size`` what the kernel holds
-  below it (:func:`fake_kernel_backlog`), so a test can play a client that
+  below it (:data:`FAKE_KERNEL`), so a test can play a client that
   stopped reading.
 
 A :class:`FakeClient` is the client end and plays the TCP transport's part
@@ -51,13 +51,13 @@ from hubbub.server.state import Channel, User
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "FAKE_KERNEL",
     "FakeClient",
     "FakeLoop",
     "FakeTransport",
     "Handle",
     "Harness",
     "commands",
-    "fake_kernel_backlog",
     "find",
     "find_all",
     "params_of",
@@ -204,6 +204,8 @@ class FakeTransport:
         self.kernel_size = 0
         #: How often the server asked the kernel (it should only when lagging).
         self.kernel_looks = 0
+        #: The server had the kernel drop its queue (a sendq overflow).
+        self.kernel_dropped = False
 
     def write(self, data: bytes) -> None:
         """Keep ``data`` for the client to read."""
@@ -246,11 +248,22 @@ class FakeTransport:
         return out
 
 
-def fake_kernel_backlog(transport: Any) -> int:
-    """The kernel's share of a FakeTransport's backlog (and count the look)."""
-    assert isinstance(transport, FakeTransport)
-    transport.kernel_looks += 1
-    return transport.kernel_size
+class FakeKernel:
+    """The kernel below a FakeTransport: ``kernel_size`` is what it holds."""
+
+    def held(self, transport: Any) -> int:
+        """What the kernel holds (and count the look)."""
+        assert isinstance(transport, FakeTransport)
+        transport.kernel_looks += 1
+        return transport.kernel_size
+
+    def drop(self, transport: Any) -> None:
+        """The kernel's queue is dropped at the abort that follows."""
+        assert isinstance(transport, FakeTransport)
+        transport.kernel_dropped = True
+
+
+FAKE_KERNEL = FakeKernel()
 
 
 class FakeClient:
@@ -397,7 +410,7 @@ class Harness:
         """A new client; registered as ``nick`` (its burst read) when given,
         with ``caps`` requested first."""
         transport = FakeTransport()
-        session = self.server.accept(transport, ip, kernel_backlog=fake_kernel_backlog)
+        session = self.server.accept(transport, ip, kernel=FAKE_KERNEL)
         if session is None:
             raise ConnectionRefusedError(transport.take().decode())
         client = FakeClient(self, transport, session)

@@ -163,6 +163,8 @@ def test_what_the_kernel_holds_counts_once_the_transport_holds_bytes_back() -> N
     talker.send("PRIVMSG #q :" + "x" * 300)
     assert stuck.transport.aborted
     assert stuck.transport.kernel_looks == 1
+    # ...and the kernel drops its queue too, rather than deliver it for minutes.
+    assert stuck.transport.kernel_dropped
     assert params_of(peer.messages(), "QUIT") == [("SendQ exceeded",)]
 
 
@@ -176,6 +178,8 @@ def test_a_lagging_client_under_the_limit_stays() -> None:
         talker.send(f"PRIVMSG #q :line {i}")
     assert not slow.closed
     assert [p[1] for p in params_of(slow.messages(), "PRIVMSG")] == [f"line {i}" for i in range(5)]
+    slow.send("QUIT")
+    assert slow.closed and not slow.transport.kernel_dropped  # a goodbye is delivered
 
 
 def test_a_client_that_keeps_up_costs_no_look_at_the_kernel() -> None:

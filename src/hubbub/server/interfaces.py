@@ -41,16 +41,36 @@ class Transport(Protocol):
     def get_extra_info(self, name: str, default: Any = None) -> Any: ...
 
 
-#: How many bytes the kernel still holds for a transport's peer (sent but not
-#: acknowledged, or not sent yet): the part of the sendq below the transport.
-#: The transports supply it (``transports/base.py``: SIOCOUTQ on the socket);
-#: the session asks only when the transport is already holding bytes back.
-KernelBacklog = Callable[[Transport], int]
+class KernelQueue(Protocol):
+    """The kernel's send queue below a transport: the part of the sendq the
+    transport cannot see. The transports supply it (``transports/base.py``:
+    SIOCOUTQ and SO_LINGER on the socket)."""
+
+    def held(self, transport: Transport) -> int:
+        """Bytes the kernel still holds for the peer (sent but not yet
+        acknowledged, or not sent yet)."""
+        ...
+
+    def drop(self, transport: Transport) -> None:
+        """Make the next ``abort()`` discard what the kernel holds, instead
+        of leaving it to the kernel to deliver after the socket is closed."""
+        ...
 
 
-def no_kernel_backlog(transport: Transport) -> int:
+class NoKernel:
     """For transports with no kernel below them (tests, in-process)."""
-    return 0
+
+    __slots__ = ()
+
+    def held(self, transport: Transport) -> int:
+        """Nothing below."""
+        return 0
+
+    def drop(self, transport: Transport) -> None:
+        """Nothing to drop."""
+
+
+NO_KERNEL: KernelQueue = NoKernel()
 
 
 class Loop(Protocol):

@@ -30,7 +30,7 @@ from . import rehash
 from .admission import Admission
 from .delivery import Delivery
 from .ids import Ids
-from .interfaces import KernelBacklog, Loop, Transport, no_kernel_backlog
+from .interfaces import NO_KERNEL, KernelQueue, Loop, Transport
 from .monitor import Monitors
 from .output import OutputScheduler
 from .pipeline import Pipeline
@@ -148,14 +148,14 @@ class Server:
         tls: bool = False,
         framed: bool = False,
         started: float | None = None,
-        kernel_backlog: KernelBacklog = no_kernel_backlog,
+        kernel: KernelQueue = NO_KERNEL,
     ) -> Session | None:
         """A session for a new connection; None (after telling the client)
         when a connection limit is reached. ``started``: when the connection
         was accepted, if that was before now (a TLS or HTTP handshake came
         first); the registration timeout counts from then.
-        ``kernel_backlog``: how to ask the kernel what it still holds for
-        this transport (see :class:`~.session.Session`)."""
+        ``kernel``: the kernel's send queue below the transport, counted in
+        the sendq (see :class:`~.session.Session`)."""
         reason = self.admission.refusal(ip, self.config.limits)
         if reason is not None:
             # Not INFO: a connection flood would write one line per attempt.
@@ -170,7 +170,7 @@ class Server:
         session = Session(
             self, transport, ip, registration,
             tls=tls, flood_control=self.config.limits.flood_control, framed=framed,
-            kernel_backlog=kernel_backlog,
+            kernel=kernel,
         )  # fmt: skip
         self.sessions.add(session)
         self.admission.admit(session.ip)

@@ -24,7 +24,7 @@ the client is disconnected, so a client that stops reading can never make
 the server buffer without bound or slow anyone else.
 
 The kernel's share is only looked at (one ``ioctl``, through the
-transport's ``kernel_backlog``) when the transport holds bytes back after a
+transport's :class:`~.interfaces.KernelQueue`) when the transport holds bytes back after a
 write, which means the kernel's buffer is full: a client that keeps up
 costs nothing more. For that to catch every stuck client, the kernel's
 buffer must be smaller than the sendq, or it could absorb more than
@@ -63,7 +63,7 @@ from hubbub.protocol.numerics import ERR_INPUTTOOLONG, ERR_UNKNOWNCOMMAND
 from .caps import TagProfile, tag_profile
 from .encoding import encode
 from .flood import TokenBucket
-from .interfaces import KernelBacklog, Loop, Transport, no_kernel_backlog
+from .interfaces import NO_KERNEL, KernelQueue, Loop, Transport
 from .output import OutputScheduler
 from .registration import Registration
 from .state import User
@@ -99,7 +99,7 @@ class Session:
         "_bucket",
         "_framed",
         "_held",
-        "_kernel_backlog",
+        "_kernel",
         "_out",
         "_out_size",
         "_paused",
@@ -131,7 +131,7 @@ class Session:
         tls: bool = False,
         flood_control: bool = True,
         framed: bool = False,
-        kernel_backlog: KernelBacklog = no_kernel_backlog,
+        kernel: KernelQueue = NO_KERNEL,
     ) -> None:
         self.host = host
         self.server_name = host.name
@@ -166,7 +166,7 @@ class Session:
         # a fan-out queued the same bytes object on every recipient, which it
         # can then frame once. A stream transport gets one joined write.
         self._framed = framed
-        self._kernel_backlog = kernel_backlog
+        self._kernel = kernel
 
     # --- identity --------------------------------------------------------
 
@@ -328,11 +328,9 @@ class Session:
             # The cached size below us only errs high (the socket may have
             # drained since): look again before cutting the client off.
             transport = self.transport
-            self._transport_size = transport.get_write_buffer_size() + self._kernel_backlog(
-                transport
-            )
+            self._transport_size = transport.get_write_buffer_size() + self._kernel.held(transport)
             if self._out_size + self._transport_size > self.host.sendq_bytes:
-                self.close("SendQ exceeded", error=False)
+                self._overflow()
 
     def send(self, msg: Message) -> None:
         """Queue one message, encoded for this session's tag profile."""
@@ -358,10 +356,17 @@ class Session:
                     # The transport held bytes back: the kernel's buffer is
                     # full, and what it holds is unsent too. Only a client
                     # that lags behind pays for this look.
-                    size += self._kernel_backlog(transport)
+                    size += self._kernel.held(transport)
                     if size > self.host.sendq_bytes:
-                        self.close("SendQ exceeded", error=False)
+                        self._overflow()
                 self._transport_size = size
+
+    def _overflow(self) -> None:
+        """Past the sendq: cut the client off, and have the kernel drop what
+        it holds for it too (a plain close would leave the kernel trying to
+        deliver it to a client that does not read, for minutes)."""
+        self._kernel.drop(self.transport)
+        self.close("SendQ exceeded", error=False)
 
     # --- closing ---------------------------------------------------------
 

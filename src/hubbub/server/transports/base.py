@@ -8,6 +8,7 @@ A transport accepts a connection, asks the server for a session
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import socket
 import struct
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 from hubbub.protocol.framing import TooLong
 
-from ..interfaces import KernelBacklog, Transport
+from ..interfaces import NO_KERNEL, KernelQueue, Transport
 
 
 class LineReceiver(Protocol):
@@ -42,15 +43,15 @@ class Acceptor(Protocol):
         tls: bool = False,
         framed: bool = False,
         started: float | None = None,
-        kernel_backlog: KernelBacklog = ...,
+        kernel: KernelQueue = NO_KERNEL,
     ) -> LineReceiver | None:
         """A session for a new connection; None when the server refused it
         (it has told the client why and closed the transport). ``framed``:
         the session hands its output to ``transport.writelines`` chunk by
         chunk instead of joining it (framing transports). ``started``: when
         the TCP connection was accepted, if a handshake came before this
-        call. ``kernel_backlog``: how to learn what the kernel still holds
-        for the peer (:func:`kernel_backlog` for a real socket)."""
+        call. ``kernel``: the kernel's send queue below the transport
+        (:data:`SOCKET_QUEUE` for a real socket)."""
         ...
 
 
@@ -97,20 +98,42 @@ def tune_socket(transport: SocketTransport, sendq_bytes: int) -> None:
 
 _INT = struct.Struct("i")
 _INT_ZERO = bytes(_INT.size)
+#: SO_LINGER on, 0 seconds: close() resets the connection and frees its queue.
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 
 
-def kernel_backlog(transport: Transport) -> int:
-    """Bytes the kernel still holds for the peer: written by us but not yet
-    acknowledged by the peer's TCP, sent or not (Linux SIOCOUTQ, which is
-    TIOCOUTQ's number). 0 where the kernel cannot say (not a socket, closed,
-    another system): the bounded send buffer still limits what is missed."""
-    sock = transport.get_extra_info("socket")
-    if sock is None:
-        return 0
-    try:
-        return int(_INT.unpack(fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, _INT_ZERO))[0])
-    except (OSError, ValueError):
-        return 0
+class SocketQueue:
+    """The kernel's send queue of a transport's socket (Linux)."""
+
+    __slots__ = ()
+
+    def held(self, transport: Transport) -> int:
+        """Bytes written but not yet acknowledged by the peer's TCP, sent or
+        not (SIOCOUTQ, which is TIOCOUTQ's number). 0 where the kernel
+        cannot say (no socket, closed, another system): the bounded send
+        buffer still limits what is missed."""
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return 0
+        try:
+            return int(_INT.unpack(fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, _INT_ZERO))[0])
+        except (OSError, ValueError):
+            return 0
+
+    def drop(self, transport: Transport) -> None:
+        """Linger 0, so that closing the socket resets the connection: the
+        kernel frees the queue at once instead of keeping the socket as an
+        orphan that goes on trying to deliver it to a peer that does not
+        read (asyncio's ``abort()`` only drops the transport's own buffer)."""
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+
+
+#: The one instance every socket transport hands its sessions.
+SOCKET_QUEUE = SocketQueue()
 
 
 def peer_ip(transport: SocketTransport) -> str:

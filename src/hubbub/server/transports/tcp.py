@@ -22,7 +22,7 @@ from typing import cast
 from hubbub.protocol import LineBuffer
 
 from ..interfaces import Transport
-from .base import Acceptor, LineReceiver, kernel_backlog, peer_ip, tune_socket
+from .base import SOCKET_QUEUE, Acceptor, LineReceiver, peer_ip, tune_socket
 
 
 class IRCProtocol(LineBuffer, asyncio.Protocol):
@@ -50,7 +50,7 @@ class IRCProtocol(LineBuffer, asyncio.Protocol):
             peer_ip(transport),
             tls=self.tls,
             started=self.accepted(),
-            kernel_backlog=kernel_backlog,
+            kernel=SOCKET_QUEUE,
         )
 
     def accepted(self) -> float | None:

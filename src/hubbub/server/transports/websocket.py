@@ -54,7 +54,7 @@ from websockets.typing import Subprotocol
 
 from hubbub.protocol.framing import MAX_LINE, TOO_LONG, TooLong
 
-from .base import Acceptor, LineReceiver, kernel_backlog, peer_ip, tune_socket
+from .base import SOCKET_QUEUE, Acceptor, LineReceiver, peer_ip, tune_socket
 from .handshake import BINARY, OriginPolicy, choose_subprotocol, client_address, forwarded_tls
 
 if TYPE_CHECKING:
@@ -356,5 +356,5 @@ class WebConnection(asyncio.Protocol):
         self._flush()  # the 101 goes out before anything the session writes
         tls = self.tls or (proxied and forwarded_tls(_header(headers, "X-Forwarded-Proto")))
         self.session = self.acceptor.accept(
-            self, ip, tls=tls, framed=True, started=self._accepted, kernel_backlog=kernel_backlog
+            self, ip, tls=tls, framed=True, started=self._accepted, kernel=SOCKET_QUEUE
         )
