@@ -21,8 +21,11 @@ class Closed(Exception):
 class LineClient:
     """One test connection to a server."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 5.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(
+        self, host: str, port: int, *, timeout: float = 5.0, sock: socket.socket | None = None
+    ) -> None:
+        """Connect to ``host:port``, or talk over ``sock`` (already connected)."""
+        self.sock = sock or socket.create_connection((host, port), timeout=timeout)
         self.timeout = timeout
         self.lines = LineBuffer()
         self.inbox: list[Message] = []
