@@ -67,8 +67,12 @@ def join(ctx: Context, msg: Message) -> None:
             reason = "Left all channels"
             ctx.publish(Parted(*ctx.stamp(), user.uid, user.source, joined.name, reason))
         return
+    names = msg.params[0].split(",")
+    if not any(names):  # "JOIN ,,": commas, and no channel
+        ctx.reply(ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
+        return
     keys = msg.params[1].split(",") if len(msg.params) > 1 else []
-    for i, name in enumerate(msg.params[0].split(",")):
+    for i, name in enumerate(names):
         if not name:
             continue
         if not is_channel_name(name, CHANNELLEN):
