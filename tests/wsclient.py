@@ -141,6 +141,11 @@ class RawWSClient(LineClient):
         self.ws.send_text(line.encode() if isinstance(line, str) else line)
         self._push()
 
+    def send_binary(self, line: bytes) -> None:
+        """One line, one binary message."""
+        self.ws.send_binary(line)
+        self._push()
+
     def _fill(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
