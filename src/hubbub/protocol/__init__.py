@@ -26,7 +26,7 @@ from .masks import (
     normalise_mask,
     split_userhost,
 )
-from .message import NO_TAGS, Message, middle_param, parse_line, reply_params
+from .message import NO_TAGS, Message, body_size, fit, middle_param, parse_line, reply_params
 from .tags import escape_value, parse_tags, serialise_tags, unescape_value
 
 __all__ = [
@@ -43,10 +43,12 @@ __all__ = [
     "MissingCommand",
     "ProtocolError",
     "UserHost",
+    "body_size",
     "casefold",
     "check_length",
     "decode",
     "escape_value",
+    "fit",
     "irc_equal",
     "is_channel_name",
     "is_valid_hostname",

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from hubbub import events as ev
-from hubbub.protocol import Message, casefold
+from hubbub.protocol import Message, casefold, fit
 from hubbub.protocol.numerics import RPL_MONOFFLINE, RPL_MONONLINE
 
 from .channel_replies import send_names, send_topic
@@ -159,7 +159,7 @@ def _registered(
 
 
 def _quit(d: Delivery, e: ev.UserQuit, audience: Audience, origin: ReplyBuffer | None) -> None:
-    fanout(Message.trusted("QUIT", (e.reason,), e.source, _tags(e)), audience)
+    fanout(fit(Message.trusted("QUIT", (e.reason,), e.source, _tags(e))), audience)
     monitor_offline(d, _nick_of(e.source))
 
 
@@ -208,13 +208,13 @@ def _oper(d: Delivery, e: ev.OperUp, audience: Audience, origin: ReplyBuffer | N
 
 def _away(d: Delivery, e: ev.AwayChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
     params = (e.text,) if e.text is not None else ()
-    fanout(Message.trusted("AWAY", params, e.source, _tags(e)), audience)
+    fanout(fit(Message.trusted("AWAY", params, e.source, _tags(e))), audience)
 
 
 def _realname(
     d: Delivery, e: ev.RealnameChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    msg = Message("SETNAME", (e.realname,), e.source, _tags(e))
+    msg = fit(Message("SETNAME", (e.realname,), e.source, _tags(e)))
     fanout(msg, audience)
     if origin is not None and "setname" in origin.session.caps:
         origin.add(msg)
@@ -245,11 +245,13 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
         return
     tags = _tags(e)
     plain = Message.trusted("JOIN", (chan.name,), e.source, tags)
-    extended = Message.trusted("JOIN", (chan.name, e.account or "*", e.realname), e.source, tags)
+    extended = fit(
+        Message.trusted("JOIN", (chan.name, e.account or "*", e.realname), e.source, tags)
+    )
     fanout(plain, (s for s in audience if "extended-join" not in s.caps))
     fanout(extended, (s for s in audience if "extended-join" in s.caps))
     if user.away is not None:
-        away = Message.trusted("AWAY", (user.away,), e.source, tags)
+        away = fit(Message.trusted("AWAY", (user.away,), e.source, tags))
         fanout(away, (s for s in audience if "away-notify" in s.caps))
     session = origin.session if origin is not None else user.session
     if session is None:
@@ -266,19 +268,19 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
 
 def _parted(d: Delivery, e: ev.Parted, audience: Audience, origin: ReplyBuffer | None) -> None:
     params = (e.channel, e.reason) if e.reason else (e.channel,)
-    msg = Message.trusted("PART", params, e.source, _tags(e))
+    msg = fit(Message.trusted("PART", params, e.source, _tags(e)))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
 
 def _kicked(d: Delivery, e: ev.Kicked, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message.trusted("KICK", (e.channel, e.nick, e.reason), e.source, _tags(e))
+    msg = fit(Message.trusted("KICK", (e.channel, e.nick, e.reason), e.source, _tags(e)))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
 
 def _topic(d: Delivery, e: ev.TopicChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message.trusted("TOPIC", (e.channel, e.topic), e.source, _tags(e))
+    msg = fit(Message.trusted("TOPIC", (e.channel, e.topic), e.source, _tags(e)))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
@@ -418,7 +420,7 @@ def _wallops_audience(d: Delivery, e: ev.Wallops) -> Audience:
 
 
 def _wallops(d: Delivery, e: ev.Wallops, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message("WALLOPS", (e.text,), e.source, _tags(e))
+    msg = fit(Message("WALLOPS", (e.text,), e.source, _tags(e)))
     fanout(msg, audience)
     user = d.network.by_uid.get(e.uid)
     if user is not None and ("w" in user.modes or user.oper is not None):

@@ -48,12 +48,14 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from hubbub.protocol import (
+    MAX_BODY,
     EmptyLine,
     Message,
     MissingCommand,
     ProtocolError,
     check_length,
     decode,
+    fit,
     parse_line,
     reply_params,
 )
@@ -333,8 +335,12 @@ class Session:
                 self._overflow()
 
     def send(self, msg: Message) -> None:
-        """Queue one message, encoded for this session's tag profile."""
-        self.send_bytes(encode(msg, self.tag_profile))
+        """Queue one message, encoded for this session's tag profile (made
+        to fit the line limit if it echoes too much, see :func:`fit`)."""
+        data = encode(msg, self.tag_profile)
+        if len(data) > MAX_BODY:
+            data = encode(fit(msg), self.tag_profile)
+        self.send_bytes(data)
 
     def send_numeric(self, numeric: str, *params: str) -> None:
         """Queue a numeric from the server addressed to this client."""
