@@ -647,6 +647,7 @@ def server_ok(counts: ServerCounts, rss_tolerance: float) -> bool:
         and counts.closes_unexpected == 0
         and counts.not_closed_when_expected == 0
         and counts.received_bad == 0
+        and counts.received_over_512 == 0
         and not counts.log_problems
         and counts.lusers_after == counts.lusers_baseline
         and grown <= rss_tolerance * counts.rss_baseline_kb
