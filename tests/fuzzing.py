@@ -468,7 +468,7 @@ async def _fuzz_client(
             continue
         conn.close()
         conn = None
-        counts.close_reasons[closed_with] += 1
+        counts.close_reasons["Quit" if closed_with.startswith("Quit") else closed_with] += 1
         expected = closed_with == "Received malformed line" or closed_with.startswith("Quit")
         if ends_fatal and expected:
             counts.closes_expected += 1

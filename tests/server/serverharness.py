@@ -18,7 +18,9 @@ never touch asyncio or sockets; they need a *loop* (``time``, ``call_soon``,
   abort, pause and resume. Its ``buffer_size`` is what the server sees as the
   transport's unsent backlog and its ``kernel_size`` what the kernel holds
   below it (:data:`FAKE_KERNEL`), so a test can play a client that
-  stopped reading.
+  stopped reading. Like asyncio's transports with a high-water mark of 0, it
+  tells the session when a write leaves its buffer non-empty
+  (``held_back``), and :meth:`FakeTransport.drain` empties it (``caught_up``).
 
 A :class:`FakeClient` is the client end and plays the TCP transport's part
 too: :meth:`FakeClient.send` frames the bytes into lines (the same
@@ -206,6 +208,9 @@ class FakeTransport:
         self.kernel_looks = 0
         #: The server had the kernel drop its queue (a sendq overflow).
         self.kernel_dropped = False
+        #: The session to tell when writing backs up (set by Harness.connect).
+        self.session: Session | None = None
+        self.writing_paused = False
 
     def write(self, data: bytes) -> None:
         """Keep ``data`` for the client to read."""
@@ -214,6 +219,16 @@ class FakeTransport:
             return
         self.writes += 1
         self.data += data
+        if self.buffer_size > 0 and not self.writing_paused and self.session is not None:
+            self.writing_paused = True
+            self.session.held_back()
+
+    def drain(self) -> None:
+        """The client read everything: the transport's buffer is empty."""
+        self.buffer_size = 0
+        if self.writing_paused and self.session is not None:
+            self.writing_paused = False
+            self.session.caught_up()
 
     def get_write_buffer_size(self) -> int:
         """The simulated transport backlog."""
@@ -372,6 +387,7 @@ class Harness:
         self.config: Config = from_mapping(_merge(DEFAULT_CONFIG, config or {}))
         self.loop = FakeLoop()
         self.server = Server(self.config, self.loop)
+        self.server.kernel = FAKE_KERNEL
         self.dispatcher = Dispatcher(self.server, COMMANDS)
         self.server.dispatch = self.dispatcher.run
         self.clients: list[FakeClient] = []
@@ -410,9 +426,10 @@ class Harness:
         """A new client; registered as ``nick`` (its burst read) when given,
         with ``caps`` requested first."""
         transport = FakeTransport()
-        session = self.server.accept(transport, ip, kernel=FAKE_KERNEL)
+        session = self.server.accept(transport, ip)
         if session is None:
             raise ConnectionRefusedError(transport.take().decode())
+        transport.session = session
         client = FakeClient(self, transport, session)
         self.clients.append(client)
         caps = tuple(caps)

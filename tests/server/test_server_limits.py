@@ -161,8 +161,10 @@ def test_what_the_kernel_holds_counts_once_the_transport_holds_bytes_back() -> N
     stuck.transport.kernel_size = 9_500
     stuck.transport.buffer_size = 600
     talker.send("PRIVMSG #q :" + "x" * 300)
+    assert stuck.transport.kernel_looks == 1  # when the transport began to hold back
+    assert not stuck.transport.aborted  # the next output is checked
+    talker.send("PRIVMSG #q :one more")
     assert stuck.transport.aborted
-    assert stuck.transport.kernel_looks == 1
     # ...and the kernel drops its queue too, rather than deliver it for minutes.
     assert stuck.transport.kernel_dropped
     assert params_of(peer.messages(), "QUIT") == [("SendQ exceeded",)]
@@ -178,6 +180,11 @@ def test_a_lagging_client_under_the_limit_stays() -> None:
         talker.send(f"PRIVMSG #q :line {i}")
     assert not slow.closed
     assert [p[1] for p in params_of(slow.messages(), "PRIVMSG")] == [f"line {i}" for i in range(5)]
+    # It catches up: what the kernel holds no longer counts, a burst fits.
+    slow.transport.drain()
+    slow.transport.kernel_size = 9_000
+    talker.send(*(f"PRIVMSG #q :more {i}" for i in range(100)))
+    assert not slow.closed
     slow.send("QUIT")
     assert slow.closed and not slow.transport.kernel_dropped  # a goodbye is delivered
 

@@ -44,6 +44,7 @@ from .commands import COMMANDS
 from .dispatch import Dispatcher
 from .server import Server
 from .timeouts import sweep
+from .transports.base import SOCKET_QUEUE
 from .transports.tcp import IRCProtocol, TLSProtocol
 from .transports.websocket import WebConnection
 
@@ -228,6 +229,7 @@ async def serve(
     wants_tls = section.tls_listen or (section.websocket_listen and section.tls_cert)
     tls = tls_context(config) if wants_tls else None
     server.tls_context = tls
+    server.kernel = SOCKET_QUEUE  # the sendq counts what the sockets' kernel holds
     server.config_loader = reload_config
     server.stop = stop.set
     installed = _install_signals(server, stop)

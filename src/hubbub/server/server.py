@@ -85,6 +85,9 @@ class Server:
         self.stop: Callable[[], None] | None = None
         self.restart_requested = False
         self.tls_context: ssl.SSLContext | None = None
+        #: The kernel's send queue below the transports, counted in the sendq;
+        #: the app sets the sockets' (``transports/base.py``).
+        self.kernel: KernelQueue = NO_KERNEL
         self.apply_config(config)
         self.delivery = Delivery(self.network, self.monitors, self.name)
         self.pipeline = Pipeline(self.delivery, bus or LocalBus(), [self.history])
@@ -99,6 +102,8 @@ class Server:
         self.config = config
         self.name = config.server.name
         self.sendq_bytes = config.limits.sendq_bytes
+        for session in self.sessions:
+            session.caught_up()  # each session's limit follows the new sendq
         self.welcome = Welcome(config, self.version, self.created_text)
 
     def rehash(self) -> str | None:
@@ -148,14 +153,11 @@ class Server:
         tls: bool = False,
         framed: bool = False,
         started: float | None = None,
-        kernel: KernelQueue = NO_KERNEL,
     ) -> Session | None:
         """A session for a new connection; None (after telling the client)
         when a connection limit is reached. ``started``: when the connection
         was accepted, if that was before now (a TLS or HTTP handshake came
-        first); the registration timeout counts from then.
-        ``kernel``: the kernel's send queue below the transport, counted in
-        the sendq (see :class:`~.session.Session`)."""
+        first); the registration timeout counts from then."""
         reason = self.admission.refusal(ip, self.config.limits)
         if reason is not None:
             # Not INFO: a connection flood would write one line per attempt.
@@ -170,7 +172,6 @@ class Server:
         session = Session(
             self, transport, ip, registration,
             tls=tls, flood_control=self.config.limits.flood_control, framed=framed,
-            kernel=kernel,
         )  # fmt: skip
         self.sessions.add(session)
         self.admission.admit(session.ip)

@@ -23,11 +23,15 @@ transport's, and what the kernel still holds for it. Past ``sendq_bytes``
 the client is disconnected, so a client that stops reading can never make
 the server buffer without bound or slow anyone else.
 
-The kernel's share is only looked at (one ``ioctl``, through the
-transport's :class:`~.interfaces.KernelQueue`) when the transport holds bytes back after a
-write, which means the kernel's buffer is full: a client that keeps up
-costs nothing more. For that to catch every stuck client, the kernel's
-buffer must be smaller than the sendq, or it could absorb more than
+The kernel's share is looked at (one ``ioctl``, through the host's
+:class:`~.interfaces.KernelQueue`) when the transport starts holding bytes
+back, which means the kernel's buffer is full: the transport says so
+(:meth:`held_back`, from asyncio's ``pause_writing`` with a high-water mark
+of 0), and what the kernel holds is then taken off this session's limit
+until the transport has drained (:meth:`caught_up`). So a client that keeps
+up costs nothing more per line: the relay path compares against the limit
+as it always did. For that to catch every stuck client, the kernel's buffer
+must be smaller than the sendq, or it could absorb more than
 ``sendq_bytes`` before the transport ever holds anything back: the
 transports bound each socket's send buffer to a fraction of the sendq
 (``transports/base.py``).
@@ -65,7 +69,7 @@ from hubbub.protocol.numerics import ERR_INPUTTOOLONG, ERR_UNKNOWNCOMMAND
 from .caps import TagProfile, tag_profile
 from .encoding import encode
 from .flood import TokenBucket
-from .interfaces import NO_KERNEL, KernelQueue, Loop, Transport
+from .interfaces import KernelQueue, Loop, Transport
 from .output import OutputScheduler
 from .registration import Registration
 from .state import User
@@ -88,6 +92,8 @@ class SessionHost(Protocol):
     output: OutputScheduler
     name: str
     sendq_bytes: int
+    #: The kernel's send queue below the transports (none in tests).
+    kernel: KernelQueue
     dispatch: Callable[[Session, Message], None]
 
     def session_closed(self, session: Session, reason: str) -> None: ...
@@ -101,7 +107,7 @@ class Session:
         "_bucket",
         "_framed",
         "_held",
-        "_kernel",
+        "_limit",
         "_out",
         "_out_size",
         "_paused",
@@ -133,7 +139,6 @@ class Session:
         tls: bool = False,
         flood_control: bool = True,
         framed: bool = False,
-        kernel: KernelQueue = NO_KERNEL,
     ) -> None:
         self.host = host
         self.server_name = host.name
@@ -168,7 +173,9 @@ class Session:
         # a fan-out queued the same bytes object on every recipient, which it
         # can then frame once. A stream transport gets one joined write.
         self._framed = framed
-        self._kernel = kernel
+        #: The sendq less what the kernel holds (only counted while the
+        #: transport holds bytes back, see held_back).
+        self._limit = host.sendq_bytes
 
     # --- identity --------------------------------------------------------
 
@@ -326,13 +333,36 @@ class Session:
             self.host.output.schedule(self)
         out.append(data)
         self._out_size += len(data)
-        if self._out_size + self._transport_size > self.host.sendq_bytes:
-            # The cached size below us only errs high (the socket may have
-            # drained since): look again before cutting the client off.
-            transport = self.transport
-            self._transport_size = transport.get_write_buffer_size() + self._kernel.held(transport)
-            if self._out_size + self._transport_size > self.host.sendq_bytes:
-                self._overflow()
+        if self._out_size + self._transport_size > self._limit:
+            self._look_again()
+
+    def _look_again(self) -> None:
+        """Past the limit by the cached counts, which only err high (the
+        socket may have drained since): look again, the kernel's share
+        included, before cutting the client off."""
+        transport = self.transport
+        self._transport_size = transport.get_write_buffer_size()
+        self._limit = self.host.sendq_bytes - self.host.kernel.held(transport)
+        if self._out_size + self._transport_size > self._limit:
+            self._overflow()
+
+    def held_back(self) -> None:
+        """The transport started holding bytes back: the kernel's buffer is
+        full. Until :meth:`caught_up`, what the kernel holds counts against
+        the sendq. Called from inside the transport's ``write()``, so it only
+        sets the limit: the next output is checked against it."""
+        self._limit = self.host.sendq_bytes - self.host.kernel.held(self.transport)
+
+    def caught_up(self) -> None:
+        """The transport's buffer is empty again (or the sendq changed)."""
+        self._limit = self.host.sendq_bytes
+
+    def _overflow(self) -> None:
+        """Past the sendq: cut the client off, and have the kernel drop what
+        it holds for it too (a plain close would leave the kernel trying to
+        deliver it to a client that does not read, for minutes)."""
+        self.host.kernel.drop(self.transport)
+        self.close("SendQ exceeded", error=False)
 
     def send(self, msg: Message) -> None:
         """Queue one message, encoded for this session's tag profile (made
@@ -352,27 +382,11 @@ class Session:
         if out:
             self._out_size = 0
             if not self.closing:
-                transport = self.transport
                 if self._framed:
-                    transport.writelines(out)
+                    self.transport.writelines(out)
                 else:
-                    transport.write(b"".join(out) if len(out) > 1 else out[0])
-                size = transport.get_write_buffer_size()
-                if size:
-                    # The transport held bytes back: the kernel's buffer is
-                    # full, and what it holds is unsent too. Only a client
-                    # that lags behind pays for this look.
-                    size += self._kernel.held(transport)
-                    if size > self.host.sendq_bytes:
-                        self._overflow()
-                self._transport_size = size
-
-    def _overflow(self) -> None:
-        """Past the sendq: cut the client off, and have the kernel drop what
-        it holds for it too (a plain close would leave the kernel trying to
-        deliver it to a client that does not read, for minutes)."""
-        self._kernel.drop(self.transport)
-        self.close("SendQ exceeded", error=False)
+                    self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+                self._transport_size = self.transport.get_write_buffer_size()
 
     # --- closing ---------------------------------------------------------
 

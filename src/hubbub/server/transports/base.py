@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from hubbub.protocol.framing import TooLong
 
-from ..interfaces import NO_KERNEL, KernelQueue, Transport
+from ..interfaces import Transport
 
 
 class LineReceiver(Protocol):
@@ -27,6 +27,14 @@ class LineReceiver(Protocol):
     def receive(self, lines: Sequence[bytes | TooLong]) -> None: ...
     def connection_lost(self) -> None: ...
     def close(self, reason: str, *, error: bool = True) -> None: ...
+
+    def held_back(self) -> None:
+        """The transport started holding bytes back (asyncio's pause_writing)."""
+        ...
+
+    def caught_up(self) -> None:
+        """The transport's buffer is empty again (asyncio's resume_writing)."""
+        ...
 
 
 class Acceptor(Protocol):
@@ -43,15 +51,13 @@ class Acceptor(Protocol):
         tls: bool = False,
         framed: bool = False,
         started: float | None = None,
-        kernel: KernelQueue = NO_KERNEL,
     ) -> LineReceiver | None:
         """A session for a new connection; None when the server refused it
         (it has told the client why and closed the transport). ``framed``:
         the session hands its output to ``transport.writelines`` chunk by
         chunk instead of joining it (framing transports). ``started``: when
         the TCP connection was accepted, if a handshake came before this
-        call. ``kernel``: the kernel's send queue below the transport
-        (:data:`SOCKET_QUEUE` for a real socket)."""
+        call."""
         ...
 
 
@@ -83,13 +89,24 @@ def send_buffer_size(sendq_bytes: int) -> int:
     return max(MIN_SEND_BUFFER, sendq_bytes // 8)
 
 
-def tune_socket(transport: SocketTransport, sendq_bytes: int) -> None:
-    """Turn Nagle off, and bound the kernel's send buffer by the sendq.
+class TunableTransport(SocketTransport, Protocol):
+    """An asyncio transport, as :func:`tune_socket` tunes it."""
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None: ...
+
+
+def tune_socket(transport: TunableTransport, sendq_bytes: int) -> None:
+    """Turn Nagle off, bound the kernel's send buffer by the sendq, and have
+    the transport say when it starts holding bytes back.
 
     Nagle: chat lines are small and latency matters more than packet count;
     output is already coalesced per loop turn, so Nagle would only add
-    delay. The send buffer: see :func:`send_buffer_size`. One system call
-    each, once per connection."""
+    delay. The send buffer: see :func:`send_buffer_size`. A high-water mark
+    of 0 makes asyncio call ``pause_writing`` as soon as the transport's
+    buffer is not empty (the kernel's is full) and ``resume_writing`` once
+    it is empty again: the moments the session counts the kernel's share
+    (``Session.held_back``), at no cost per write. Once per connection."""
+    transport.set_write_buffer_limits(high=0)
     sock = transport.get_extra_info("socket")
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -132,7 +149,7 @@ class SocketQueue:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
 
 
-#: The one instance every socket transport hands its sessions.
+#: The one instance: the app hands it to the server (``Server.kernel``).
 SOCKET_QUEUE = SocketQueue()
 
 

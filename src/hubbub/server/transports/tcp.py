@@ -22,7 +22,7 @@ from typing import cast
 from hubbub.protocol import LineBuffer
 
 from ..interfaces import Transport
-from .base import SOCKET_QUEUE, Acceptor, LineReceiver, peer_ip, tune_socket
+from .base import Acceptor, LineReceiver, peer_ip, tune_socket
 
 
 class IRCProtocol(LineBuffer, asyncio.Protocol):
@@ -44,13 +44,12 @@ class IRCProtocol(LineBuffer, asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         acceptor = self.acceptor
-        tune_socket(transport, acceptor.sendq_bytes)
+        tune_socket(cast("asyncio.Transport", transport), acceptor.sendq_bytes)
         self.session = acceptor.accept(
             cast("Transport", transport),
             peer_ip(transport),
             tls=self.tls,
             started=self.accepted(),
-            kernel=SOCKET_QUEUE,
         )
 
     def accepted(self) -> float | None:
@@ -60,6 +59,15 @@ class IRCProtocol(LineBuffer, asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.session is not None:
             self.session.receive(self.feed(data))
+
+    def pause_writing(self) -> None:
+        # The transport holds bytes back (high-water mark 0, see tune_socket).
+        if self.session is not None:
+            self.session.held_back()
+
+    def resume_writing(self) -> None:
+        if self.session is not None:
+            self.session.caught_up()
 
     def eof_received(self) -> bool:
         # A half-closed peer sends nothing more: treat it as gone.

@@ -54,7 +54,7 @@ from websockets.typing import Subprotocol
 
 from hubbub.protocol.framing import MAX_LINE, TOO_LONG, TooLong
 
-from .base import SOCKET_QUEUE, Acceptor, LineReceiver, peer_ip, tune_socket
+from .base import Acceptor, LineReceiver, peer_ip, tune_socket
 from .handshake import BINARY, OriginPolicy, choose_subprotocol, client_address, forwarded_tls
 
 if TYPE_CHECKING:
@@ -193,6 +193,15 @@ class WebConnection(asyncio.Protocol):
             # would just hang up; say what this port is instead.
             self.transport.write(NOT_HTTP)
         self._flush()
+
+    def pause_writing(self) -> None:
+        # The transport holds bytes back (high-water mark 0, see tune_socket).
+        if self.session is not None:
+            self.session.held_back()
+
+    def resume_writing(self) -> None:
+        if self.session is not None:
+            self.session.caught_up()
 
     def eof_received(self) -> bool:
         self.ws.receive_eof()
@@ -356,5 +365,5 @@ class WebConnection(asyncio.Protocol):
         self._flush()  # the 101 goes out before anything the session writes
         tls = self.tls or (proxied and forwarded_tls(_header(headers, "X-Forwarded-Proto")))
         self.session = self.acceptor.accept(
-            self, ip, tls=tls, framed=True, started=self._accepted, kernel=SOCKET_QUEUE
+            self, ip, tls=tls, framed=True, started=self._accepted
         )
