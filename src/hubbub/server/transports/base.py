@@ -82,9 +82,10 @@ def send_buffer_size(sendq_bytes: int) -> int:
     Linux doubles the value asked for and then stores up to about twice that
     in payload (measured: SO_SNDBUF 8192 held 32,868 bytes for a peer that
     did not read), which keeps the kernel's share within half the sendq.
-    The session counts that share exactly (:func:`kernel_backlog`) once the
-    transport holds anything back. 128 KB for the default 1 MiB sendq is
-    still far more than a chat client needs in flight.
+    The session counts that share exactly (:meth:`SocketQueue.held`) once
+    the transport holds anything back. 128 KB asked (256 KB granted) for
+    the default 1 MiB sendq is still far more than a chat client needs in
+    flight.
     """
     return max(MIN_SEND_BUFFER, sendq_bytes // 8)
 
