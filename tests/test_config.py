@@ -217,3 +217,25 @@ def test_accounts_errors_name_the_key_and_file(
     with pytest.raises(ConfigError, match=re.escape(why)) as exc:
         from_mapping({"accounts": table}, file="hub.toml")
     assert (exc.value.file, exc.value.key) == ("hub.toml", key)
+
+
+def test_registration_timeout_defaults_to_30_seconds() -> None:
+    assert from_mapping({}).limits.registration_timeout == 30
+    assert from_mapping({"limits": {}}).limits.registration_timeout == 30
+
+
+@pytest.mark.parametrize(
+    ("per_ip", "expected"),
+    [(None, 10), (50, 10), (3, 3), (12, 10), (100, 20), (100_000, 20_000)],
+)
+def test_unregistered_per_ip_follows_the_per_ip_limit(per_ip: int | None, expected: int) -> None:
+    limits = {} if per_ip is None else {"max_clients_per_ip": per_ip}
+    assert from_mapping({"limits": limits}).limits.max_unregistered_per_ip == expected
+
+
+def test_unregistered_per_ip_can_be_set_and_must_be_positive() -> None:
+    limits = from_mapping({"limits": {"max_unregistered_per_ip": 2}}).limits
+    assert limits.max_unregistered_per_ip == 2
+    with pytest.raises(ConfigError) as exc:
+        from_mapping({"limits": {"max_unregistered_per_ip": 0}}, file="x.toml")
+    assert (exc.value.file, exc.value.key) == ("x.toml", "limits.max_unregistered_per_ip")

@@ -193,10 +193,13 @@ class LimitsSection:
     flood_control: bool = True
     max_clients: int = 10000
     max_clients_per_ip: int = 50
+    #: Connections from one address that have not registered yet (see
+    #: :func:`unregistered_per_ip`: by default it follows max_clients_per_ip).
+    max_unregistered_per_ip: int = 10
     sendq_bytes: int = 1048576
     ping_interval: float = 90.0
-    #: Seconds a connection may take to register (an extension of the contract).
-    registration_timeout: float = 60.0
+    #: Seconds a connection may take to register, TLS handshake included.
+    registration_timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,14 +474,31 @@ def _history(s: _Section) -> HistorySection:
     )
 
 
+def unregistered_per_ip(max_clients_per_ip: int) -> int:
+    """The default cap on unregistered connections from one address.
+
+    A fifth of the per-address limit, but at least 10, and never more than
+    the limit itself: 10 with the defaults. An operator who raises
+    ``max_clients_per_ip`` (a NAT gateway, a benchmark, a test suite, all on
+    one address) expects more of those clients to connect at once too; a
+    connection flood still holds at most this many sockets per address
+    until the registration timeout.
+    """
+    return min(max_clients_per_ip, max(10, max_clients_per_ip // 5))
+
+
 def _limits(s: _Section) -> LimitsSection:
+    per_ip = s.positive("max_clients_per_ip", int, 50)
     return LimitsSection(
         flood_control=s.get("flood_control", bool, True),
         max_clients=s.positive("max_clients", int, 10000),
-        max_clients_per_ip=s.positive("max_clients_per_ip", int, 50),
+        max_clients_per_ip=per_ip,
+        max_unregistered_per_ip=s.positive(
+            "max_unregistered_per_ip", int, unregistered_per_ip(per_ip)
+        ),
         sendq_bytes=s.positive("sendq_bytes", int, 1048576),
         ping_interval=s.positive("ping_interval", float, 90.0),
-        registration_timeout=s.positive("registration_timeout", float, 60.0),
+        registration_timeout=s.positive("registration_timeout", float, 30.0),
     )
 
 

@@ -37,7 +37,7 @@ import ssl
 from collections.abc import Callable
 from functools import partial
 
-from hubbub.config import Address, Config, ConfigError
+from hubbub.config import Address, Config, ConfigError, LimitsSection
 from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
 from hubbub.store.null import NullHistoryStore
 from hubbub.store.sqlite.accounts import SQLiteAccountStore, SQLiteChannelStore
@@ -50,8 +50,9 @@ from .commands import COMMANDS
 from .dispatch import Dispatcher
 from .server import Server
 from .timeouts import sweep
+from .transports.base import SOCKET_QUEUE
 from .transports.client_certs import accept_any_client_certificate
-from .transports.tcp import IRCProtocol
+from .transports.tcp import IRCProtocol, TLSProtocol
 from .transports.websocket import WebConnection
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ async def _bind(
         ("server.listen", a, lambda: IRCProtocol(server), None) for a in section.listen
     ]
     plans += [
-        ("server.tls_listen", a, lambda: IRCProtocol(server, tls=True), tls)
+        ("server.tls_listen", a, lambda: TLSProtocol(server), tls)
         for a in section.tls_listen
     ]
     if site is not None:
@@ -172,11 +173,15 @@ async def _bind(
              lambda: WebConnection(server, site, settings, tls=is_tls), web_tls)
             for a in section.websocket_listen
         ]  # fmt: skip
+    # A TLS handshake is part of registering: it gets no more time than the
+    # whole of it (fixed at start; a reload changes the registration part).
+    handshake = config.limits.registration_timeout
     for key, addr, factory, ctx in plans:
         try:
             listener = await loop.create_server(
                 factory, addr.host, addr.port,
                 ssl=ctx, backlog=4096, reuse_address=True, start_serving=False,
+                ssl_handshake_timeout=handshake if ctx is not None else None,
             )
         except OSError as exc:
             for other in listeners:
@@ -290,6 +295,7 @@ async def serve(
             server.offer_caps()
         else:
             log.warning("TLS client certificates are off (no SASL EXTERNAL): %s", why_not)
+    server.kernel = SOCKET_QUEUE  # the sendq counts what the sockets' kernel holds
     server.config_loader = reload_config
     server.stop = stop.set
     installed = _install_signals(server, stop)
@@ -347,9 +353,16 @@ async def _maintain(server: Server) -> None:
         await asyncio.sleep(MAINTENANCE_INTERVAL)
 
 
+def sweep_period(limits: LimitsSection) -> float:
+    """Seconds between timeout sweeps: a quarter of the ping interval and a
+    tenth of the registration timeout (so a connection that never registers
+    is closed within 10% of it), at most 5 s, at least 0.5 s."""
+    return max(0.5, min(5.0, limits.ping_interval / 4, limits.registration_timeout / 10))
+
+
 async def _sweep(server: Server) -> None:
     """Run the ping/registration timeout sweep a few times per interval."""
-    period = max(0.5, min(5.0, server.config.limits.ping_interval / 4))
+    period = sweep_period(server.config.limits)
     while True:
         await asyncio.sleep(period)
         try:

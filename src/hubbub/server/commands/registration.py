@@ -236,6 +236,7 @@ def try_register(ctx: Context) -> None:
         )
     )  # fmt: skip
     session.attach(server.network.by_uid[uid])
+    server.admission.registered(session.ip)
     welcome(ctx)
     rooms = list(server.config.server.auto_join)
     if rooms and replay.wanted(ctx):
