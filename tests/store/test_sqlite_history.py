@@ -22,8 +22,8 @@ from hubbub.store.base import (
     Target,
     identity_key,
 )
+from hubbub.store.rows import from_ms, time_ms
 from hubbub.store.sqlite.history import SQLiteHistoryStore
-from hubbub.store.sqlite.rows import from_ms, time_ms
 
 T0 = 1_700_000_000.0
 _ids = itertools.count(1)

@@ -36,7 +36,7 @@ from hubbub.auth.scram import ScramCredentials, ScramError, decoy, derive
 from hubbub.config import AccountsSection, Config, is_email
 from hubbub.protocol import casefold, is_valid_nick
 from hubbub.store.base import Account, AccountStore, PendingVerification
-from hubbub.store.sqlite.database import DatabaseError
+from hubbub.store.errors import DatabaseError
 
 from ..limits import NICKLEN
 from ..service_names import SERVICE_NICKS

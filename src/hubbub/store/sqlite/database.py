@@ -49,6 +49,8 @@ from importlib import resources
 from pathlib import Path
 from typing import IO
 
+from .. import errors
+
 log = logging.getLogger(__name__)
 
 #: ``PRAGMA application_id`` of a hubbub database ("hubb"), so another
@@ -63,12 +65,12 @@ CHECKPOINT_INTERVAL = 1.0
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-class DatabaseError(Exception):
-    """The database cannot be used; the message names the file and says why."""
+class DatabaseError(errors.DatabaseError):
+    """The database file cannot be used; the message names the file and says why."""
 
     def __init__(self, path: Path | str, why: str) -> None:
-        self.path, self.why = Path(path), why
-        super().__init__(f"{path}: {why}")
+        super().__init__(path, why)
+        self.path = Path(path)
 
 
 @dataclass(frozen=True, slots=True)
