@@ -1,0 +1,167 @@
+"""History entries written to PostgreSQL: the statements of one batch.
+
+:func:`write_entries` is the one way entries reach the tables, for the
+writer thread (a turn's entries, or many turns') and for
+:meth:`~.history.PostgresHistoryStore.append_batch` (an archiver's batch)
+alike. It is idempotent by msgid: a row whose (msgid, conversation) is
+already there is skipped (the unique index ``history_msgid``), a redaction
+of a redacted message changes nothing, and a rename is applied once (its
+msgid is noted in ``meta``). So a batch written twice, after a crash
+between writing and noting how far it got, leaves the tables as once.
+
+Rows are built by the shared encoder (:func:`hubbub.store.rows.encode`),
+exactly as SQLite's; a run of rows is one ``INSERT ... SELECT FROM
+unnest(...)``: one statement, however many rows, inserted in the batch's
+order (ids come from the table's identity, so they follow delivery order).
+Renames and redactions cut the batch into runs, so each applies between
+the rows before and after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+
+from hubbub import events as ev
+from hubbub.protocol import casefold
+
+from ..base import MESSAGE_KINDS, REDACTABLE_KINDS, Entry
+from ..rows import encode, time_ms
+from ..search import lexemes
+
+Conn = psycopg.Connection[Any]
+
+_COLUMNS = ("chan", "msgid", "time_ms", "kind", "uid", "account", "source", "target", "status",
+            "text", "fields", "words")  # fmt: skip
+_TYPES = ("text", "text", "bigint", "text", "text", "text", "text", "text", "text", "text",
+          "text", "text")  # fmt: skip
+
+_INSERT_CHANNELS = (
+    "INSERT INTO channels (name) SELECT DISTINCT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING"
+)
+_INSERT_ROWS = (
+    "INSERT INTO history (conv, msgid, time_ms, kind, uid, account, source, target, status, "
+    "text, fields, words) "
+    "SELECT coalesce(c.id, 0), r.msgid, r.time_ms, r.kind, r.uid, r.account, r.source, "
+    "r.target, r.status, r.text, r.fields, "
+    "CASE WHEN r.words IS NULL THEN NULL ELSE array_to_tsvector(string_to_array(r.words, ' ')) END "
+    f"FROM unnest({', '.join(f'%s::{t}[]' for t in _TYPES)}) "
+    f"WITH ORDINALITY AS r({', '.join(_COLUMNS)}, n) "
+    "LEFT JOIN channels c ON c.name = r.chan "
+    # Ordered, so ids are given in the batch's order (PostgreSQL evaluates
+    # the identity's nextval after the sort).
+    "ORDER BY r.n "
+    "ON CONFLICT (msgid, conv) DO NOTHING RETURNING id, msgid, conv"
+)
+_INSERT_PRIVATE = (
+    "INSERT INTO private (owner, peer, id, nick) "
+    "SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[]) "
+    "ON CONFLICT DO NOTHING"
+)
+_REDACT = (
+    "UPDATE history SET kind = 'REDACTED', text = NULL, fields = NULL, words = NULL "
+    "WHERE msgid = %s AND kind = ANY(%s)"
+)
+
+#: Private message parties by msgid: (sender key, recipient casefolded nick,
+#: recipient nick, recipient key, sender casefolded nick, sender nick).
+Parties = dict[str, tuple[str, str, str, str, str, str]]
+
+
+class _Run:
+    """Rows waiting to be inserted together."""
+
+    __slots__ = ("channels", "columns", "parties")
+
+    def __init__(self) -> None:
+        self.columns: list[list[Any]] = [[] for _ in _COLUMNS]
+        self.channels: set[str] = set()
+        self.parties: Parties = {}
+
+    def add(self, chan: str | None, msgid: str, ms: int, body: tuple[Any, ...],
+            words: str | None) -> None:  # fmt: skip
+        for column, value in zip(self.columns, (chan, msgid, ms, *body, words), strict=True):
+            column.append(value)
+        if chan is not None:
+            self.channels.add(chan)
+
+    def flush(self, conn: Conn) -> int:
+        """Insert the rows (and their private parties); how many were new."""
+        if not self.columns[0]:
+            return 0
+        if self.channels:
+            conn.execute(_INSERT_CHANNELS, (list(self.channels),))
+        inserted = conn.execute(_INSERT_ROWS, self.columns).fetchall()
+        if self.parties:
+            owners: list[str] = []
+            peers: list[str] = []
+            ids: list[int] = []
+            nicks: list[str] = []
+            for rid, msgid, conv in inserted:
+                found = self.parties.get(msgid) if conv == 0 else None
+                if found is None:
+                    continue
+                sender, to_cf, to_nick, recipient, from_cf, from_nick = found
+                owners += (sender, recipient)
+                peers += (to_cf, from_cf)
+                ids += (rid, rid)
+                nicks += (to_nick, from_nick)
+            if ids:
+                conn.execute(_INSERT_PRIVATE, (owners, peers, ids, nicks))
+        self.__init__()  # type: ignore[misc]
+        return len(inserted)
+
+
+def _words(body: tuple[Any, ...], search: bool) -> str | None:
+    """The search document of a row: its words, space separated (None: none)."""
+    if not search or body[0] not in MESSAGE_KINDS or not body[6]:
+        return None
+    return " ".join(lexemes(body[6])) or None
+
+
+def write_entries(conn: Conn, entries: Iterable[Entry], *, search: bool) -> int:
+    """Write ``entries`` (inside the caller's transaction); how many rows were new."""
+    run = _Run()
+    new = 0
+    for entry in entries:
+        event = entry.event
+        body = encode(event, entry.account)
+        if body is None:
+            if isinstance(event, ev.MessageRedacted):
+                new += run.flush(conn)
+                conn.execute(_REDACT, (event.redacted, list(REDACTABLE_KINDS)))
+            elif isinstance(event, ev.ChannelRenamed):
+                new += run.flush(conn)
+                rename(conn, event.msgid, casefold(event.channel), casefold(event.new))
+            continue
+        msgid, ms = event.msgid, time_ms(event.time)
+        words = _words(body, search)
+        if entry.parties is not None:
+            sender, recipient = entry.parties
+            run.add(None, msgid, ms, body, words)
+            run.parties[msgid] = (sender.key, casefold(recipient.nick), recipient.nick,
+                                  recipient.key, casefold(sender.nick), sender.nick)  # fmt: skip
+        for name in entry.channels:
+            run.add(name, msgid, ms, body, words)
+    return new + run.flush(conn)
+
+
+def rename(conn: Conn, msgid: str, old: str, new: str) -> None:
+    """The history of ``old`` is ``new``'s from now on (once per rename
+    event: a replayed rename changes nothing). An older channel that had
+    the name ``new`` (and emptied) keeps its rows under a name no one can
+    join (channel names cannot hold a BEL)."""
+    if old == new:
+        return
+    first = conn.execute(
+        "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING RETURNING key",
+        (f"renamed:{msgid}", f"{old} {new}"),
+    ).fetchone()
+    if first is None:
+        return
+    row = conn.execute("SELECT id FROM channels WHERE name = %s", (old,)).fetchone()
+    conn.execute("UPDATE channels SET name = name || chr(7) || id WHERE name = %s", (new,))
+    if row is not None:
+        conn.execute("UPDATE channels SET name = %s WHERE id = %s", (new, row[0]))
