@@ -28,6 +28,8 @@ class _OnSQLite:
     """Where the shared queries run in the embedded database."""
 
     _taken: type[Exception] = sqlite3.IntegrityError
+    #: Writes are appends to the write-ahead log, on the loop's writer.
+    writes_block = False
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -71,6 +71,9 @@ ChannelOp = tuple[str, int, str]  # ("insert" | "rename", channel id, name)
 class SQLiteHistoryStore(SQLiteQueries):
     """History in the embedded database (see the module docstring)."""
 
+    #: Pruning is a page-cache write on the loop's writer: no thread needed.
+    upkeep_blocks = False
+
     def __init__(self, db: Database, *, search: bool = True) -> None:
         self.db = db
         #: Whether :meth:`close` closes the database too: only when this store
