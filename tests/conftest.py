@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hubtest import RunningServer, ServerFactory, start_server
+from pgtest import PgServer
 
 
 @pytest.fixture
@@ -38,3 +39,19 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
 def server(server_factory: ServerFactory) -> RunningServer:
     """A server with the embedded defaults (auto_join #lobby, flood control on)."""
     return server_factory()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the whole run (started on first use; tests
+    that stop it start their own :class:`pgtest.PgServer`)."""
+    server = PgServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """The URL of a fresh, empty database on :func:`pg_server`."""
+    return pg_server.new_database()

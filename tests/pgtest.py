@@ -18,6 +18,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -54,10 +55,13 @@ def need_postgres() -> str:
 
 
 class PgServer:
-    """One PostgreSQL server in ``root`` (its data, socket and log)."""
+    """One PostgreSQL server in a folder of its own under the system's temp
+    folder (pytest's folders are private to root: the postgres user could
+    not reach them): its data, socket and log. :meth:`remove` when done."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self) -> None:
         self.bin = need_postgres()
+        root = Path(tempfile.mkdtemp(prefix="hubbub-pg-"))
         self.root = root
         self.data = root / "data"
         self.sock = root / "sock"
@@ -99,6 +103,11 @@ class PgServer:
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast``: connections are cut, as an outage does)."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        """Stop the server at once and delete its folder."""
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def running(self) -> bool:
         return self._run("pg_ctl", "-D", str(self.data), "status", check=False).returncode == 0
