@@ -55,3 +55,14 @@ def pg_server() -> Iterator[PgServer]:
 def pg_url(pg_server: PgServer) -> str:
     """The URL of a fresh, empty database on :func:`pg_server`."""
     return pg_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def history_database(request: pytest.FixtureRequest) -> str:
+    """For integration tests that run on both databases: the line to put
+    under ``[history]`` (nothing for the embedded SQLite default; a fresh
+    PostgreSQL database's URL otherwise)."""
+    if request.param == "sqlite":
+        return ""
+    url = request.getfixturevalue("pg_url")
+    return f'database = "{url}"\n'
