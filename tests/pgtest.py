@@ -90,13 +90,18 @@ class PgServer:
                                f"{self.log.read_text() if self.log.exists() else ''}")
         return done
 
-    def start(self) -> None:
-        """Start (or start again) the server; returns once it accepts connections."""
-        # Durability settings off: a test's server is thrown away, and the
-        # machine is shared. listen_addresses='' means the socket only.
-        options = (f"-p {PORT} -k {self.sock} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB "
-                   "-c max_connections=60")  # fmt: skip
+    def start(self, *, durable: bool = False) -> None:
+        """Start (or start again) the server; returns once it accepts connections.
+
+        Tests run without durability (a test's server is thrown away, and the
+        machine is shared); benchmarks ask for PostgreSQL's defaults
+        (``durable``: fsync, synchronous commits), as production runs it."""
+        options = f"-p {PORT} -k {self.sock} -c listen_addresses='' -c max_connections=60"
+        if durable:
+            options += " -c shared_buffers=256MB"
+        else:
+            options += (" -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                        "-c shared_buffers=16MB")  # fmt: skip
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log),
                   "-w", "-t", "60", "start")  # fmt: skip
 
