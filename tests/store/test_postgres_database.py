@@ -6,6 +6,7 @@ an outage (PostgreSQL stopped and started again under it)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -212,3 +213,27 @@ def test_a_write_postgresql_refuses_is_dropped_alone(store: PostgresHistoryStore
     keep(store, said(clock, "#tea", "two"))
     assert texts(store.latest(chan(), None, 10)) == ["one", "two"]
     assert store.writer.waiting == 0
+
+
+def test_turns_queued_behind_a_slow_write_go_in_one_transaction_in_order(
+    store: PostgresHistoryStore,
+) -> None:
+    clock = Clock()
+    started = threading.Event()
+
+    def slow(conn: Conn) -> None:
+        started.set()
+        time.sleep(0.3)
+
+    store.writer.submit(CallJob(slow))
+    assert started.wait(5)
+    commits = store.writer.commits
+    lines = [said(clock, "#tea", f"turn {i}") for i in range(6)]
+    for i, line in enumerate(lines):
+        store.record(Entry(line, None, ("#tea",)))
+        store.commit()
+        if i == 2:  # something else between two turns (a channel's state)
+            store.writer.submit(CallJob(lambda conn: None))
+    settle(store)
+    assert store.writer.commits - commits == 2  # the slow one, then all the rest at once
+    assert texts(store.latest(chan(), None, 10)) == [e.text for e in lines]

@@ -10,8 +10,10 @@ msgid is noted in ``meta``). So a batch written twice, after a crash
 between writing and noting how far it got, leaves the tables as once.
 
 Rows are built by the shared encoder (:func:`hubbub.store.rows.encode`),
-exactly as SQLite's; a run of rows is one ``INSERT ... SELECT FROM
-unnest(...)``: one statement, however many rows, inserted in the batch's
+exactly as SQLite's. A run of rows is copied (binary ``COPY``, which costs
+the writer thread about a sixth of what adapting the same rows as array
+parameters does, measured: 1.7 against 11 us a row) into a temporary
+staging table, then moved with one ``INSERT ... SELECT`` in the batch's
 order (ids come from the table's identity, so they follow delivery order).
 Renames and redactions cut the batch into runs, so each applies between
 the rows before and after it.
@@ -33,13 +35,19 @@ from ..search import lexemes
 
 Conn = psycopg.Connection[Any]
 
-_COLUMNS = ("chan", "msgid", "time_ms", "kind", "uid", "account", "source", "target", "status",
-            "text", "fields", "words")  # fmt: skip
-_TYPES = ("text", "text", "bigint", "text", "text", "text", "text", "text", "text", "text",
-          "text", "text")  # fmt: skip
-
+#: The staging table of a connection: rows are copied here, then inserted.
+#: Emptied at every commit (and by a rollback: temporary rows are transactional).
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS hubbub_staging (n int4, chan text, msgid text, "
+    "time_ms int8, kind text, uid text, account text, source text, target text, status text, "
+    "text text, fields text, words text) ON COMMIT DELETE ROWS"
+)
+_STAGING_TYPES = ["int4", "text", "text", "int8", "text", "text", "text", "text", "text", "text",
+                  "text", "text", "text"]  # fmt: skip
+_COPY = "COPY hubbub_staging FROM STDIN (FORMAT BINARY)"
 _INSERT_CHANNELS = (
-    "INSERT INTO channels (name) SELECT DISTINCT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING"
+    "INSERT INTO channels (name) SELECT DISTINCT chan FROM hubbub_staging WHERE chan IS NOT NULL "
+    "ON CONFLICT (name) DO NOTHING"
 )
 _INSERT_ROWS = (
     "INSERT INTO history (conv, msgid, time_ms, kind, uid, account, source, target, status, "
@@ -47,11 +55,9 @@ _INSERT_ROWS = (
     "SELECT coalesce(c.id, 0), r.msgid, r.time_ms, r.kind, r.uid, r.account, r.source, "
     "r.target, r.status, r.text, r.fields, "
     "CASE WHEN r.words IS NULL THEN NULL ELSE array_to_tsvector(string_to_array(r.words, ' ')) END "
-    f"FROM unnest({', '.join(f'%s::{t}[]' for t in _TYPES)}) "
-    f"WITH ORDINALITY AS r({', '.join(_COLUMNS)}, n) "
-    "LEFT JOIN channels c ON c.name = r.chan "
+    "FROM hubbub_staging r LEFT JOIN channels c ON c.name = r.chan "
     # Ordered, so ids are given in the batch's order (PostgreSQL evaluates
-    # the identity's nextval after the sort).
+    # the identity's nextval above the sort).
     "ORDER BY r.n "
     "ON CONFLICT (msgid, conv) DO NOTHING RETURNING id, msgid, conv"
 )
@@ -73,27 +79,32 @@ Parties = dict[str, tuple[str, str, str, str, str, str]]
 class _Run:
     """Rows waiting to be inserted together."""
 
-    __slots__ = ("channels", "columns", "parties")
+    __slots__ = ("channels", "parties", "rows")
 
     def __init__(self) -> None:
-        self.columns: list[list[Any]] = [[] for _ in _COLUMNS]
-        self.channels: set[str] = set()
+        self.rows: list[tuple[Any, ...]] = []
+        self.channels = False
         self.parties: Parties = {}
 
     def add(self, chan: str | None, msgid: str, ms: int, body: tuple[Any, ...],
             words: str | None) -> None:  # fmt: skip
-        for column, value in zip(self.columns, (chan, msgid, ms, *body, words), strict=True):
-            column.append(value)
+        self.rows.append((len(self.rows), chan, msgid, ms, *body, words))
         if chan is not None:
-            self.channels.add(chan)
+            self.channels = True
 
     def flush(self, conn: Conn) -> int:
         """Insert the rows (and their private parties); how many were new."""
-        if not self.columns[0]:
+        if not self.rows:
             return 0
+        # Every time: a transaction that made the table and rolled back took it along.
+        conn.execute(_STAGING)
+        with conn.cursor().copy(_COPY) as copy:
+            copy.set_types(_STAGING_TYPES)
+            for row in self.rows:
+                copy.write_row(row)
         if self.channels:
-            conn.execute(_INSERT_CHANNELS, (list(self.channels),))
-        inserted = conn.execute(_INSERT_ROWS, self.columns).fetchall()
+            conn.execute(_INSERT_CHANNELS)
+        inserted = conn.execute(_INSERT_ROWS).fetchall()
         if self.parties:
             owners: list[str] = []
             peers: list[str] = []
@@ -110,7 +121,9 @@ class _Run:
                 nicks += (to_nick, from_nick)
             if ids:
                 conn.execute(_INSERT_PRIVATE, (owners, peers, ids, nicks))
-        self.__init__()  # type: ignore[misc]
+        # Empty for the next run of this transaction (a commit empties it too).
+        conn.execute("DELETE FROM hubbub_staging")
+        self.rows, self.channels, self.parties = [], False, {}
         return len(inserted)
 
 
