@@ -6,12 +6,15 @@ moment (the unique name settles it: one wins, the other is told)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from hubtest import RunningServer, ServerFactory
+from hubtest import RunningServer, ServerFactory, free_port
 from ircclient import LineClient
 from pgtest import PgServer
 
@@ -143,3 +146,20 @@ def test_two_servers_on_one_postgresql_registering_one_name_at_once_one_wins(
         assert (len(won), len(lost)) == (1, 1), (won, lost)
     # The accounts are one: either server logs anyone in.
     assert sasl(first, "zoe1") == sasl(second, "zoe0") == "903"
+
+
+def test_a_postgresql_that_cannot_be_reached_at_start_is_a_clear_error(
+    tmp_path: Path, own_server: PgServer
+) -> None:
+    url = own_server.url("hubbub", password=DB_PASSWORD)
+    own_server.stop()
+    config = tmp_path / "hubbub.toml"
+    config.write_text(f'[history]\ndatabase = "{url}"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "hubbub", "serve", "--listen", f"127.0.0.1:{free_port()}",
+         "--data-dir", str(tmp_path / "data"), "--config", str(config)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "history.database" in done.stderr and "cannot reach PostgreSQL" in done.stderr
+    assert DB_PASSWORD not in done.stderr + done.stdout and "hubbub:***@" in done.stderr
