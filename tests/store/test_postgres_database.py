@@ -237,3 +237,30 @@ def test_turns_queued_behind_a_slow_write_go_in_one_transaction_in_order(
     settle(store)
     assert store.writer.commits - commits == 2  # the slow one, then all the rest at once
     assert texts(store.latest(chan(), None, 10)) == [e.text for e in lines]
+
+
+def test_an_entry_postgresql_refuses_costs_only_itself_not_its_turn(
+    store: PostgresHistoryStore,
+) -> None:
+    # The IRC parser never lets a NUL through; PostgreSQL's text refuses it:
+    # the stand-in for any row it would refuse.
+    clock = Clock()
+    turn = [said(clock, "#tea", "good 1"), said(clock, "#tea", "bad \x00 row"),
+            said(clock, "#tea", "good 2")]  # fmt: skip
+    keep(store, *turn)
+    keep(store, said(clock, "#tea", "next turn"))
+    assert texts(store.latest(chan(), None, 10)) == ["good 1", "good 2", "next turn"]
+
+
+def test_a_node_that_records_nothing_still_reads(pg_url: str) -> None:
+    writer = PostgresHistoryStore.open(pg_url)
+    # As a cluster node that is not the archiver: it reads what the archiver wrote.
+    reader = PostgresHistoryStore.open(pg_url, record_live=False)
+    clock = Clock()
+    try:
+        keep(reader, said(clock, "#tea", "recorded by the reader: not kept"))
+        keep(writer, said(clock, "#tea", "archived by the archiver"))
+        assert texts(reader.latest(chan(), None, 10)) == ["archived by the archiver"]
+    finally:
+        reader.close()
+        writer.close()

@@ -74,6 +74,12 @@ class HistoryJob(Job):
     def run(self, conn: Conn) -> None:
         write_entries(conn, self.entries, search=self.search)
 
+    def split(self) -> list[Job]:
+        """One job per entry."""
+        if len(self.entries) <= 1:
+            return []
+        return [HistoryJob([entry], self.search) for entry in self.entries]
+
     @classmethod
     def run_group(cls, conn: Conn, jobs: list[Job]) -> None:
         """Consecutive turns in one set of statements."""
@@ -106,11 +112,13 @@ class PostgresHistoryStore(HistoryQueries):
         self._prepare_search(search)
 
     @classmethod
-    def open(cls, url: str, *, search: bool = True) -> PostgresHistoryStore:
+    def open(
+        cls, url: str, *, search: bool = True, record_live: bool = True
+    ) -> PostgresHistoryStore:
         """Open the database at ``url`` for this store alone (tests, tools)."""
         db = PgDatabase.open(url)
         try:
-            store = cls(db, search=search)
+            store = cls(db, search=search, record_live=record_live)
         except BaseException:
             db.close()
             raise

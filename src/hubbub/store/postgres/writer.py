@@ -19,8 +19,9 @@ goes on, and history catches up when PostgreSQL is back. The queue is
 bounded (:data:`MAX_QUEUED` entries of history): past it the oldest
 history goes, and the log says how much. A job that PostgreSQL refuses for
 what it holds (not an outage: a bug, or data it cannot take) is tried
-alone, and dropped with a log line if it fails alone too, so one bad row
-never holds back everything after it.
+alone, then entry by entry, and only what is refused alone is dropped,
+with a log line: one bad row never holds back, nor takes along, anything
+else.
 
 Jobs with a ``key`` (a registered channel's state) replace a queued job
 with the same key: only the newest state of a channel needs writing, and
@@ -71,6 +72,11 @@ class Job:
     def run(self, conn: Conn) -> None:
         """Write (inside a transaction the writer opened)."""
         raise NotImplementedError
+
+    def split(self) -> list[Job]:
+        """Smaller jobs doing the same work (each entry of a turn alone), to
+        find the part PostgreSQL refuses; none when it cannot be split."""
+        return []
 
     @classmethod
     def run_group(cls, conn: Conn, jobs: list[Job]) -> None:
@@ -255,9 +261,28 @@ class Writer(threading.Thread):
                 self._unreachable(lost)
                 return  # the rest stay queued; an outage is not their fault
             except psycopg.Error as refused:
-                log.error("%s: dropped a write PostgreSQL refuses (%d events): %s",
-                          self.db.shown, job.size, self.db.error(refused).why)  # fmt: skip
+                if not self._alone(job.split()):
+                    return
+                if job.size <= 1:
+                    log.error("%s: dropped a write PostgreSQL refuses (%d events): %s",
+                              self.db.shown, job.size, self.db.error(refused).why)  # fmt: skip
             self._done([job])
+
+    def _alone(self, parts: list[Job]) -> bool:
+        """Write each part in its own transaction (a refused job's entries, so
+        only the one PostgreSQL refuses is lost); False on an outage."""
+        for part in parts:
+            try:
+                conn = self._connection()
+                with conn.transaction():
+                    part.run(conn)
+            except UNREACHABLE as lost:
+                self._unreachable(lost)
+                return False
+            except psycopg.Error as refused:
+                log.error("%s: dropped a write PostgreSQL refuses (%d events): %s",
+                          self.db.shown, part.size, self.db.error(refused).why)  # fmt: skip
+        return True
 
     def _done(self, jobs: list[Job]) -> None:
         """The jobs are written (or dropped): out of the queue."""
