@@ -18,6 +18,7 @@ from hubbub.store.base import Entry, Party, Scope, identity_key
 from hubbub.store.errors import DatabaseError
 from hubbub.store.postgres.database import MIGRATIONS, SCHEMA_VERSION, PgDatabase, schema_version
 from hubbub.store.postgres.history import PostgresHistoryStore
+from hubbub.store.postgres.rowsql import COPY_FROM
 from hubbub.store.postgres.writer import CallJob, Conn
 
 from pgtest import PgServer
@@ -264,3 +265,30 @@ def test_a_node_that_records_nothing_still_reads(pg_url: str) -> None:
     finally:
         reader.close()
         writer.close()
+
+
+@pytest.mark.parametrize("per_turn", [5, COPY_FROM * 3])
+def test_short_turns_and_long_copied_ones_keep_order_and_privacy(
+    store: PostgresHistoryStore, per_turn: int
+) -> None:
+    clock = Clock()
+    events = []
+    for i in range(per_turn):
+        if i % 7 == 3:
+            e = dm(clock, "alice", "bob", f"private {i}")
+            events.append(Entry(e, None, (), (Party(identity_key("u-alice", None), "alice"),
+                                               Party(identity_key("u-bob", None), "bob"))))
+        else:
+            events.append(Entry(said(clock, f"#c{i % 2}", f"line {i}"), None, (f"#c{i % 2}",)))
+    for entry in events:
+        store.record(entry)
+    store.commit()
+    settle(store)
+    for name in ("#c0", "#c1"):
+        assert texts(store.latest(chan(name), None, 1000)) == [
+            e.event.text for e in events if e.channels == (name,)]  # type: ignore[union-attr]
+    bob = Scope.of_private((identity_key("u-bob", None),), "alice")
+    assert texts(store.latest(bob, None, 1000)) == [
+        e.event.text for e in events if e.parties]  # type: ignore[union-attr]
+    mallory = Scope.of_private((identity_key("u-mallory", None),), "*")
+    assert store.latest(mallory, None, 1000) == []
