@@ -6,7 +6,8 @@ Writing: ``record`` (on the loop, for every kept event) appends the entry
 to a list; ``commit`` (on the loop, once per turn, before that turn's
 output is written) hands the list to the :class:`~.writer.Writer` thread
 and returns at once. The writer commits it (with whatever else is queued)
-in one transaction, typically within a millisecond on a local server.
+in one transaction, within a few milliseconds (PostgreSQL's commit waits
+for its WAL's fsync: 1-4 ms on the test machine's disk).
 
 Durability, and why it differs from SQLite: SQLite commits on the loop
 because a write-ahead-log append is a page-cache write of microseconds; a
@@ -15,7 +16,7 @@ there), which the loop must never wait for. So on PostgreSQL a line is
 durable within one loop turn plus one round trip of being delivered, not
 before its bytes leave: a ``kill -9`` of hubbub (or a crash of its host)
 can lose what the writer had not committed yet (the lines of the last
-millisecond or so; measured in docs/performance.md), while a clean stop
+few milliseconds; measured in docs/performance.md), while a clean stop
 (SIGTERM, RESTART) writes everything first. Holding every turn's output
 until PostgreSQL confirmed would close that window at the price of a round
 trip of latency on every line, and of stopping chat whenever PostgreSQL
