@@ -9,6 +9,7 @@ import pytest
 
 from clusterkit import RedisServer
 from hubtest import RunningServer, ServerFactory, start_server
+from pgtest import PgServer
 
 
 @pytest.fixture
@@ -56,3 +57,30 @@ def durable_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path / "redis", fsync="always")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the whole run (started on first use; tests
+    that stop it start their own :class:`pgtest.PgServer`)."""
+    server = PgServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """The URL of a fresh, empty database on :func:`pg_server`."""
+    return pg_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def history_database(request: pytest.FixtureRequest) -> str:
+    """For integration tests that run on both databases: the line to put
+    under ``[history]`` (nothing for the embedded SQLite default; a fresh
+    PostgreSQL database's URL otherwise)."""
+    if request.param == "sqlite":
+        return ""
+    url = request.getfixturevalue("pg_url")
+    return f'database = "{url}"\n'

@@ -24,13 +24,18 @@ class Closed(Exception):
 class LineClient:
     """One test connection to a server."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 5.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(
+        self, host: str, port: int, *, timeout: float = 5.0, sock: socket.socket | None = None
+    ) -> None:
+        """Connect to ``host:port``, or talk over ``sock`` (already connected)."""
+        self.sock = sock or socket.create_connection((host, port), timeout=timeout)
         self.timeout = timeout
         self.lines = LineBuffer()
         self.inbox: list[Message] = []
         self.closed = False
         self.nick: str | None = None
+        #: Bytes received so far, as they came off the socket.
+        self.bytes_read = 0
 
     def send(self, line: str | bytes) -> None:
         data = line if isinstance(line, bytes) else line.encode()
@@ -51,6 +56,7 @@ class LineClient:
         if not data:
             self.closed = True
             raise Closed("EOF")
+        self.bytes_read += len(data)
         for raw in self.lines.feed(data):
             assert isinstance(raw, bytes)
             self.inbox.append(parse_line(decode(raw)[0]))

@@ -16,7 +16,11 @@ never touch asyncio or sockets; they need a *loop* (``time``, ``call_soon``,
   until something arrives on it.
 * :class:`FakeTransport` keeps the bytes the server wrote and records close,
   abort, pause and resume. Its ``buffer_size`` is what the server sees as the
-  kernel's unsent backlog, so a test can play a client that stopped reading.
+  transport's unsent backlog and its ``kernel_size`` what the kernel holds
+  below it (:data:`FAKE_KERNEL`), so a test can play a client that
+  stopped reading. Like asyncio's transports with a high-water mark of 0, it
+  tells the session when a write leaves its buffer non-empty
+  (``held_back``), and :meth:`FakeTransport.drain` empties it (``caught_up``).
 
 A :class:`FakeClient` is the client end and plays the TCP transport's part
 too: :meth:`FakeClient.send` frames the bytes into lines (the same
@@ -54,6 +58,7 @@ from hubbub.store.sqlite.database import Database
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "FAKE_KERNEL",
     "NO_HISTORY",
     "FakeClient",
     "FakeLoop",
@@ -243,6 +248,15 @@ class FakeTransport:
         self.writes = 0
         #: Bytes written after close/abort (a real transport would drop them).
         self.written_after_close = 0
+        #: What the kernel holds for the peer, as ``kernel_backlog`` reports it.
+        self.kernel_size = 0
+        #: How often the server asked the kernel (it should only when lagging).
+        self.kernel_looks = 0
+        #: The server had the kernel drop its queue (a sendq overflow).
+        self.kernel_dropped = False
+        #: The session to tell when writing backs up (set by Harness.connect).
+        self.session: Session | None = None
+        self.writing_paused = False
 
     def write(self, data: bytes) -> None:
         """Keep ``data`` for the client to read."""
@@ -251,10 +265,24 @@ class FakeTransport:
             return
         self.writes += 1
         self.data += data
+        if self.buffer_size > 0 and not self.writing_paused and self.session is not None:
+            self.writing_paused = True
+            self.session.held_back()
+
+    def drain(self) -> None:
+        """The client read everything: the transport's buffer is empty."""
+        self.buffer_size = 0
+        if self.writing_paused and self.session is not None:
+            self.writing_paused = False
+            self.session.caught_up()
 
     def get_write_buffer_size(self) -> int:
-        """The simulated kernel backlog."""
+        """The simulated transport backlog."""
         return self.buffer_size
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """No socket here."""
+        return default
 
     def close(self) -> None:
         """Close after flushing (what the server does after ERROR)."""
@@ -279,6 +307,24 @@ class FakeTransport:
         out = bytes(self.data)
         self.data.clear()
         return out
+
+
+class FakeKernel:
+    """The kernel below a FakeTransport: ``kernel_size`` is what it holds."""
+
+    def held(self, transport: Any) -> int:
+        """What the kernel holds (and count the look)."""
+        assert isinstance(transport, FakeTransport)
+        transport.kernel_looks += 1
+        return transport.kernel_size
+
+    def drop(self, transport: Any) -> None:
+        """The kernel's queue is dropped at the abort that follows."""
+        assert isinstance(transport, FakeTransport)
+        transport.kernel_dropped = True
+
+
+FAKE_KERNEL = FakeKernel()
 
 
 class FakeClient:
@@ -417,6 +463,7 @@ class Harness:
         if bus is None and TEST_BUS == "later":
             bus = LaterBus(self.loop)
         self.server = Server(self.config, self.loop, history=history, bus=bus, **stores)
+        self.server.kernel = FAKE_KERNEL
         self.dispatcher = Dispatcher(self.server, COMMANDS)
         self.server.dispatch = self.dispatcher.run
         self.clients: list[FakeClient] = []
@@ -466,6 +513,7 @@ class Harness:
         session = self.server.accept(transport, ip, tls=tls, certfp=certfp)
         if session is None:
             raise ConnectionRefusedError(transport.take().decode())
+        transport.session = session
         client = FakeClient(self, transport, session)
         self.clients.append(client)
         caps = tuple(caps)

@@ -32,18 +32,12 @@ import gc
 import logging
 import resource
 import signal
-import sqlite3
 import ssl
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from hubbub.config import Address, Config, ConfigError
-from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
-from hubbub.store.null import NullHistoryStore
-from hubbub.store.sqlite.accounts import SQLiteAccountStore, SQLiteChannelStore
-from hubbub.store.sqlite.database import Database, DatabaseError, explain
-from hubbub.store.sqlite.history import SQLiteHistoryStore
+from hubbub.config import Address, Config, ConfigError, LimitsSection
 from hubbub.web.site import Site
 
 from . import notify
@@ -53,9 +47,11 @@ from .dispatch import Dispatcher
 from .ids import Ids
 from .server import Server
 from .state import Network
+from .stores import open_stores
 from .timeouts import sweep
+from .transports.base import SOCKET_QUEUE
 from .transports.client_certs import accept_any_client_certificate
-from .transports.tcp import IRCProtocol
+from .transports.tcp import IRCProtocol, TLSProtocol
 from .transports.websocket import WebConnection
 
 if TYPE_CHECKING:
@@ -97,43 +93,6 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def open_database(config: Config) -> Database | None:
-    """The embedded database, when anything is kept: one file (``[history]
-    database``, under the data dir) for history and accounts alike, so it is
-    opened when either is on."""
-    if not (config.history.enabled or config.accounts.enabled):
-        return None
-    path = config.resolve(config.history.database)
-    try:
-        db = Database.open(path)
-    except DatabaseError as exc:
-        file = str(config.path) if config.path else None
-        raise ConfigError(file, "history.database", str(exc)) from None
-    db.start_checkpoints()
-    log.info("database %s", path)
-    return db
-
-
-def history_store(config: Config, db: Database | None) -> HistoryStore:
-    """The history store on ``db`` (the null one when history is off)."""
-    if db is None or not config.history.enabled:
-        return NullHistoryStore()
-    try:
-        return SQLiteHistoryStore(db, search=config.history.search)
-    except sqlite3.Error as exc:
-        file = str(config.path) if config.path else None
-        raise ConfigError(file, "history.database", f"{db.path}: {explain(exc)}") from None
-
-
-def account_stores(
-    config: Config, db: Database | None
-) -> tuple[AccountStore | None, ChannelStore | None]:
-    """The account and channel stores on ``db`` (None: accounts are off)."""
-    if db is None or not config.accounts.enabled:
-        return None, None
-    return SQLiteAccountStore(db), SQLiteChannelStore(db)
-
-
 def tls_context(config: Config) -> ssl.SSLContext:
     """A server TLS context from the certificate and key (see
     :meth:`Config.tls_files`); a ConfigError that says what to do if they
@@ -168,7 +127,7 @@ async def _bind(
         ("server.listen", a, lambda: IRCProtocol(server), None) for a in section.listen
     ]
     plans += [
-        ("server.tls_listen", a, lambda: IRCProtocol(server, tls=True), tls)
+        ("server.tls_listen", a, lambda: TLSProtocol(server), tls)
         for a in section.tls_listen
     ]
     if site is not None:
@@ -179,11 +138,15 @@ async def _bind(
              lambda: WebConnection(server, site, settings, tls=is_tls), web_tls)
             for a in section.websocket_listen
         ]  # fmt: skip
+    # A TLS handshake is part of registering: it gets no more time than the
+    # whole of it (fixed at start; a reload changes the registration part).
+    handshake = config.limits.registration_timeout
     for key, addr, factory, ctx in plans:
         try:
             listener = await loop.create_server(
                 factory, addr.host, addr.port,
                 ssl=ctx, backlog=4096, reuse_address=True, start_serving=False,
+                ssl_handshake_timeout=handshake if ctx is not None else None,
             )
         except OSError as exc:
             for other in listeners:
@@ -277,23 +240,21 @@ async def serve(
     # context of their own that does not, so browsers never prompt for one.
     tls = tls_context(config) if section.tls_listen else None
     web_tls = tls_context(config) if section.websocket_listen and section.tls_cert else None
-    db = open_database(config)
+    stores = open_stores(config)
     bus: RedisBus | None = None
     try:
-        history = history_store(config, db)
-        accounts, channels = account_stores(config, db)
         network = None
         if config.cluster.enabled:
             bus, network = await join_cluster(config)
         server = Server(
-            config, loop, history=history, accounts=accounts, channels=channels, bus=bus,
-            network=network, ids=Ids(bus.prefix) if bus is not None else None,
+            config, loop, history=stores.history, accounts=stores.accounts,
+            channels=stores.channels, bus=bus, network=network,
+            ids=Ids(bus.prefix) if bus is not None else None,
         )  # fmt: skip
     except BaseException:
         if bus is not None:
             await bus.leave()
-        if db is not None:
-            db.close()
+        stores.close()
         raise
     if bus is not None:
         bus.serve(ClusterNode(server))
@@ -309,6 +270,7 @@ async def serve(
             server.offer_caps()
         else:
             log.warning("TLS client certificates are off (no SASL EXTERNAL): %s", why_not)
+    server.kernel = SOCKET_QUEUE  # the sendq counts what the sockets' kernel holds
     server.config_loader = reload_config
     server.stop = stop.set
     installed = _install_signals(server, stop)
@@ -343,8 +305,7 @@ async def serve(
         if bus is not None:
             await bus.leave()
         server.close()
-        if db is not None:
-            db.close()
+        stores.close()
         log.info("stopped")
     return server.restart_requested
 
@@ -389,7 +350,7 @@ async def _maintain(server: Server) -> None:
             max_age = server.config.history.max_age
             if max_age > 0:
                 cutoff = int((server.now() - max_age) * 1000)
-                while server.history.prune(cutoff, PRUNE_BATCH) == PRUNE_BATCH:
+                while await _prune(server, cutoff) == PRUNE_BATCH:
                     await asyncio.sleep(0.01)
             server.history.index()
             while server.history.compact():
@@ -399,9 +360,40 @@ async def _maintain(server: Server) -> None:
         await asyncio.sleep(MAINTENANCE_INTERVAL)
 
 
+def sweep_period(limits: LimitsSection) -> float:
+    """Seconds between timeout sweeps: a quarter of the ping interval and a
+    tenth of the registration timeout (so a connection that never registers
+    is closed within 10% of it), at most 5 s, at least 0.5 s."""
+    return max(0.5, min(5.0, limits.ping_interval / 4, limits.registration_timeout / 10))
+
+
+async def _prune(server: Server, cutoff: int) -> int:
+    """One pruning step: on the loop (SQLite: its writer lives there), or on
+    a worker thread when it waits on the network (PostgreSQL)."""
+    history = server.history
+    if not history.upkeep_blocks:
+        return history.prune(cutoff, PRUNE_BATCH)
+    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def answer(pruned: int | Exception) -> None:
+        if not done.done():
+            done.set_result(0 if isinstance(pruned, Exception) else pruned)
+        if isinstance(pruned, Exception):
+            log.error("history upkeep failed: %s", pruned)
+
+    def step() -> int | Exception:
+        try:
+            return history.prune(cutoff, PRUNE_BATCH)
+        except Exception as exc:  # a DatabaseError: PostgreSQL away; next round
+            return exc
+
+    server.run_blocking(step, answer)
+    return await done
+
+
 async def _sweep(server: Server) -> None:
     """Run the ping/registration timeout sweep a few times per interval."""
-    period = max(0.5, min(5.0, server.config.limits.ping_interval / 4))
+    period = sweep_period(server.config.limits)
     while True:
         await asyncio.sleep(period)
         try:

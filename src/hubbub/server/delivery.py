@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from hubbub import events as ev
-from hubbub.protocol import Message, casefold
+from hubbub.protocol import Message, casefold, fit
 from hubbub.protocol.numerics import RPL_MONOFFLINE, RPL_MONONLINE
 
 from .channel_replies import send_names, send_topic
@@ -197,7 +197,7 @@ def _registered(
 
 def render_quit(e: ev.UserQuit) -> Message:
     """QUIT as clients see it (live, and replayed from history)."""
-    return Message.trusted("QUIT", (e.reason,), e.source, _tags(e))
+    return fit(Message.trusted("QUIT", (e.reason,), e.source, _tags(e)))
 
 
 def _quit(d: Delivery, e: ev.UserQuit, audience: Audience, origin: ReplyBuffer | None) -> None:
@@ -258,13 +258,13 @@ def _oper(d: Delivery, e: ev.OperUp, audience: Audience, origin: ReplyBuffer | N
 
 def _away(d: Delivery, e: ev.AwayChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
     params = (e.text,) if e.text is not None else ()
-    fanout(Message.trusted("AWAY", params, e.source, _user_tags(d, e)), audience)
+    fanout(fit(Message.trusted("AWAY", params, e.source, _user_tags(d, e))), audience)
 
 
 def _realname(
     d: Delivery, e: ev.RealnameChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    msg = Message("SETNAME", (e.realname,), e.source, _user_tags(d, e))
+    msg = fit(Message("SETNAME", (e.realname,), e.source, _user_tags(d, e)))
     fanout(msg, audience)
     if origin is not None and "setname" in origin.session.caps:
         origin.add(msg)
@@ -297,8 +297,11 @@ def render_join(
     e: ev.Joined, *, extended: bool, tags: dict[str, str] | None = None
 ) -> Message:
     """JOIN as clients see it, in its extended-join form or not."""
-    params = (e.channel, e.account or "*", e.realname) if extended else (e.channel,)
-    return Message.trusted("JOIN", params, e.source, tags or _tags(e))
+    if not extended:
+        return Message.trusted("JOIN", (e.channel,), e.source, tags or _tags(e))
+    # The realname can make an extended JOIN long: fit it to the line.
+    params = (e.channel, e.account or "*", e.realname)
+    return fit(Message.trusted("JOIN", params, e.source, tags or _tags(e)))
 
 
 def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer | None) -> None:
@@ -312,7 +315,7 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
     fanout(plain, (s for s in audience if "extended-join" not in s.caps))
     fanout(extended, (s for s in audience if "extended-join" in s.caps))
     if user.away is not None:
-        away = Message.trusted("AWAY", (user.away,), e.source, tags)
+        away = fit(Message.trusted("AWAY", (user.away,), e.source, tags))
         fanout(away, (s for s in audience if "away-notify" in s.caps))
     status = None
     if e.modes:
@@ -338,7 +341,7 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
 def render_part(e: ev.Parted, tags: dict[str, str] | None = None) -> Message:
     """PART as clients see it."""
     params = (e.channel, e.reason) if e.reason else (e.channel,)
-    return Message.trusted("PART", params, e.source, tags or _tags(e))
+    return fit(Message.trusted("PART", params, e.source, tags or _tags(e)))
 
 
 def _parted(d: Delivery, e: ev.Parted, audience: Audience, origin: ReplyBuffer | None) -> None:
@@ -349,7 +352,8 @@ def _parted(d: Delivery, e: ev.Parted, audience: Audience, origin: ReplyBuffer |
 
 def render_kick(e: ev.Kicked, tags: dict[str, str] | None = None) -> Message:
     """KICK as clients see it."""
-    return Message.trusted("KICK", (e.channel, e.nick, e.reason), e.source, tags or _tags(e))
+    params = (e.channel, e.nick, e.reason)
+    return fit(Message.trusted("KICK", params, e.source, tags or _tags(e)))
 
 
 def _kicked(d: Delivery, e: ev.Kicked, audience: Audience, origin: ReplyBuffer | None) -> None:
@@ -360,7 +364,7 @@ def _kicked(d: Delivery, e: ev.Kicked, audience: Audience, origin: ReplyBuffer |
 
 def render_topic(e: ev.TopicChanged, tags: dict[str, str] | None = None) -> Message:
     """TOPIC as clients see it."""
-    return Message.trusted("TOPIC", (e.channel, e.topic), e.source, tags or _tags(e))
+    return fit(Message.trusted("TOPIC", (e.channel, e.topic), e.source, tags or _tags(e)))
 
 
 def _topic(d: Delivery, e: ev.TopicChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
@@ -536,7 +540,7 @@ def _wallops_audience(d: Delivery, e: ev.Wallops) -> Audience:
 
 
 def _wallops(d: Delivery, e: ev.Wallops, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message("WALLOPS", (e.text,), e.source, _tags(e))
+    msg = fit(Message("WALLOPS", (e.text,), e.source, _tags(e)))
     fanout(msg, audience)
     user = d.network.by_uid.get(e.uid)
     if user is not None and ("w" in user.modes or user.oper is not None):

@@ -27,6 +27,7 @@ from hubbub.protocol.numerics import (
     ERR_NOTREGISTERED,
     ERR_UNKNOWNCOMMAND,
 )
+from hubbub.store.errors import DatabaseError
 
 from .pipeline import Then
 from .reply_buffer import ReplyBuffer
@@ -123,8 +124,11 @@ class Context(ReplyBuffer):
                     then(value)  # type: ignore[arg-type]
                 else:
                     assert isinstance(value, Exception)
+                    # A database that cannot answer is a condition, said in one
+                    # line (it names the database); anything else is a bug.
+                    trace = None if isinstance(value, DatabaseError) else value
                     log.error("%s failed for %s: %s", self.msg.command.upper(),
-                              self.session.ip, value, exc_info=value)  # fmt: skip
+                              self.session.ip, value, exc_info=trace)  # fmt: skip
                     if failed is not None:
                         failed(value)
             except Exception:

@@ -32,7 +32,7 @@ from .accounts.service import Accounts
 from .admission import Admission
 from .delivery import Delivery
 from .ids import Ids
-from .interfaces import Loop, Transport
+from .interfaces import NO_KERNEL, KernelQueue, Loop, Transport
 from .keeper import WATCHED, ChannelKeeper, restore_events
 from .monitor import Monitors
 from .output import OutputScheduler
@@ -125,6 +125,9 @@ class Server:
         self.restart_requested = False
         #: The TLS contexts of the listeners (a reload renews their certificate).
         self.tls_contexts: list[ssl.SSLContext] = []
+        #: The kernel's send queue below the transports, counted in the sendq;
+        #: the app sets the sockets' (``transports/base.py``).
+        self.kernel: KernelQueue = NO_KERNEL
         self.apply_config(config)
         self.delivery = Delivery(self.network, self.monitors, self.name)
         self.recorder = HistoryRecorder(
@@ -167,7 +170,8 @@ class Server:
         self.config = config
         self.name = config.server_name
         self.sendq_bytes = config.limits.sendq_bytes
-        #: The IRCv3 capabilities this configuration offers.
+        for session in self.sessions:
+            session.caught_up()  # each session's limit follows the new sendq
         self.welcome = Welcome(config, self.version, self.created_text)
         self.accounts.configure(config)
         self.offer_caps()
@@ -246,16 +250,22 @@ class Server:
         tls: bool = False,
         framed: bool = False,
         certfp: str | None = None,
+        started: float | None = None,
     ) -> Session | None:
         """A session for a new connection; None (after telling the client)
-        when a connection limit is reached."""
+        when a connection limit is reached. ``started``: when the connection
+        was accepted, if that was before now (a TLS or HTTP handshake came
+        first); the registration timeout counts from then."""
         reason = self.admission.refusal(ip, self.config.limits)
         if reason is not None:
+            # Not INFO: a connection flood would write one line per attempt.
+            log.debug("refused a connection from %s: %s", ip, reason)
             transport.write(f"ERROR :Closing link: [{reason}]\r\n".encode())
             transport.close()
             return None
         registration = Registration(
-            password_required=self.config.server.password is not None, started=self.loop.time()
+            password_required=self.config.server.password is not None,
+            started=self.loop.time() if started is None else started,
         )
         session = Session(
             self, transport, ip, registration,
@@ -272,7 +282,7 @@ class Server:
         if session not in self.sessions:
             return
         self.sessions.discard(session)
-        self.admission.release(session.ip)
+        self.admission.release(session.ip, registered=session.registration is None)
         self.monitors.unwatch_all(session)
         user = session.user
         who = user.source if user is not None else f"unregistered {session.ip}"

@@ -148,6 +148,10 @@ class SearchQuery:
 class HistoryStore(Protocol):
     """Keeps what was said and what happened, and answers named queries."""
 
+    #: Whether :meth:`prune` waits on the network (PostgreSQL): then the
+    #: server runs it on a worker thread, not on the loop.
+    upkeep_blocks: bool
+
     def record(self, entry: Entry) -> None:
         """Take ``entry`` for storing (on the loop, for every kept event)."""
         ...
@@ -239,9 +243,14 @@ class AccountStore(Protocol):
 
     Reading methods block on the disk: run them on a worker thread. Writing
     methods go through the database's one writer, on the event loop thread
-    (each is one small transaction, appended to the write-ahead log).
+    (each is one small transaction, appended to the write-ahead log), unless
+    :attr:`writes_block` says they wait on the network too (PostgreSQL):
+    then they run on a worker thread like reads.
     Names are matched casefolded, like nicks.
     """
+
+    #: Whether writes wait on the network (run them on a worker thread).
+    writes_block: bool
 
     def get(self, name: str) -> Account | None:
         """The account called ``name``, verified or not (blocking)."""

@@ -19,6 +19,8 @@ from .base import (
 class NullHistoryStore:
     """Records nothing, so every query is empty."""
 
+    upkeep_blocks = False
+
     def record(self, entry: Entry) -> None:
         """Forget ``entry``."""
 
@@ -77,6 +79,8 @@ class NullHistoryStore:
 
 class NullAccountStore:
     """Has no accounts and takes none."""
+
+    writes_block = False
 
     def get(self, name: str) -> Account | None:
         """No such account."""

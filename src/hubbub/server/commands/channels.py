@@ -82,6 +82,9 @@ def join(ctx: Context, msg: Message) -> None:
             ctx.publish(Parted(*ctx.stamp(), user.uid, user.source, joined.name, reason))
         return
     names = msg.params[0].split(",")
+    if not any(names):  # "JOIN ,,": commas, and no channel
+        ctx.reply(ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
+        return
     keys = msg.params[1].split(",") if len(msg.params) > 1 else []
     if replay.wanted(ctx):
         wanted = [n for n in names if n and is_channel_name(n, CHANNELLEN)]

@@ -251,6 +251,7 @@ def try_register(ctx: Context) -> None:
             server.pipeline.publish(gone)
             return
         session.attach(user)
+        server.admission.registered(session.ip)
         _welcomed(ctx)
 
     ctx.publish(
