@@ -251,17 +251,7 @@ class ClusterSection:
     @property
     def redis_shown(self) -> str:
         """The Redis URL without its password, for logs."""
-        return redact_url(self.redis or "")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")[2]
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return parts._replace(netloc=user + netloc).geturl()
+        return masked(self.redis or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,7 +577,7 @@ def _cluster(s: _Section) -> ClusterSection:
     if redis is not None:
         parts = urlsplit(redis)
         if parts.scheme not in _REDIS_SCHEMES or not (parts.hostname or parts.path):
-            raise s.error("redis", f"{redact_url(redis)!r} is not like redis://HOST:PORT/DB")
+            raise s.error("redis", f"{masked(redis)!r} is not like redis://HOST:PORT/DB")
     section = ClusterSection(
         redis=redis,
         node=s.get("node", str, ""),
