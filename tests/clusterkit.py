@@ -135,20 +135,26 @@ class RedisServer:
         self.kill()
 
 
+#: Nothing kept: cluster mode refuses SQLite (see :func:`postgres_storage`).
+NO_STORAGE = "[history]\nenabled = false\n[accounts]\nenabled = false\n"
+
+
+def postgres_storage(url: str) -> str:
+    """History and accounts in the PostgreSQL database at ``url``."""
+    return f'[history]\ndatabase = "{url}"\n'
+
+
 def node_config(
     redis: RedisServer, node: str, extra: str = "",
-    timings: tuple[int, int, int] = (LEASE_MS, RENEW_MS, STALL_MS),
+    timings: tuple[int, int, int] = (LEASE_MS, RENEW_MS, STALL_MS), storage: str = NO_STORAGE,
 ) -> str:  # fmt: skip
-    """The config of node ``node`` (no storage: cluster mode refuses SQLite)."""
+    """The config of node ``node``."""
     lease, renew, stall = timings
     return f"""
 [server]
 network = "TestNet"
 auto_join = ["#lobby"]
-[history]
-enabled = false
-[accounts]
-enabled = false
+{storage}
 [limits]
 flood_control = false
 max_clients_per_ip = 1000
@@ -182,6 +188,8 @@ class Nodes:
     extra: str = ""
     #: lease_ms, renew_ms, stall_timeout_ms of the nodes started from now on.
     timings: tuple[int, int, int] = (LEASE_MS, RENEW_MS, STALL_MS)
+    #: Where the nodes started from now on keep history and accounts.
+    storage: str = NO_STORAGE
     servers: dict[str, RunningServer] = field(default_factory=dict)
     opers: dict[str, LineClient] = field(default_factory=dict)
 
@@ -189,7 +197,8 @@ class Nodes:
         """Start node ``node`` (its folder is kept across restarts)."""
         sub = self.folder / node
         sub.mkdir(parents=True, exist_ok=True)
-        srv = start_server(sub, node_config(self.redis, node, self.extra, self.timings))
+        config = node_config(self.redis, node, self.extra, self.timings, self.storage)
+        srv = start_server(sub, config)
         self.servers[node] = srv
         return srv
 

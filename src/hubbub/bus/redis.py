@@ -156,6 +156,17 @@ class RedisBus:
         self._unreachable_since: float | None = None
         self._snapshot_at = 0.0
         self.made_log = False
+        #: Roles this node asks for at each renewal (beyond the snapshotter's),
+        #: and those it holds as of the last one.
+        self.wanted_roles: set[str] = set()
+        self.held: set[str] = set()
+        #: How far the archiver has put the log into PostgreSQL (entry id,
+        #: number), as of the last renewal; None before anything was archived.
+        self.archived_mark: tuple[str, int] | None = None
+        #: The number of this node's own ``joined`` entry in the current log.
+        self.joined_number = 0
+        #: Counts the times the state was rebuilt (a new log, a snapshot).
+        self.rebuilds = 0
         self._scripts: dict[str, Any] = {}
 
     # --- the Bus interface --------------------------------------------------
@@ -284,12 +295,13 @@ class RedisBus:
         k = self.keys
         net, epoch, _, number, made = await self._script("join")(
             keys=[k.netepoch, k.epochs, k.nodes, k.seq, k.log, k.count, k.lease(self.node),
-                  k.positions, k.snapshot],
+                  k.positions, k.snapshot, k.archived],
             args=[self.node, self.settings.lease_ms, secrets.token_hex(8)],
         )  # fmt: skip
         self._contact()
         other_log = net != self.netepoch
         self.netepoch, self.epoch = net, int(epoch)
+        self.joined_number = int(number)
         #: Whether this join made the log (the first node, or after a loss).
         self.made_log = bool(int(made))
         self._outbox.clear()
@@ -483,6 +495,15 @@ class RedisBus:
         reports = await redis.hgetall(k.positions)
         self._links = [_link(node, int(epoch), reports.get(node)) for node, epoch in
                        sorted(nodes.items())]  # fmt: skip
+        for role in self.wanted_roles | self.held:
+            held = role in self.wanted_roles and await self._script("role")(
+                keys=[k.role(role)], args=[self.node, self.settings.lease_ms]
+            )  # fmt: skip
+            (self.held.add if held else self.held.discard)(role)
+        archived = await redis.get(k.archived)
+        if archived is not None:
+            entry_id, number = archived.split()
+            self.archived_mark = entry_id, int(number)
         interval = self.settings.snapshot_interval_s
         if time.monotonic() - self._snapshot_at >= interval and await self._script("role")(
             keys=[k.role("snapshotter")], args=[self.node, self.settings.lease_ms]
@@ -500,10 +521,21 @@ class RedisBus:
                 "node": self.node, "state": state}  # fmt: skip
         text = await asyncio.to_thread(json.dumps, data, separators=(",", ":"))
         await self._redis.set(self.keys.snapshot, text)
-        oldest = min([entry_id, *(r.split()[0] for r in reports.values())], key=_id_key)
+        # Not before what any node has read, nor (with history) what is not
+        # archived yet: the log keeps what PostgreSQL lacks.
+        keep = [entry_id, *(r.split()[0] for r in reports.values())]
+        if self.archived_mark is not None:
+            keep.append(self.archived_mark[0])
+        oldest = min(keep, key=_id_key)
         trimmed = await self._redis.xtrim(self.keys.log, minid=oldest)
         log.info("snapshot at entry %d (%d bytes); %d entries trimmed", number, len(text),
                  trimmed)  # fmt: skip
+
+    async def set_archived(self, entry_id: str, number: int) -> None:
+        """The archiver has put the log into PostgreSQL up to this entry."""
+        assert self._redis is not None
+        await self._redis.set(self.keys.archived, f"{entry_id} {number}")
+        self.archived_mark = entry_id, number
 
     async def _watch_forever(self) -> None:
         stall = self.settings.stall_timeout_ms / 1000
@@ -607,6 +639,8 @@ class RedisBus:
             self._resync(str(exc), new_log=False)
             return
         self.state = State.LIVE
+        self.rebuilds += 1
+        self.archived_mark = None
         self._start_reader()
         assert self._replica is not None
         self._replica.rejoined(self.prefix, fresh=True)

@@ -79,6 +79,11 @@ class Keys:
         return self.prefix + "pos"
 
     @property
+    def archived(self) -> str:
+        """How far the archiver has put the log into PostgreSQL: ``<entry id> <number>``."""
+        return self.prefix + "archived"
+
+    @property
     def snapshot(self) -> str:
         """The latest snapshot of the network state (JSON), for late joiners."""
         return self.prefix + "snapshot"
@@ -98,7 +103,8 @@ class Keys:
 
     def all(self) -> tuple[str, ...]:
         """The keys a new log starts without."""
-        return (self.log, self.count, self.nodes, self.seq, self.positions, self.snapshot)
+        return (self.log, self.count, self.nodes, self.seq, self.positions, self.snapshot,
+                self.archived)
 
 
 #: Entries a read returns at most.
@@ -112,7 +118,7 @@ local function add(log, count, ...)
 end
 """
 
-#: Join: KEYS netepoch epochs nodes seq log count lease positions snapshot;
+#: Join: KEYS netepoch epochs nodes seq log count lease positions snapshot archived;
 #: ARGV node lease_ms new_netepoch. Makes the log if there is none (or only
 #: the remains of a lost one), reaps a previous incarnation of the node,
 #: takes a new epoch and the lease, and writes the ``joined`` entry.
@@ -122,7 +128,7 @@ local net = redis.call('GET', KEYS[1])
 local made = 0
 if not net then
   net = ARGV[3]
-  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[8], KEYS[9])
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[8], KEYS[9], KEYS[10])
   redis.call('SET', KEYS[1], net)
   made = 1
 end

@@ -35,12 +35,14 @@ import signal
 import ssl
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from hubbub.config import Address, Config, ConfigError, LimitsSection
+from hubbub.store.base import HistoryStore
 from hubbub.web.site import Site
 
 from . import notify
+from .archive import Archivable, ClusterHistory
 from .cluster import Bootstrap, ClusterNode
 from .commands import COMMANDS
 from .dispatch import Dispatcher
@@ -55,6 +57,7 @@ from .transports.tcp import IRCProtocol, TLSProtocol
 from .transports.websocket import WebConnection
 
 if TYPE_CHECKING:
+    from hubbub.bus.archiver import Archiver
     from hubbub.bus.redis import RedisBus
 
 log = logging.getLogger(__name__)
@@ -242,12 +245,16 @@ async def serve(
     web_tls = tls_context(config) if section.websocket_listen and section.tls_cert else None
     stores = open_stores(config)
     bus: RedisBus | None = None
+    archiver: Archiver | None = None
     try:
-        network = None
+        network, history = None, stores.history
         if config.cluster.enabled:
             bus, network = await join_cluster(config)
+            if config.history.enabled:
+                archiver = cluster_archive(stores.history, bus)
+                history = archiver.history
         server = Server(
-            config, loop, history=stores.history, accounts=stores.accounts,
+            config, loop, history=history, accounts=stores.accounts,
             channels=stores.channels, bus=bus, network=network,
             ids=Ids(bus.prefix) if bus is not None else None,
         )  # fmt: skip
@@ -280,6 +287,8 @@ async def serve(
         listeners, bound = await _bind(server, config, tls, web_tls)
         tune_gc()
         tasks = [asyncio.create_task(_sweep(server)), asyncio.create_task(_maintain(server))]
+        if archiver is not None:
+            tasks.append(asyncio.create_task(archiver.run()))
         for listener in listeners:
             await listener.start_serving()
         where = ", ".join(f"{host}:{port}" for host, port in bound) or "nothing"
@@ -339,6 +348,18 @@ async def join_cluster(config: Config) -> tuple[RedisBus, Network]:
         len(network.users), len(network.channels),
     )  # fmt: skip
     return bus, network
+
+
+def cluster_archive(store: HistoryStore, bus: RedisBus) -> Archiver:
+    """History on a cluster node: PostgreSQL (the config refused anything
+    else), filled from every node's records by the one holding the archiver
+    role (docs/cluster.md)."""
+    from hubbub.bus.archiver import Archiver
+
+    history = ClusterHistory(
+        cast(Archivable, store), lambda: (bus.number, bus.entry_id), bus.keys.prefix + "archived"
+    )
+    return Archiver(bus, history)
 
 
 async def _maintain(server: Server) -> None:
