@@ -43,13 +43,17 @@ def need_redis() -> str:
 class RedisServer:
     """A redis-server of the test's own (see the module docstring)."""
 
-    def __init__(self, folder: Path, *, fsync: str | None = None) -> None:
+    def __init__(
+        self, folder: Path, *, fsync: str | None = None, password: str | None = None
+    ) -> None:
         self.program = need_redis()
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.socket = folder / "redis.sock"
         #: "always" or "everysec" keeps an append-only file; None keeps nothing.
         self.fsync = fsync
+        #: With a password, clients must AUTH (``requirepass``); the URL has it.
+        self.password = password
         self.log = folder / "redis.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -57,15 +61,17 @@ class RedisServer:
     @property
     def url(self) -> str:
         """What ``[cluster] redis`` says."""
-        return f"unix://{self.socket}"
+        auth = f":{self.password}@" if self.password else ""
+        return f"unix://{auth}{self.socket}"
 
     def start(self) -> None:
         """Start it (again, on the same socket) and wait until it answers."""
         durable = ["--appendonly", "yes", "--appendfsync", self.fsync] if self.fsync else [
             "--appendonly", "no"
         ]  # fmt: skip
+        auth = ["--requirepass", self.password] if self.password else []
         cmd = [self.program, "--port", "0", "--unixsocket", str(self.socket),
-               "--unixsocketperm", "700", "--save", "", *durable,
+               "--unixsocketperm", "700", "--save", "", *durable, *auth,
                "--dir", str(self.folder)]  # fmt: skip
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -81,6 +87,7 @@ class RedisServer:
             with socket.socket(socket.AF_UNIX) as s:
                 s.settimeout(0.5)
                 s.connect(str(self.socket))
+                self._auth(s)
                 s.sendall(b"PING\r\n")
                 return s.recv(16).startswith(b"+PONG")
         except OSError:
@@ -91,8 +98,17 @@ class RedisServer:
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(5)
             s.connect(str(self.socket))
+            self._auth(s)
             s.sendall(" ".join(args).encode() + b"\r\n")
             return s.recv(65536)
+
+    def _auth(self, s: socket.socket) -> None:
+        """AUTH on ``s`` when this Redis wants a password."""
+        if self.password:
+            s.sendall(f"AUTH {self.password}\r\n".encode())
+            answer = s.recv(64)
+            if not answer.startswith(b"+OK"):
+                raise OSError(f"AUTH refused: {answer!r}")
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None

@@ -7,9 +7,10 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from test_postgres import CAPS, history, register, sasl
+from test_postgres import CAPS, DB_PASSWORD, history, register, sasl
 
 from clusterkit import LEASE_MS, Nodes, RedisServer, postgres_storage
 from ircclient import LineClient
@@ -105,3 +106,27 @@ def test_postgresql_down_chat_goes_on_and_history_catches_up(
     taken.send("USER o 0 * :O")
     assert taken.expect("433").params[1] == "owner"
     nodes.converged()
+
+
+def test_a_node_logs_its_node_redis_and_postgresql_without_passwords(
+    tmp_path: Path, pg_url: str
+) -> None:
+    secret = "redis-s3cret-word"
+    redis = RedisServer(tmp_path / "redis", password=secret)
+    nodes = Nodes(tmp_path, redis)
+    try:
+        url = pg_url.replace("postgresql://hubbub@", f"postgresql://hubbub:{DB_PASSWORD}@")
+        nodes.storage = postgres_storage(url)
+        srv = nodes.start("n1")
+        srv.client("a", CAPS).send("PRIVMSG #lobby :hello")
+        srv.wait_for_log("ready as")
+        log = srv.log.read_text()
+        assert "database postgresql://hubbub:***@/" in log, log
+        assert (f"cluster: node n1 (server n1.irc.test.local) joined network hubbub:{{TestNet}} "
+                f"at unix://:***@{redis.socket}: a new log") in log, log  # fmt: skip
+        assert secret not in log and DB_PASSWORD not in log
+        nodes.converged()
+    finally:
+        nodes.stop()
+        redis.stop()
+    assert "Traceback" not in srv.log.read_text()
