@@ -165,19 +165,22 @@ def fanout(reps: int) -> None:
                             redis.stop()
                 rows.setdefault((profile, kind), []).append(result)
                 print(f"rep {rep + 1} {profile:12} {kind:8} "
-                      f"deliveries/s={result.get('deliveries_per_sec', 0):>12,.0f} "
-                      f"p50={result.get('latency_p50_ms', 0):6.2f} ms "
-                      f"p99={result.get('latency_p99_ms', 0):6.2f} ms", flush=True)  # fmt: skip
+                      f"deliveries/s={result.get('deliveries_per_s', 0):>12,.0f} "
+                      f"p50={result.get('lat_p50_ms', 0):6.2f} ms "
+                      f"p99={result.get('lat_p99_ms', 0):6.2f} ms "
+                      f"cpu={result.get('server_cpu_pct', 0):5.1f} % "
+                      f"lost={result.get('lost', '?')} ok={result.get('ok')}",
+                      flush=True)  # fmt: skip
     summary = {}
     for (profile, kind), results in rows.items():
         summary[f"{profile}/{kind}"] = {
             key: statistics.median(r.get(key, 0) for r in results)
-            for key in ("deliveries_per_sec", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct")
+            for key in ("deliveries_per_s", "lat_p50_ms", "lat_p99_ms", "server_cpu_pct")
         }
     single, cluster = summary["fanout/single"], summary["fanout/cluster"]
     paced_single, paced_cluster = summary["fanout-rate/single"], summary["fanout-rate/cluster"]
-    summary["ratio_deliveries"] = cluster["deliveries_per_sec"] / single["deliveries_per_sec"]
-    summary["paced_p99_extra_ms"] = paced_cluster["latency_p99_ms"] - paced_single["latency_p99_ms"]
+    summary["ratio_deliveries"] = cluster["deliveries_per_s"] / single["deliveries_per_s"]
+    summary["paced_p99_extra_ms"] = paced_cluster["lat_p99_ms"] - paced_single["lat_p99_ms"]
     print(json.dumps({"bench": "cluster_fanout", "reps": reps, **summary}))
 
 
