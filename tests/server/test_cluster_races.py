@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hubbub.protocol.numerics import ERR_NICKNAMEINUSE, RPL_WELCOME, RPL_WHOISSERVER
+from hubbub.server.pipeline import AHEAD
 
 from clusterharness import Cluster
 from serverharness import FakeClient, commands, find_all, params_of
@@ -227,4 +228,36 @@ def test_an_operator_kills_a_user_on_another_node() -> None:
     assert commands(victim.messages())[:2] == ["KILL", "ERROR"] and victim.closed
     assert params_of(oper.messages(), "QUIT") == [("Killed (oper (enough))",)]
     assert c.network(1).user("victim") is None and c.network(2).user("victim") is None
+    assert len(c.digests()) == 1
+
+
+def test_lines_that_ask_for_no_answer_go_ahead_up_to_a_bound_and_keep_their_order() -> None:
+    c = Cluster(2)
+    n1, n2 = c.nodes
+    alice, bob = n1.connect("alice"), n2.connect("bob", ip="10.0.0.2")
+    echo = n1.connect("echo", caps=("echo-message",), ip="10.0.0.3")
+    for client in (alice, bob, echo):
+        client.send("JOIN #tea")
+    for client in (alice, bob, echo):
+        client.messages()
+    lines = [f"PRIVMSG #tea :line {i}" for i in range(AHEAD + 8)]
+    alice.feed(*lines, "PING after")
+    # Without echo-message a line gets nothing back: AHEAD lines go ahead
+    # unheld, the next one is held, and the rest wait behind it.
+    assert len(c.log.pending) == AHEAD + 1
+    echo.feed(*lines[:3])
+    # With echo-message each line waits for its echo.
+    assert len(c.log.pending) == AHEAD + 2
+    c.run()
+    said = [f"line {i}" for i in range(AHEAD + 8)]
+    heard = [m for m in bob.messages() if m.command == "PRIVMSG"]
+    assert [m.params[1] for m in heard if m.source and m.source.startswith("alice!")] == said
+    assert [m.params[1] for m in heard if m.source and m.source.startswith("echo!")] == said[:3]
+    got = alice.messages()
+    assert [m.command for m in got if m.source is None or not m.source.startswith("echo!")] == [
+        "PONG"
+    ]  # nothing of her own lines comes back to her, and her PING was answered
+    echoed = echo.messages()
+    assert [m.params[1] for m in echoed if m.source and m.source.startswith("echo!")] == said[:3]
+    assert not n1.server.pipeline._in_flight and not n1.server.pipeline._ahead
     assert len(c.digests()) == 1

@@ -50,6 +50,14 @@ same handlers right on both:
   the command's replies wait, and so do the client's next lines, exactly as
   for a command waiting for a worker thread. On a local bus nothing is held
   and nothing is paid for it.
+* lines that ask for no answer go ahead: a PRIVMSG, NOTICE or TAGMSG whose
+  sender did not negotiate echo-message (and is not writing to itself) gets
+  nothing back from its event, so it is not held: the client's next lines
+  are read at once, as on one process, up to :data:`AHEAD` such events in
+  flight per client; the next line past that is held as any other (the
+  events come back in the order they went, so by then the others are
+  back). A node's outbox thus holds at most ``AHEAD`` + 1 events per client,
+  and a client that talks fast is not paced by the log's round trip.
 """
 
 from __future__ import annotations
@@ -59,7 +67,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from hubbub.bus.base import Bus
-from hubbub.events import Event, NodeGone
+from hubbub.events import Event, MessageSent, NodeGone
 
 from .apply import APPLY, GUARDS, node_quits
 from .delivery import ROUTES, Delivery, netsplit
@@ -70,6 +78,10 @@ log = logging.getLogger(__name__)
 
 #: A handler's continuation: called with whether its event applied.
 Then = Callable[[bool], None]
+
+#: Lines asking for no answer a client may have on their way through an
+#: asynchronous bus before its next line waits (see the module docstring).
+AHEAD = 32
 
 
 class Subscriber(Protocol):
@@ -83,7 +95,8 @@ class Pipeline:
     """Publishes events and runs those the bus hands back."""
 
     __slots__ = (
-        "_origins", "_steps", "_thens", "bus", "delivery", "network", "subscribers", "waits"
+        "_ahead", "_in_flight", "_origins", "_steps", "_thens", "bus", "delivery", "network",
+        "subscribers", "waits",
     )  # fmt: skip
 
     def __init__(
@@ -99,6 +112,10 @@ class Pipeline:
         self.subscribers = subscribers
         self._origins: dict[str, ReplyBuffer] = {}
         self._thens: dict[str, Then] = {}
+        #: Lines gone ahead unheld: msgid -> their client's session, and
+        #: how many each session has on the way.
+        self._ahead: dict[str, object] = {}
+        self._in_flight: dict[object, int] = {}
         #: Whether origins wait for their events (the bus hands them back later).
         self.waits = not bus.synchronous
         watchers = watchers or {}
@@ -118,15 +135,38 @@ class Pipeline:
         """Put ``event`` on the road; ``origin`` gets the actor's copy, and
         ``then(applied)`` runs once the event is back (see the module docstring)."""
         if origin is not None:
-            self._origins[event.msgid] = origin
-            if self.waits:
-                origin.hold()
+            if self.waits and type(event) is MessageSent and self._go_ahead(event, origin):
+                origin = None
+            else:
+                self._origins[event.msgid] = origin
+                if self.waits:
+                    origin.hold()
         if then is not None:
             self._thens[event.msgid] = then
         self.bus.append(event)
 
+    def _go_ahead(self, event: MessageSent, origin: ReplyBuffer) -> bool:
+        """Whether a line needs no holding (see the module docstring)."""
+        session = origin.session
+        if "echo-message" in session.caps or event.recipient == event.uid:
+            return False
+        in_flight = self._in_flight.get(session, 0)
+        if in_flight >= AHEAD:
+            return False
+        self._in_flight[session] = in_flight + 1
+        self._ahead[event.msgid] = session
+        return True
+
     def receive(self, event: Event) -> None:
         """Apply, record and deliver one event from the bus."""
+        if self._ahead:
+            session = self._ahead.pop(event.msgid, None)
+            if session is not None:
+                left = self._in_flight[session] - 1
+                if left:
+                    self._in_flight[session] = left
+                else:
+                    del self._in_flight[session]
         origin = self._origins.pop(event.msgid, None) if self._origins else None
         guard, audience_of, apply, deliver, watcher = self._steps[type(event)]
         if guard is not None and not guard(self.network, event):
@@ -176,3 +216,5 @@ class Pipeline:
         closed its clients: their events will never come back)."""
         self._origins.clear()
         self._thens.clear()
+        self._ahead.clear()
+        self._in_flight.clear()
