@@ -130,3 +130,80 @@ def test_a_node_logs_its_node_redis_and_postgresql_without_passwords(
         nodes.stop()
         redis.stop()
     assert "Traceback" not in srv.log.read_text()
+
+
+def timed_history(client: LineClient, target: str = "#lobby") -> tuple[list[str] | str, float]:
+    """CHATHISTORY LATEST, and how long its answer took."""
+    start = time.monotonic()
+    got = history(client, target)
+    return got, time.monotonic() - start
+
+
+def test_a_query_on_any_node_reads_its_own_lines_at_once(nodes: Nodes, pg_url: str) -> None:
+    # Renewals (every 3 s) are slower than a query may wait (2 s): a node
+    # that is not the archiver learns the archive's position sooner.
+    nodes.timings = (9000, 3000, 6000)
+    nodes.storage = postgres_storage(pg_url)
+    nodes.start("n1")
+    nodes.start("n2")
+    a, b = nodes["n1"].client("a", CAPS), nodes["n2"].client("b", CAPS)
+    said: list[str] = []
+    for k in range(3):
+        for speaker, hearer in ((a, b), (b, a)):
+            said.append(f"{speaker is a} {k}")
+            say(speaker, hearer, [said[-1]])
+            for reader in (a, b):
+                got, took = timed_history(reader)
+                assert got == said and took < 1.0, (got, took)
+    for n in ("n1", "n2"):
+        assert "the archive is behind" not in nodes[n].log.read_text()
+    nodes.converged()
+
+
+def test_a_node_that_joined_after_the_last_line_takes_over_without_a_gap(
+    nodes: Nodes, pg_url: str
+) -> None:
+    nodes.storage = postgres_storage(pg_url)
+    nodes.start("n1")
+    a = nodes["n1"].client("a", CAPS)
+    a.send("PRIVMSG #lobby :before n2")
+    a.send("AWAY :out")  # an entry history keeps nothing of
+    a.expect("306")
+    # n2 joins and records nothing before n1 dies: what it holds must still
+    # reach back to what is archived, or it could not take over without a gap.
+    nodes.start("n2")
+    time.sleep(1.5)
+    nodes["n1"].proc.send_signal(signal.SIGKILL)
+    nodes["n1"].proc.wait()
+    deadline = time.monotonic() + LEASE_MS / 1000 + 10
+    b = nodes["n2"].client("b", CAPS)
+    while (got := history(b, "#lobby")) != ["before n2"]:
+        assert time.monotonic() < deadline, got
+        time.sleep(0.2)
+    b.send("PRIVMSG #lobby :after n1")
+    b.expect("PRIVMSG", "#lobby", "after n1")  # echo-message
+    got, took = timed_history(b)
+    assert got == ["before n2", "after n1"] and took < 1.0, (got, took)
+    assert "missing from" not in nodes["n2"].log.read_text()
+
+
+def test_a_one_node_cluster_restarted_archives_at_once(nodes: Nodes, pg_url: str) -> None:
+    # The node that starts again records what it reads from the snapshot on,
+    # so it covers what the archive lacks: no gap, no waiting for the role.
+    nodes.storage = postgres_storage(pg_url)
+    nodes.start("n1")
+    a = nodes["n1"].client("a", CAPS)
+    a.send("PRIVMSG #lobby :first life")
+    a.expect("PRIVMSG", "#lobby", "first life")
+    assert history(a, "#lobby") == ["first life"]
+    a.close()
+    nodes["n1"].stop()
+    nodes.start("n1")
+    b = nodes["n1"].client("b", CAPS)
+    b.send("PRIVMSG #lobby :second life")
+    b.expect("PRIVMSG", "#lobby", "second life")
+    deadline = time.monotonic() + 2.5
+    while (got := timed_history(b))[0] != ["first life", "second life"] or got[1] > 1.0:
+        assert time.monotonic() < deadline, got
+        time.sleep(0.2)
+    assert "missing from" not in nodes["n1"].log.read_text()

@@ -3,14 +3,23 @@
 Every node runs one :class:`Archiver` task beside its bus when history is
 on. It asks for the ``archiver`` role only while the node could take it
 without leaving a gap (it has recorded, live, everything after what is
-archived: :meth:`~hubbub.server.archive.ClusterHistory.covers`), or when the
-archive has not moved for three leases although there is something to
-archive (nobody better is there: the gap, if any, is logged). The holder
-hands its unarchived entries to PostgreSQL every :data:`EVERY` seconds, on a
-worker thread, with its position in the same transaction, then tells the
-others through Redis; the others drop what the archive has. PostgreSQL away:
-the archiver keeps its entries and tries again every :data:`RETRY` seconds,
-saying once that it waits; chat is not slowed by any of it.
+archived: :meth:`~hubbub.server.archive.ClusterHistory.covers`), or when
+nobody better can be there: it is the only node, or the archive has not
+moved for three leases although there is something to archive (the gap, if
+any, is logged). The holder hands its unarchived entries to PostgreSQL
+every :data:`EVERY` seconds, on a worker thread, with its position in the
+same transaction, then tells the others through Redis; the others drop what
+the archive has. The position is the holder's place in the log, not the last
+entry it wrote: entries that hold nothing for history are archived too (at
+most every :data:`IDLE` seconds when nothing else is), so a node that joined
+after the last line said is fit to take over. PostgreSQL away: the archiver
+keeps its entries and tries again every :data:`RETRY` seconds, saying once
+that it waits; chat is not slowed by any of it.
+
+The others learn the position at each renewal of their lease; while one of
+their queries waits for the archive (:meth:`ClusterHistory.latest` and the
+rest), every :data:`EVERY` seconds. A node fit for the role asks for it every
+:data:`CLAIM` seconds while it is vacant, not only at renewals.
 """
 
 from __future__ import annotations
@@ -31,6 +40,10 @@ ROLE = "archiver"
 EVERY = 0.05
 #: Seconds between two attempts while PostgreSQL is away.
 RETRY = 1.0
+#: Seconds between two writes of the position alone (nothing to archive).
+IDLE = 1.0
+#: Seconds between two attempts to take the role between renewals.
+CLAIM = 0.5
 
 
 class Archiver:
@@ -44,6 +57,8 @@ class Archiver:
         self._down_since: float | None = None
         self._stalled_since = time.monotonic()
         self._last_mark: int | None = None
+        self._marked = 0.0  # when the position was last written
+        self._claimed = 0.0  # when the role was last asked for
 
     async def run(self) -> None:
         """Until the bus closes."""
@@ -56,9 +71,20 @@ class Archiver:
                 # A new log, or a state rebuilt from a snapshot: start over.
                 self._rebuilds, self._resumed = bus.rebuilds, False
                 self.history.restart()
-            self._learn()
             if ROLE in bus.held:
+                self._learn()
                 await self._archive()
+            else:
+                if self.history.waiting:
+                    await bus.read_archived()
+                self._learn()
+                now = time.monotonic()
+                if ROLE in bus.wanted_roles and now - self._claimed >= CLAIM:
+                    # Vacant (the archiver is gone, or there was none yet):
+                    # taken now rather than at the next renewal.
+                    self._claimed = now
+                    if await bus.claim(ROLE):
+                        await self._archive()
 
     def _learn(self) -> None:
         """Drop what the archive has; ask for the role when fit for it."""
@@ -69,7 +95,9 @@ class Archiver:
         if number != self._last_mark:
             self._last_mark, self._stalled_since = number, time.monotonic()
         stalled = time.monotonic() - self._stalled_since > 3 * bus.settings.lease_ms / 1000
-        if history.covers(number) or (stalled and history.unarchived(1)):
+        links = bus.links()
+        alone = bool(links) and all(link.node == bus.node for link in links)
+        if history.covers(number) or alone or (stalled and history.unarchived(1)):
             bus.wanted_roles.add(ROLE)
         else:
             bus.wanted_roles.discard(ROLE)
@@ -80,9 +108,16 @@ class Archiver:
             if not self._resumed:
                 await self._resume()
             batch = history.unarchived()
-            if not batch:
+            if batch and history.tail[-1][0] > batch[-1][0]:
+                number, entry_id = batch[-1][0], batch[-1][1]  # more batches wait
+            else:
+                # Everything this node recorded up to its place in the log.
+                number, entry_id = bus.number, bus.entry_id
+            if number <= history.archived:
                 return
-            number, entry_id = batch[-1][0], batch[-1][1]
+            if not batch and time.monotonic() - self._marked < IDLE:
+                return
+            self._marked = time.monotonic()
             await asyncio.to_thread(history.archive, batch, f"{bus.netepoch} {number} {entry_id}")
         except DatabaseError as exc:
             if self._down_since is None:
@@ -109,7 +144,7 @@ class Archiver:
             return  # an archive of an older log: this one starts at its beginning
         history.passed(int(number))
         if not history.covers(int(number)):
-            log.error("history: entries %d to %d of the log were recorded by a node that is "
-                      "gone before they were archived: they are missing from history",
-                      int(number) + 1, history.since)  # fmt: skip
+            log.error("history: entries %d to %d of the log were not archived and no running "
+                      "node recorded them (their nodes are gone): whatever they held for "
+                      "history is missing from it", int(number) + 1, history.since - 1)  # fmt: skip
         await bus.set_archived(entry_id, int(number))

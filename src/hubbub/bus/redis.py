@@ -165,6 +165,9 @@ class RedisBus:
         self.archived_mark: tuple[str, int] | None = None
         #: The number of this node's own ``joined`` entry in the current log.
         self.joined_number = 0
+        #: The entry the state was last built from: the snapshot's, or 0 (the
+        #: log's beginning); every later entry went through the replica.
+        self.loaded_from = 0
         #: Counts the times the state was rebuilt (a new log, a snapshot).
         self.rebuilds = 0
         self._scripts: dict[str, Any] = {}
@@ -315,6 +318,7 @@ class RedisBus:
         assert self._replica is not None and self._redis is not None
         self._replica.clear()
         self.entry_id, self.number = "0-0", 0
+        self.loaded_from = 0
         raw = await self._redis.get(self.keys.snapshot)
         if raw is None:
             return
@@ -323,6 +327,7 @@ class RedisBus:
             return
         self._replica.load(data["state"])
         self.entry_id, self.number = data["position"], int(data["number"])
+        self.loaded_from = self.number
         log.info("loaded the snapshot at entry %d of the log", self.number)
 
     async def _read_until(self, number: int) -> None:
@@ -530,6 +535,34 @@ class RedisBus:
         trimmed = await self._redis.xtrim(self.keys.log, minid=oldest)
         log.info("snapshot at entry %d (%d bytes); %d entries trimmed", number, len(text),
                  trimmed)  # fmt: skip
+
+    async def claim(self, role: str) -> bool:
+        """Take ``role`` now if nobody holds it (it is then kept at each
+        renewal while wanted); whether this node holds it."""
+        if self._redis is None or self.state is not State.LIVE:
+            return False
+        try:
+            held = await self._script("role")(
+                keys=[self.keys.role(role)], args=[self.node, self.settings.lease_ms]
+            )  # fmt: skip
+        except (RedisError, OSError):
+            return False
+        if held:
+            self.held.add(role)
+        return bool(held)
+
+    async def read_archived(self) -> None:
+        """Where the archive stands, now (a query waits for it); as of the
+        last renewal if Redis does not answer."""
+        if self._redis is None or self.state is not State.LIVE:
+            return
+        try:
+            archived = await self._redis.get(self.keys.archived)
+        except (RedisError, OSError):
+            return
+        if archived is not None:
+            entry_id, number = archived.split()
+            self.archived_mark = entry_id, int(number)
 
     async def set_archived(self, entry_id: str, number: int) -> None:
         """The archiver has put the log into PostgreSQL up to this entry."""

@@ -47,7 +47,9 @@ from .cluster import Bootstrap, ClusterNode
 from .commands import COMMANDS
 from .dispatch import Dispatcher
 from .ids import Ids
+from .recorder import HistoryRecorder
 from .server import Server
+from .service_names import SERVICE_NICKS
 from .state import Network
 from .stores import open_stores
 from .timeouts import sweep
@@ -249,9 +251,8 @@ async def serve(
     try:
         network, history = None, stores.history
         if config.cluster.enabled:
-            bus, network = await join_cluster(config)
-            if config.history.enabled:
-                archiver = cluster_archive(stores.history, bus)
+            bus, network, archiver = await join_cluster(config, stores.history)
+            if archiver is not None:
                 history = archiver.history
         server = Server(
             config, loop, history=history, accounts=stores.accounts,
@@ -319,10 +320,13 @@ async def serve(
     return server.restart_requested
 
 
-async def join_cluster(config: Config) -> tuple[RedisBus, Network]:
-    """Join the cluster of ``[cluster]``: the bus, and the network as the log
+async def join_cluster(
+    config: Config, store: HistoryStore
+) -> tuple[RedisBus, Network, Archiver | None]:
+    """Join the cluster of ``[cluster]``: the bus, the network as the log
     has it up to this node's arrival (the latest snapshot, then the entries
-    after it), before the server is built on it."""
+    after it), before the server is built on it, and with history on the
+    archiver, whose history has recorded those entries already."""
     section = config.cluster
     file = str(config.path) if config.path else None
     try:
@@ -332,7 +336,12 @@ async def join_cluster(config: Config) -> tuple[RedisBus, Network]:
                           "pip install 'hubbub[redis]'") from None  # fmt: skip
     bus = RedisBus(section, config.server.name, config.server.network)
     network = Network()
-    boot = Bootstrap(network)
+    archiver = cluster_archive(store, bus) if config.history.enabled else None
+    record = None
+    if archiver is not None:
+        unrecorded = set(SERVICE_NICKS) if config.accounts.enabled else set()
+        record = HistoryRecorder(network, archiver.history, _nothing, unrecorded).record
+    boot = Bootstrap(network, record)
     bus.attach(boot.receive)
     try:
         await bus.connect()
@@ -347,7 +356,14 @@ async def join_cluster(config: Config) -> tuple[RedisBus, Network]:
         "a new" if fresh else "the existing", bus.epoch, bus.position(), len(network.nodes),
         len(network.users), len(network.channels),
     )  # fmt: skip
-    return bus, network
+    if archiver is not None:
+        # Recorded from the entry after the snapshot it started from.
+        archiver.history.since = bus.loaded_from + 1
+    return bus, network, archiver
+
+
+def _nothing() -> None:
+    pass
 
 
 def cluster_archive(store: HistoryStore, bus: RedisBus) -> Archiver:

@@ -32,9 +32,13 @@ from .state import Channel, ChannelRegistration, Network, User, WhowasEntry, ran
 LIST_ATTRS = {"b": "bans", "e": "excepts", "I": "invex"}
 
 
-def apply(network: Network, event: ev.Event) -> bool:
+def apply(
+    network: Network, event: ev.Event, record: Callable[[ev.Event], None] | None = None
+) -> bool:
     """Change ``network`` as ``event`` says; False (and nothing changed) when
-    its guard says it no longer applies."""
+    its guard says it no longer applies. ``record`` (the history recorder's)
+    sees each event that applies just before it is applied, as the
+    pipeline's subscribers do."""
     kind = type(event)
     guard = GUARDS.get(kind)
     if guard is not None and not guard(network, event):
@@ -42,7 +46,9 @@ def apply(network: Network, event: ev.Event) -> bool:
     if kind is ev.NodeGone:
         # The node's users quit one by one, as the pipeline does it.
         for quit_ in node_quits(network, event):  # type: ignore[arg-type]
-            apply(network, quit_)
+            apply(network, quit_, record)
+    if record is not None:
+        record(event)
     reducer = APPLY.get(kind)
     if reducer is not None:
         reducer(network, event)

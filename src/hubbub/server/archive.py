@@ -82,9 +82,15 @@ class ClusterHistory:
         self.tail: deque[Kept] = deque()
         #: The number of the last entry known to be in PostgreSQL.
         self.archived = 0
-        #: The entry after which this node has recorded everything (its arrival).
+        #: The first entry from which this node has recorded everything: the
+        #: one after the snapshot it started from (it records while it
+        #: catches up: :class:`~hubbub.server.cluster.Bootstrap`), or after
+        #: where it stood when its state was rebuilt.
         self.since = position()[0]
         self._moved = threading.Condition()
+        #: Queries waiting for the archive now (the archiver then asks for
+        #: its position more often).
+        self.waiting = 0
 
     # --- recording (the loop) -------------------------------------------------
 
@@ -110,9 +116,8 @@ class ClusterHistory:
 
     def covers(self, number: int) -> bool:
         """Whether this node holds every entry after ``number`` that is not
-        archived (it recorded live from the entry after it: ``since`` is
-        its own arrival, which has nothing to record): it may take the
-        archiver's role without leaving a gap."""
+        archived (it recorded every entry from ``since`` on): it may take
+        the archiver's role without leaving a gap."""
         return self.since <= number + 1
 
     def passed(self, number: int) -> None:
@@ -129,7 +134,8 @@ class ClusterHistory:
 
     def restart(self) -> None:
         """A new log (the old one was lost), or a node rebuilt from a
-        snapshot: numbers start again from where it stands."""
+        snapshot: numbers start again from where it stands (what it
+        recorded while rebuilding is dropped: it may repeat what it had)."""
         self.tail.clear()
         self.since = self.position()[0]
         with self._moved:
@@ -163,13 +169,19 @@ class ClusterHistory:
         target = tail[-1][0] if tail else 0
         deadline = time.monotonic() + TAIL_WAIT
         with self._moved:
-            while self.archived < target:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    log.warning("history: the archive is behind (entry %d of %d); answering "
-                                "from what it has", self.archived, target)  # fmt: skip
-                    return
-                self._moved.wait(left)
+            if self.archived >= target:
+                return
+            self.waiting += 1
+            try:
+                while self.archived < target:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        log.warning("history: the archive is behind (entry %d of %d); answering"
+                                    " from what it has", self.archived, target)  # fmt: skip
+                        return
+                    self._moved.wait(left)
+            finally:
+                self.waiting -= 1
 
     def latest(self, scope: Scope, after: Ref | None, limit: int) -> list[Found]:
         self._caught_up()

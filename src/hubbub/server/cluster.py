@@ -5,7 +5,9 @@ event to the pipeline like any bus. A few moments are more than an event,
 and the bus calls these hooks for them (:class:`hubbub.bus.base.Replica`):
 
 * before the server exists, the node loads the latest snapshot and applies
-  the log up to its own arrival into a bare network (:class:`Bootstrap`);
+  the log up to its own arrival into a bare network (:class:`Bootstrap`),
+  recording history as it goes when history is on (what it records and the
+  archive lacks is archived: docs/cluster.md, *Storage*);
 * fenced (it paused past its lease, or lost Redis for too long): every
   client is dropped at once, with the reason, and no new one is let in
   until the node has joined again under a new epoch (Sable's rule: a node
@@ -17,6 +19,7 @@ No asyncio here: the bus awaits, these only change the server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hubbub.events import Event
@@ -31,16 +34,18 @@ REJOINING = "This server is rejoining its network; try again in a moment"
 
 
 class Bootstrap:
-    """A node before its server exists: a network that only applies events."""
+    """A node before its server exists: a network that only applies events
+    (and records them, given the history recorder's ``record``)."""
 
-    __slots__ = ("network",)
+    __slots__ = ("network", "record")
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, record: Callable[[Event], None] | None = None) -> None:
         self.network = network
+        self.record = record
 
     def receive(self, event: Event) -> None:
         """Apply an event of the log (no client to tell yet)."""
-        apply(self.network, event)
+        apply(self.network, event, self.record)
 
     def load(self, state: dict[str, Any]) -> None:
         """Start from a snapshot."""
