@@ -272,8 +272,9 @@ async def _reader(port: int, nick: str, arrivals: dict[str, float], ready: async
         text = line.decode(errors="replace")
         if " 366 " in text:
             ready.set()
-        elif " PRIVMSG #lat :" in text:
-            arrivals[text.rsplit(":", 1)[1].strip()] = now
+        elif " PRIVMSG #lat " in text:
+            # "m12" is one word: servers may send it with or without a colon.
+            arrivals[text.rstrip().rsplit(" ", 1)[1].lstrip(":")] = now
 
 
 async def _latency(
