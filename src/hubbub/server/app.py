@@ -37,6 +37,7 @@ from collections.abc import Callable
 from functools import partial
 
 from hubbub.config import Address, Config, ConfigError
+from hubbub.ops.service import Operations
 from hubbub.store.base import HistoryStore
 from hubbub.store.null import NullHistoryStore
 from hubbub.store.sqlite.database import DatabaseError
@@ -68,9 +69,11 @@ def raise_fd_limit() -> None:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         except (ValueError, OSError) as exc:
-            log.warning("could not raise the open files limit from %d: %s", soft, exc)
+            log.warning("could not raise the open files limit from %d: %s", soft, exc,
+                        extra={"event": "process.fd_limit_kept", "reason": str(exc)})
             return
-        log.info("raised the open files limit from %d to %d", soft, hard)
+        log.info("raised the open files limit from %d to %d", soft, hard,
+                 extra={"event": "process.fd_limit_raised"})
 
 
 def tune_gc() -> None:
@@ -98,7 +101,7 @@ def open_history(config: Config) -> HistoryStore:
         raise ConfigError(
             str(config.path) if config.path else None, "history.database", str(exc)
         ) from None
-    log.info("history in %s", path)
+    log.info("history in %s", path, extra={"event": "history.opened", "path": str(path)})
     return store
 
 
@@ -127,7 +130,6 @@ async def _bind(
 ) -> tuple[list[asyncio.base_events.Server], list[tuple[str, int]]]:
     """Bind every configured listener, not yet accepting (see :func:`serve`);
     the listeners and the addresses bound."""
-    loop = asyncio.get_running_loop()
     listeners: list[asyncio.base_events.Server] = []
     bound: list[tuple[str, int]] = []
     section = config.server
@@ -151,30 +153,70 @@ async def _bind(
         ]  # fmt: skip
     for key, addr, factory, ctx in plans:
         try:
-            listener = await loop.create_server(
-                factory, addr.host, addr.port,
-                ssl=ctx, backlog=4096, reuse_address=True, start_serving=False,
-            )
-        except OSError as exc:
+            listener = await _listen(config, key, addr, factory, ctx, start=False)
+        except ConfigError:
             for other in listeners:
                 other.close()
-            raise ConfigError(
-                str(config.path) if config.path else None,
-                key,
-                f"cannot listen on {addr}: {exc.strerror or exc}",
-            ) from None
+            raise
         listeners.append(listener)
-        for sock in listener.sockets:
-            host, port = sock.getsockname()[:2]
-            bound.append((host, port))
-            log.info("bound %s:%d%s", host, port, _describe(key, ctx, host, port))
+        bound += _bound(listener, key, ctx)
     if site is not None:
-        log.info("web client: %d files, %d bytes", len(site.assets) - 1, site.size)
+        log.info("web client: %d files, %d bytes", len(site.assets) - 1, site.size,
+                 extra={"event": "web.loaded"})
     return listeners, bound
+
+
+async def _listen(
+    config: Config, key: str, addr: Address, factory: Callable[[], asyncio.Protocol],
+    ctx: ssl.SSLContext | None, *, start: bool,
+) -> asyncio.base_events.Server:  # fmt: skip
+    """One listener on ``addr``; a ConfigError naming ``key`` if the address
+    cannot be had (in use, not ours)."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.create_server(
+            factory, addr.host, addr.port,
+            ssl=ctx, backlog=4096, reuse_address=True, start_serving=start,
+        )  # fmt: skip
+    except OSError as exc:
+        raise ConfigError(
+            str(config.path) if config.path else None,
+            key,
+            f"cannot listen on {addr}: {exc.strerror or exc}",
+        ) from None
+
+
+def _bound(
+    listener: asyncio.base_events.Server, key: str, ctx: ssl.SSLContext | None
+) -> list[tuple[str, int]]:
+    """The addresses ``listener`` holds, each logged."""
+    bound = []
+    for sock in listener.sockets:
+        host, port = sock.getsockname()[:2]
+        bound.append((host, port))
+        log.info("bound %s:%d%s", host, port, _describe(key, ctx, host, port),
+                 extra={"event": "server.bound", "listener": key, "port": port})  # fmt: skip
+    return bound
+
+
+async def _start_operations(server: Server, config: Config) -> Operations | None:
+    """The operations listener (``[metrics] listen``), serving at once, before
+    the IRC listeners are even bound: /healthz answers during start-up and
+    /readyz says "starting" until everything accepts. None when not configured."""
+    addr = config.metrics.listen
+    if addr is None:
+        return None
+    ops = Operations(server)
+    listener = await _listen(config, "metrics.listen", addr, ops.protocol, None, start=True)
+    _bound(listener, "metrics.listen", None)
+    ops.start(listener)
+    return ops
 
 
 def _describe(key: str, ctx: ssl.SSLContext | None, host: str, port: int) -> str:
     """What a listener serves, for its log line."""
+    if key == "metrics.listen":
+        return " (/metrics, /healthz, /readyz)"
     if key != "server.websocket_listen":
         return " (TLS)" if ctx is not None else ""
     scheme = "https" if ctx is not None else "http"
@@ -197,16 +239,19 @@ def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals
         notify.notify(*notify.reloading())
         refused = server.rehash()
         if refused is not None:
-            log.error("reload refused: %s", refused)
+            log.error("reload refused: %s", refused,
+                      extra={"event": "config.reload_refused", "reason": refused})
         notify.notify(notify.READY)
 
     def stop_on(sig: signal.Signals) -> None:
         if sig == signal.SIGHUP:
             # Say so: someone used to `kill -HUP` for a reload learns the new way.
             log.info("hangup (SIGHUP: the terminal closed): shutting down; "
-                     "SIGUSR1 is the signal that reloads")  # fmt: skip
+                     "SIGUSR1 is the signal that reloads",
+                     extra={"event": "server.stop_requested", "signal": sig.name})  # fmt: skip
         else:
-            log.info("asked to stop (%s): shutting down", sig.name)
+            log.info("asked to stop (%s): shutting down", sig.name,
+                     extra={"event": "server.stop_requested", "signal": sig.name})
         stop.set()
 
     installed: list[signal.Signals] = []
@@ -216,7 +261,8 @@ def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals
     ]
     for sig, handler in handlers:
         if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
-            log.info("SIGHUP is ignored (nohup): the server outlives its terminal")
+            log.info("SIGHUP is ignored (nohup): the server outlives its terminal",
+                     extra={"event": "server.sighup_ignored"})
             continue
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, handler)
@@ -253,21 +299,28 @@ async def serve(
     installed = _install_signals(server, stop)
     listeners: list[asyncio.base_events.Server] = []
     tasks: list[asyncio.Task[None]] = []
+    operations = None
     try:
+        operations = await _start_operations(server, config)
         listeners, bound = await _bind(server, config, tls)
         tune_gc()
         tasks = [asyncio.create_task(_sweep(server)), asyncio.create_task(_maintain(server))]
         for listener in listeners:
             await listener.start_serving()
+        if operations is not None:
+            operations.accepting(listeners)
         where = ", ".join(f"{host}:{port}" for host, port in bound) or "nothing"
-        log.info("hubbub %s ready as %s, listening on %s", server.version, server.name, where)
+        log.info("hubbub %s ready as %s, listening on %s", server.version, server.name, where,
+                 extra={"event": "server.ready", "version": server.version})
         notify.notify(notify.READY, f"STATUS=listening on {where}")
         if ready is not None:
             ready(bound)
         await stop.wait()
     finally:
-        log.info("shutting down")
+        log.info("shutting down", extra={"event": "server.stopping"})
         notify.notify(notify.STOPPING)
+        if operations is not None:
+            operations.stopping()
         for listener in listeners:
             listener.close()
         for task in tasks:
@@ -279,8 +332,11 @@ async def serve(
             await asyncio.sleep(0.05)
         for sig in installed:
             loop.remove_signal_handler(sig)
+        if operations is not None:
+            # Last to go: /readyz said "stopping" through the whole drain.
+            await operations.close()
         server.close()
-        log.info("stopped")
+        log.info("stopped", extra={"event": "server.stopped"})
     return server.restart_requested
 
 
@@ -299,7 +355,7 @@ async def _maintain(server: Server) -> None:
             while server.history.compact():
                 await asyncio.sleep(0.01)
         except Exception:
-            log.exception("history upkeep failed")
+            log.exception("history upkeep failed", extra={"event": "history.upkeep_failed"})
         await asyncio.sleep(MAINTENANCE_INTERVAL)
 
 
@@ -311,4 +367,4 @@ async def _sweep(server: Server) -> None:
         try:
             sweep(server)
         except Exception:
-            log.exception("timeout sweep failed")
+            log.exception("timeout sweep failed", extra={"event": "server.sweep_failed"})

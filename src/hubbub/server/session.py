@@ -59,6 +59,7 @@ from .caps import TagProfile, tag_profile
 from .encoding import encode
 from .flood import TokenBucket
 from .interfaces import Loop, Transport
+from .meters import Meters, TransportMeter
 from .output import OutputScheduler
 from .registration import Registration
 from .state import User
@@ -74,11 +75,22 @@ _NONE: frozenset[str] = frozenset()
 Line = bytes | TooLong
 
 
+def _fault(line: str) -> str:
+    """What is wrong with a malformed line, for the log. Not the parser's
+    message: that quotes the line, and no line a client sends is logged."""
+    if "\0" in line:
+        return "NUL in the line"
+    if "\r" in line or "\n" in line:
+        return "CR or LF in the line"
+    return "a bad command, source or tags"
+
+
 class SessionHost(Protocol):
     """What a session needs of the server it belongs to."""
 
     loop: Loop
     output: OutputScheduler
+    meters: Meters
     name: str
     sendq_bytes: int
     dispatch: Callable[[Session, Message], None]
@@ -102,11 +114,13 @@ class Session:
         "_transport_size",
         "cap_version",
         "caps",
+        "client_id",
         "closing",
         "host",
         "ip",
         "last_active",
         "last_recv",
+        "meter",
         "monitoring",
         "ping_sent",
         "registration",
@@ -124,11 +138,19 @@ class Session:
         ip: str,
         registration: Registration,
         *,
+        client_id: str,
+        meter: TransportMeter,
         tls: bool = False,
         flood_control: bool = True,
         framed: bool = False,
     ) -> None:
         self.host = host
+        #: Names the connection in the logs from its accept; its user's uid
+        #: once registered (so log lines and history rows agree).
+        self.client_id = client_id
+        #: The counters of this connection's kind of transport (bytes are
+        #: counted per read and per write, never per line).
+        self.meter = meter
         self.server_name = host.name
         self.transport = transport
         # Interned: the User's host is the same string, and so are the hosts
@@ -187,6 +209,7 @@ class Session:
         self.user = user
         user.session = self
         self.registration = None
+        self.meter.registered += 1
         return user
 
     def set_caps(self, caps: set[str] | frozenset[str]) -> None:
@@ -240,6 +263,7 @@ class Session:
 
     def _throttle(self) -> None:
         if self._check_held() and not self._paused:
+            self.host.meters.flood_throttles += 1
             self._paused = True
             self._pause_reading()
             assert self._bucket is not None
@@ -294,11 +318,13 @@ class Session:
             msg = parse_line(text)
         except EmptyLine:
             return
-        except ProtocolError as exc:
+        except ProtocolError:
             # NUL, a stray CR, a command starting with ":" or "@": no client
             # sends these by accident, and guessing what it meant could relay
             # something else. Like ergo, cut it off and say why.
-            log.debug("malformed line from %s: %s", self.ip, exc)
+            log.debug("malformed line from %s: %s", self.ip, _fault(text), extra={
+                "event": "client.malformed_line", "client_id": self.client_id, "address": self.ip,
+            })  # fmt: skip
             self.close("Received malformed line")
             return
         if not valid:
@@ -344,13 +370,14 @@ class Session:
         """Write everything queued in one call."""
         out, self._out = self._out, None
         if out:
-            self._out_size = 0
+            size, self._out_size = self._out_size, 0
             if not self.closing:
                 if self._framed:
                     self.transport.writelines(out)
                 else:
                     self.transport.write(b"".join(out) if len(out) > 1 else out[0])
                 self._transport_size = self.transport.get_write_buffer_size()
+                self.meter.bytes_out += size
 
     # --- closing ---------------------------------------------------------
 

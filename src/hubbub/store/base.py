@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from hubbub.events import Event
+from hubbub.histogram import FAST_BUCKETS, Histogram
 from hubbub.protocol import casefold
 
 #: Kinds of stored lines (persisted: stable). What every history client gets:
@@ -145,8 +146,28 @@ class SearchQuery:
     limit: int = 50
 
 
+class WriteStats:
+    """What a store's commits did, for the metrics (changed on the loop only)."""
+
+    __slots__ = ("commits", "failures", "latency", "rows", "waiting")
+
+    def __init__(self) -> None:
+        #: Transactions that wrote something, and the rows they wrote.
+        self.commits = 0
+        self.rows = 0
+        #: Commits that failed (their entries wait for the next turn).
+        self.failures = 0
+        #: Entries waiting because the last commit failed (0 when healthy).
+        self.waiting = 0
+        #: Seconds per commit, on the event loop.
+        self.latency = Histogram(FAST_BUCKETS)
+
+
 class HistoryStore(Protocol):
     """Keeps what was said and what happened, and answers named queries."""
+
+    #: What the commits did (the metrics read it).
+    stats: WriteStats
 
     def record(self, entry: Entry) -> None:
         """Take ``entry`` for storing (on the loop, for every kept event)."""
@@ -205,6 +226,12 @@ class HistoryStore(Protocol):
 
     def search(self, query: SearchQuery) -> list[Found]:
         """Messages matching ``query``, oldest first."""
+        ...
+
+    def health(self) -> str | None:
+        """Why the store cannot keep what is said right now (its file was
+        deleted or replaced, it refuses writes), or None when it can. On the
+        loop; the readiness check calls it."""
         ...
 
     def close(self) -> None:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from .base import Account, Author, Entry, Found, Ref, Scope, SearchQuery, Target
+from .base import Account, Author, Entry, Found, Ref, Scope, SearchQuery, Target, WriteStats
 
 
 class NullHistoryStore:
     """Records nothing, so every query is empty."""
+
+    def __init__(self) -> None:
+        self.stats = WriteStats()
+
+    def health(self) -> str | None:
+        """Keeping nothing never fails."""
+        return None
 
     def record(self, entry: Entry) -> None:
         """Forget ``entry``."""

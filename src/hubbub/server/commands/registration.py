@@ -11,6 +11,7 @@ kept on the session's :class:`~..registration.Registration`.
 from __future__ import annotations
 
 import hmac
+import logging
 import sys
 
 from hubbub.events import NickChanged, UserRegistered
@@ -30,6 +31,8 @@ from ..dispatch import CommandTable, Context
 from ..limits import NICKLEN, USERLEN
 from .channels import join_with_replay
 from .server_queries import send_lusers, send_motd
+
+log = logging.getLogger(__name__)
 
 table = CommandTable()
 
@@ -196,7 +199,7 @@ def try_register(ctx: Context) -> None:
         ctx.reply(ERR_NICKNAMEINUSE, reg.nick, "Nickname is already in use")
         reg.nick = None
         return
-    uid = server.ids.uid()
+    uid = session.client_id  # the connection's id in the logs becomes the user's
     source = f"{reg.nick}!{reg.username}@{session.ip}"
     ctx.publish(
         UserRegistered(
@@ -205,6 +208,9 @@ def try_register(ctx: Context) -> None:
         )
     )  # fmt: skip
     session.attach(server.network.by_uid[uid])
+    log.info("%s registered", source, extra={
+        "event": "client.registered", "client_id": uid, "address": session.ip, "nick": reg.nick,
+    })  # fmt: skip
     welcome(ctx)
     rooms = list(server.config.server.auto_join)
     if rooms and replay.wanted(ctx):

@@ -40,8 +40,10 @@ class IRCProtocol(LineBuffer, asyncio.Protocol):
         )
 
     def data_received(self, data: bytes) -> None:
-        if self.session is not None:
-            self.session.receive(self.feed(data))
+        session = self.session
+        if session is not None:
+            session.meter.bytes_in += len(data)
+            session.receive(self.feed(data))
 
     def eof_received(self) -> bool:
         # A half-closed peer sends nothing more: treat it as gone.

@@ -1,0 +1,142 @@
+"""What watching the server costs: instructions per relayed PRIVMSG (callgrind),
+and the time one Prometheus scrape takes.
+
+    python benchmarks/ops_cost.py relay [--members 2 100] [--messages 2000] [--history]
+    PYTHONPATH=/tmp/hubbub-main/src python benchmarks/ops_cost.py relay   # another tree
+    python benchmarks/ops_cost.py scrape [--clients 10 1000 10000]
+
+``relay`` runs the in-process fan-out of ``bench_fanout.py`` (the real Server
+and command path on a fake loop, transports that only count) under
+``valgrind --tool=callgrind``, once with no messages and once with
+``--messages``, with the same hash seed, and prints the difference per
+message: a count that does not depend on how busy the machine is, so two
+versions of the relay path can be compared on a shared machine.
+
+``scrape`` builds a server with ``--clients`` registered clients in a few
+channels (the same fake loop), relays some traffic, then times
+:func:`hubbub.ops.metrics.render` (what ``GET /metrics`` runs on the event
+loop): the median of many scrapes, in microseconds, and the size of the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+LINE = b"PRIVMSG #bench :the quick brown fox jumps over the lazy dog, again and again\r\n"
+
+
+def relay(members: int, messages: int, history: bool) -> None:
+    """Register ``members`` and relay ``messages`` PRIVMSGs from one of them,
+    read by the TCP transport's own ``data_received`` (where bytes in are
+    counted)."""
+    from bench_fanout import join_members, make_server
+
+    from hubbub.server.transports.tcp import IRCProtocol
+
+    server, loop = make_server(history)
+    group = join_members(server, loop, members)
+    reader = IRCProtocol(server)
+    reader.session = group[0].session
+    for _ in range(messages):
+        reader.data_received(LINE)
+        loop.run_ready()
+
+
+def instructions(members: int, messages: int, history: bool) -> int:
+    """Instructions (Ir) of a whole run of :func:`relay`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+               sys.executable, __file__, "run", "--members", str(members),
+               "--messages", str(messages)] + (["--history"] if history else [])  # fmt: skip
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
+        summary = re.search(r"^summary: (\d+)", out.read_text(), re.MULTILINE)
+        assert summary, "no summary in the callgrind output"
+        return int(summary.group(1))
+
+
+def relay_main(args: argparse.Namespace) -> int:
+    """Print instructions per relayed message for each channel size."""
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    for members in args.members:
+        base = instructions(members, 0, args.history)
+        full = instructions(members, args.messages, args.history)
+        per_msg = (full - base) / args.messages
+        print(json.dumps({
+            "bench": "relay_instructions", "members": members, "messages": args.messages,
+            "history": args.history, "ir_per_message": round(per_msg),
+            "ir_per_delivery": round(per_msg / max(1, members - 1), 1),
+        }), flush=True)  # fmt: skip
+    return 0
+
+
+def scrape_main(args: argparse.Namespace) -> int:
+    """Time one rendering of /metrics for servers of several sizes."""
+    from bench_fanout import join_members, make_server
+
+    from hubbub.ops.metrics import MetricsRegistry
+
+    for clients in args.clients:
+        server, loop = make_server(history=True)
+        group = join_members(server, loop, clients)
+        for member in group[:50]:
+            member.feed(LINE)
+        loop.run_ready()
+        registry = MetricsRegistry(server)
+        page = registry.render()
+        times = []
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            registry.render()
+            times.append(time.perf_counter() - t0)
+        print(json.dumps({
+            "bench": "scrape", "clients": clients, "bytes": len(page),
+            "us_per_scrape": round(statistics.median(times) * 1e6),
+            "us_per_scrape_max": round(max(times) * 1e6),
+        }), flush=True)  # fmt: skip
+        server.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``relay`` or ``scrape`` (``run`` is what callgrind runs)."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    r = sub.add_parser("relay", help="callgrind instructions per relayed PRIVMSG")
+    r.add_argument("--members", type=int, nargs="+", default=[2, 100])
+    r.add_argument("--messages", type=int, default=2000)
+    r.add_argument("--history", action="store_true", help="with the SQLite history store")
+    run = sub.add_parser("run")
+    run.add_argument("--members", type=int, default=2)
+    run.add_argument("--messages", type=int, default=0)
+    run.add_argument("--history", action="store_true")
+    s = sub.add_parser("scrape", help="time to render /metrics")
+    s.add_argument("--clients", type=int, nargs="+", default=[10, 1000, 10000])
+    s.add_argument("--rounds", type=int, default=200)
+    args = ap.parse_args(argv)
+    if args.what == "run":
+        relay(args.members, args.messages, args.history)
+        return 0
+    if args.what == "scrape":
+        return scrape_main(args)
+    return relay_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""``/healthz`` and ``/readyz``: is the process alive, and should it get clients?
+
+Alive (``/healthz``) means the event loop answered: a hung loop answers
+nothing, and a supervisor that gets no answer restarts the process.
+
+Ready (``/readyz``) means a client that is sent here now is served and what
+it says is kept:
+
+* **listening**: start-up is over (every listener accepts), the server is
+  not shutting down, and every listener still accepts;
+* **database**: the history store can keep what is said. For SQLite (see
+  :meth:`hubbub.store.sqlite.database.Database.health`): the file at the
+  configured path is the one the server opened (not deleted, moved or
+  replaced), a tiny write commits without waiting for another program's
+  lock, and the last history commit did not fail. History off: nothing
+  to check.
+
+Cluster mode (Redis reachable, the log not lagging) will add its checks here.
+
+The answer is kept for :data:`CACHE_SECONDS`: a prober that asks a thousand
+times a second costs the loop one check a second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from hubbub.server.server import Server
+
+#: How long an answer of /readyz is reused.
+CACHE_SECONDS = 1.0
+
+
+class Listener(Protocol):
+    """A listening socket (an asyncio server)."""
+
+    def is_serving(self) -> bool: ...
+
+
+class Readiness:
+    """What /readyz checks (see the module docstring)."""
+
+    def __init__(self, server: Server, clock: Callable[[], float] = time.monotonic) -> None:
+        self.server = server
+        self.clock = clock
+        self.state = "starting"
+        self.listeners: Sequence[Listener] = ()
+        self._cached: tuple[float, list[str]] | None = None
+
+    def accepting(self, listeners: Sequence[Listener]) -> None:
+        """Start-up is over: every one of ``listeners`` accepts clients."""
+        self.listeners = listeners
+        self.state = "accepting"
+        self._cached = None
+
+    def stopping(self) -> None:
+        """Shutdown began: send no one here any more."""
+        self.state = "stopping"
+        self._cached = None
+
+    def problems(self) -> list[str]:
+        """Why the server is not ready, one sentence each; empty when it is."""
+        now = self.clock()
+        if self._cached is not None and now - self._cached[0] < CACHE_SECONDS:
+            return self._cached[1]
+        found = []
+        if self.state != "accepting":
+            found.append(f"listening: {self.state}")
+        elif not all(listener.is_serving() for listener in self.listeners):
+            found.append("listening: a listener stopped accepting")
+        database = self.server.history.health()
+        if database is not None:
+            found.append(f"database: {database}")
+        self._cached = (now, found)
+        return found
