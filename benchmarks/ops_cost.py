@@ -38,10 +38,10 @@ sys.path.insert(0, str(HERE))
 LINE = b"PRIVMSG #bench :the quick brown fox jumps over the lazy dog, again and again\r\n"
 
 
-def relay(members: int, messages: int, history: bool) -> None:
+def relay(members: int, messages: int, history: bool, burst: int = 1) -> None:
     """Register ``members`` and relay ``messages`` PRIVMSGs from one of them,
-    read by the TCP transport's own ``data_received`` (where bytes in are
-    counted)."""
+    ``burst`` per read and loop turn, read by the TCP transport's own
+    ``data_received`` (where bytes in are counted)."""
     from bench_fanout import join_members, make_server
 
     from hubbub.server.transports.tcp import IRCProtocol
@@ -50,18 +50,19 @@ def relay(members: int, messages: int, history: bool) -> None:
     group = join_members(server, loop, members)
     reader = IRCProtocol(server)
     reader.session = group[0].session
-    for _ in range(messages):
-        reader.data_received(LINE)
+    for _ in range(messages // burst):
+        reader.data_received(LINE * burst)
         loop.run_ready()
 
 
-def instructions(members: int, messages: int, history: bool) -> int:
+def instructions(members: int, messages: int, history: bool, burst: int) -> int:
     """Instructions (Ir) of a whole run of :func:`relay`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                sys.executable, __file__, "run", "--members", str(members),
-               "--messages", str(messages)] + (["--history"] if history else [])  # fmt: skip
+               "--messages", str(messages), "--burst", str(burst),
+               *(["--history"] if history else [])]  # fmt: skip
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         subprocess.run(cmd, check=True, env=env, capture_output=True)
         summary = re.search(r"^summary: (\d+)", out.read_text(), re.MULTILINE)
@@ -75,12 +76,12 @@ def relay_main(args: argparse.Namespace) -> int:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
     for members in args.members:
-        base = instructions(members, 0, args.history)
-        full = instructions(members, args.messages, args.history)
+        base = instructions(members, 0, args.history, args.burst)
+        full = instructions(members, args.messages, args.history, args.burst)
         per_msg = (full - base) / args.messages
         print(json.dumps({
             "bench": "relay_instructions", "members": members, "messages": args.messages,
-            "history": args.history, "ir_per_message": round(per_msg),
+            "burst": args.burst, "history": args.history, "ir_per_message": round(per_msg),
             "ir_per_delivery": round(per_msg / max(1, members - 1), 1),
         }), flush=True)  # fmt: skip
     return 0
@@ -122,16 +123,19 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--members", type=int, nargs="+", default=[2, 100])
     r.add_argument("--messages", type=int, default=2000)
     r.add_argument("--history", action="store_true", help="with the SQLite history store")
+    r.add_argument("--burst", type=int, default=1,
+                   help="messages per read and loop turn (1: each its own turn, the worst case)")
     run = sub.add_parser("run")
     run.add_argument("--members", type=int, default=2)
     run.add_argument("--messages", type=int, default=0)
     run.add_argument("--history", action="store_true")
+    run.add_argument("--burst", type=int, default=1)
     s = sub.add_parser("scrape", help="time to render /metrics")
     s.add_argument("--clients", type=int, nargs="+", default=[10, 1000, 10000])
     s.add_argument("--rounds", type=int, default=200)
     args = ap.parse_args(argv)
     if args.what == "run":
-        relay(args.members, args.messages, args.history)
+        relay(args.members, args.messages, args.history, args.burst)
         return 0
     if args.what == "scrape":
         return scrape_main(args)

@@ -24,20 +24,23 @@ class Histogram:
     """Observations counted into fixed buckets (Prometheus histogram shape:
     ``bounds`` are the buckets' upper limits, +Inf is implied)."""
 
-    __slots__ = ("bounds", "buckets", "count", "total")
+    __slots__ = ("bounds", "buckets", "total")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
         #: Observations per bucket, not cumulative; the last is past every bound.
         self.buckets = [0] * (len(bounds) + 1)
-        self.count = 0
         self.total = 0.0
 
     def observe(self, value: float) -> None:
         """Count one observation (a latency, in seconds)."""
         self.buckets[bisect_left(self.bounds, value)] += 1
-        self.count += 1
         self.total += value
+
+    @property
+    def count(self) -> int:
+        """Observations so far (summed when read: observing stays cheap)."""
+        return sum(self.buckets)
 
     def cumulative(self) -> list[tuple[float, int]]:
         """``(upper bound, observations <= it)`` pairs, ending with infinity,

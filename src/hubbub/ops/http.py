@@ -9,9 +9,10 @@ thread: a scrape reads it without locks, and "the loop answered" is what
 
 * each request is small work: parse a GET (the websockets library's HTTP
   parser, with its line and header limits), then render a page;
-* pages are kept for :data:`CACHE_SECONDS`, so however often anyone asks,
-  the loop renders /metrics and checks readiness at most once a second
-  per kind (Prometheus asks every 15 s or so);
+* pages are kept for :data:`CACHE_SECONDS` (readiness answers for
+  :data:`~.health.CACHE_SECONDS`), so however often anyone asks, the loop
+  renders /metrics a few times a second at most (Prometheus asks every
+  15 s or so; a render takes well under a millisecond);
 * at most :data:`MAX_CONNECTIONS` connections at once, each closed after
   one answer or after :data:`REQUEST_TIMEOUT` seconds.
 
@@ -38,7 +39,7 @@ MAX_CONNECTIONS = 64
 #: Seconds a connection may take to send its request.
 REQUEST_TIMEOUT = 10.0
 #: Seconds a rendered page is reused.
-CACHE_SECONDS = 1.0
+CACHE_SECONDS = 0.25
 
 TEXT = "text/plain; charset=utf-8"
 

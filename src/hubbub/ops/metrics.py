@@ -128,9 +128,6 @@ class ServerCollector(Collector):
                 PREFIX + "received_bytes", "Bytes read from clients (TLS: decrypted)",
                 labels=label,
             ),
-            "bytes_out": CounterMetricFamily(
-                PREFIX + "sent_bytes", "Bytes of IRC lines written to clients", labels=label
-            ),
         }  # fmt: skip
         for name, meter in meters.transports.items():
             families["connections"].add_metric([name], meter.connected)
@@ -138,8 +135,11 @@ class ServerCollector(Collector):
             families["accepted"].add_metric([name], meter.accepted)
             families["registered"].add_metric([name], meter.registered)
             families["bytes_in"].add_metric([name], meter.bytes_in)
-            families["bytes_out"].add_metric([name], meter.bytes_out)
         yield from families.values()
+        yield CounterMetricFamily(
+            PREFIX + "sent_bytes", "Bytes of IRC lines written to clients (all transports)",
+            value=self.server.output.bytes_out,
+        )  # fmt: skip
         disconnects = CounterMetricFamily(
             PREFIX + "disconnects", "Connections closed, by reason (see docs/operating.md)",
             labels=["reason"],
@@ -149,7 +149,7 @@ class ServerCollector(Collector):
         yield disconnects
         yield CounterMetricFamily(
             PREFIX + "flood_throttles",
-            "Times flood control held back a client's lines (reading paused)",
+            "Bursts of lines flood control held back (the client's reading paused)",
             value=meters.flood_throttles,
         )
 

@@ -115,12 +115,14 @@ class Context(ReplyBuffer):
                     then(value)  # type: ignore[arg-type]
                 else:
                     assert isinstance(value, Exception)
-                    # Work on a thread failed (a store read: an FTS5 error can
-                    # quote the words searched for, so the text stays private).
+                    # Work on a thread failed: a store read (whose queries bind
+                    # what clients send, never quote it) or a password check.
+                    # Its message helps the operator: it is shown.
                     verb = self.msg.command.upper()
-                    log.error("%s failed for %s", verb, self.session.ip, exc_info=value,
-                              extra={**failure_fields(self.session, verb),
-                                     "event": "command.work_failed"})  # fmt: skip
+                    log.error("%s failed for %s: %s", verb, self.session.ip, value,
+                              exc_info=value, extra={**failure_fields(self.session, verb),
+                              "event": "command.work_failed", "exc_private": False,
+                              "reason": str(value)})  # fmt: skip
                     if failed is not None:
                         failed(value)
             except Exception:

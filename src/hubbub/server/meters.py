@@ -10,8 +10,9 @@ server counts with plain integers in slotted objects, where the work is
 done anyway and as rarely as possible:
 
 * per connection: accepted, registered, closed (and why), per transport;
-* per read and per write: bytes in and out (a write carries every line a
-  session got in one loop turn, so this is not per delivery);
+* per read: bytes in; per loop turn: bytes out, summed over the turn's
+  writes in a local variable (a write carries every line a session got in
+  the turn);
 * per event (:mod:`.pipeline`): how many of each kind, and how many
   deliveries, added once per event as the length of its audience;
 * per history commit (once per loop turn) and per history query.
@@ -46,8 +47,7 @@ def transport_kind(*, tls: bool, framed: bool) -> str:
 class TransportMeter:
     """Counters of the connections over one kind of transport."""
 
-    __slots__ = ("accepted", "bytes_in", "bytes_out", "closed", "name", "registered",
-                 "registered_closed")  # fmt: skip
+    __slots__ = ("accepted", "bytes_in", "closed", "name", "registered", "registered_closed")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -57,10 +57,10 @@ class TransportMeter:
         #: Connections that registered (became users), and those of them closed.
         self.registered = 0
         self.registered_closed = 0
-        #: Bytes read from and written to the connections (IRC lines: TLS
-        #: after decryption; WebSocket: frames as read, lines as written).
+        #: Bytes read from the connections (TLS: after decryption; WebSocket:
+        #: the frames as read). Bytes written are counted for all transports
+        #: together, by the output scheduler (a write costs less that way).
         self.bytes_in = 0
-        self.bytes_out = 0
 
     @property
     def connected(self) -> int:
@@ -166,7 +166,8 @@ class Meters:
     def __init__(self) -> None:
         self.transports = {name: TransportMeter(name) for name in TRANSPORTS}
         self.disconnects = dict.fromkeys(DISCONNECT_LABELS, 0)
-        #: Times a client's input was held back by flood control.
+        #: Times flood control began holding a client's lines back (once per
+        #: burst, however many releases it takes to let them through).
         self.flood_throttles = 0
         self.history_queries = QueryMeter()
         self.sasl = SaslMeter()

@@ -148,8 +148,8 @@ class Session:
         #: Names the connection in the logs from its accept; its user's uid
         #: once registered (so log lines and history rows agree).
         self.client_id = client_id
-        #: The counters of this connection's kind of transport (bytes are
-        #: counted per read and per write, never per line).
+        #: The counters of this connection's kind of transport (bytes in
+        #: are counted per read; bytes out per loop turn, by the scheduler).
         self.meter = meter
         self.server_name = host.name
         self.transport = transport
@@ -263,7 +263,8 @@ class Session:
 
     def _throttle(self) -> None:
         if self._check_held() and not self._paused:
-            self.host.meters.flood_throttles += 1
+            if not self._reading_paused:  # counted once per held burst, not per release
+                self.host.meters.flood_throttles += 1
             self._paused = True
             self._pause_reading()
             assert self._bucket is not None
@@ -366,8 +367,8 @@ class Session:
         """Queue a numeric from the server addressed to this client."""
         self.send(Message(numeric, reply_params((self.display_nick, *params)), self.server_name))
 
-    def flush(self) -> None:
-        """Write everything queued in one call."""
+    def flush(self) -> int:
+        """Write everything queued in one call; the number of bytes written."""
         out, self._out = self._out, None
         if out:
             size, self._out_size = self._out_size, 0
@@ -377,7 +378,8 @@ class Session:
                 else:
                     self.transport.write(b"".join(out) if len(out) > 1 else out[0])
                 self._transport_size = self.transport.get_write_buffer_size()
-                self.meter.bytes_out += size
+                return size
+        return 0
 
     # --- closing ---------------------------------------------------------
 

@@ -149,18 +149,23 @@ class SearchQuery:
 class WriteStats:
     """What a store's commits did, for the metrics (changed on the loop only)."""
 
-    __slots__ = ("commits", "failures", "latency", "rows", "waiting")
+    __slots__ = ("failures", "latency", "rows", "waiting")
 
     def __init__(self) -> None:
-        #: Transactions that wrote something, and the rows they wrote.
-        self.commits = 0
+        #: Rows written by the commits (each commit is one observation of
+        #: ``latency``: its count is the number of commits).
         self.rows = 0
         #: Commits that failed (their entries wait for the next turn).
         self.failures = 0
         #: Entries waiting because the last commit failed (0 when healthy).
         self.waiting = 0
-        #: Seconds per commit, on the event loop.
+        #: Seconds per commit (a transaction that wrote something), on the loop.
         self.latency = Histogram(FAST_BUCKETS)
+
+    @property
+    def commits(self) -> int:
+        """Commits that wrote something."""
+        return self.latency.count
 
 
 class HistoryStore(Protocol):

@@ -154,9 +154,9 @@ class SQLiteHistoryStore(HistoryQueries):
             return
         stats = self.stats
         stats.latency.observe(time.perf_counter() - started)
-        stats.commits += 1
         stats.rows += rows
-        stats.waiting = 0
+        if stats.waiting:
+            stats.waiting = 0
         if self._indexed and self._next_id - 1 - self._indexed_upto >= INDEX_BATCH:
             self.index()
 
@@ -309,9 +309,13 @@ class SQLiteHistoryStore(HistoryQueries):
             )  # fmt: skip
 
     def health(self) -> str | None:
-        """Why history cannot be kept now, or None (see :meth:`Database.health`)."""
+        """Why history cannot be kept now, or None (see :meth:`Database.health`).
+        Entries waiting after a failed commit are tried again first: once
+        the disk has room, the next check finds them written."""
         if self.stats.waiting:
-            return f"history writes fail ({self._last_error}); {self.stats.waiting} events wait"
+            self.commit()
+            if self.stats.waiting:
+                return f"history writes fail ({self._last_error}); {self.stats.waiting} events wait"
         return self.db.health()
 
     def prune(self, before_ms: int, limit: int) -> int:
