@@ -79,3 +79,45 @@ def test_the_units_run_hubbub_command_lines_hubbub_accepts() -> None:
     assert (args.command, args.data_dir) == ("backup", "/var/lib/hubbub")
     # Reload is the server's reload signal, not SIGHUP (which stops it).
     assert exec_lines("hubbub.service", "ExecReload") == [["/bin/kill", "-USR1", "$MAINPID"]]
+
+
+PROMETHEUS = CONTRIB.parent / "prometheus"
+
+
+def test_the_alerting_rules_load_and_fire_when_they_should() -> None:
+    need(shutil.which("promtool") is not None,
+         "promtool is not installed (apt-get install prometheus)")  # fmt: skip
+    for args in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts.test.yml"]):
+        done = subprocess.run(["promtool", *args], cwd=PROMETHEUS, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_alerting_rules_use_only_metrics_the_server_exports(tmp_path: Path) -> None:
+    import yaml
+
+    from hubbub.config import from_mapping
+    from hubbub.ops.health import Readiness
+    from hubbub.ops.lag import LoopLag
+    from hubbub.ops.metrics import MetricsRegistry
+    from hubbub.server.server import Server
+    from hubbub.store.sqlite.history import SQLiteHistoryStore
+
+    class Loop:
+        def time(self) -> float:
+            return 0.0
+
+        def call_soon(self, *args: object) -> None: ...
+        def call_later(self, *args: object) -> None: ...
+        def call_soon_threadsafe(self, *args: object) -> None: ...
+
+    database = tmp_path / "hubbub.sqlite3"
+    store = SQLiteHistoryStore.open(database)
+    server = Server(from_mapping({"history": {"database": str(database)}}), Loop(), history=store)
+    page, _ = MetricsRegistry(server, LoopLag(), Readiness(server)).render()
+    server.close()
+    exported = set(re.findall(r"^(\w+)", page.decode(), re.MULTILINE))
+    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"][0]["rules"]
+    names = r"\b(?:hubbub|process)_\w+"
+    used = {name for rule in rules for name in re.findall(names, rule["expr"])}
+    assert len(used) >= 8
+    assert used - exported == set()

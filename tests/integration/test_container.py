@@ -63,7 +63,10 @@ def image() -> str:
         )  # fmt: skip
         podman("import", "-", BASE, stdin=debootstrap.stdout)
         assert debootstrap.wait() == 0
-    mounts = ["-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"] if CA_BUNDLE.exists() else []
+    mounts = (
+        ["-v", f"{CA_BUNDLE}:/run/ca.crt:ro", "--build-arg", "PIP_CERT=/run/ca.crt"]
+        if CA_BUNDLE.exists() else []
+    )  # fmt: skip
     podman("build", "--pull=never", *LIMITS, *mounts, "-t", IMAGE, "-f", "Containerfile", ".",
            cwd=ROOT, timeout=1200)  # fmt: skip
     return IMAGE

@@ -118,6 +118,7 @@ def test_counters_follow_the_traffic(server_factory: ServerFactory) -> None:
     assert delta(before, after, "hubbub_registrations_total", transport="tcp") == 2
     assert delta(before, after, "hubbub_registrations_total", transport="websocket") == 1
     assert after.get_value("hubbub_users") == 3
+    assert after.get_value("hubbub_ready") == 1
     # Bytes: every byte the TCP clients sent was read and counted; what was
     # written covers at least what they received.
     sent_by_tcp = alice.sent + bob.sent

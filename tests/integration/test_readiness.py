@@ -10,7 +10,7 @@ import resource
 import shutil
 
 from hubtest import RunningServer, ServerFactory
-from opstest import http, metrics_section, wait_for_status
+from opstest import http, metrics_section, wait_for_scrape, wait_for_status
 
 HISTORY_CAPS = ("batch", "server-time", "message-tags", "draft/chathistory")
 
@@ -34,6 +34,10 @@ def test_deleting_the_database_makes_the_server_unready(server_factory: ServerFa
     # Alive all the same: a supervisor must not restart it in a loop, an
     # operator must put the file back (or restart it on a backup).
     assert http(mport, "/healthz")[0] == 200
+    # Prometheus sees it too, without a prober.
+    assert wait_for_scrape(mport, lambda s: s.get_value("hubbub_ready") == 0).get_value(
+        "hubbub_ready"
+    ) == 0
 
 
 def test_replacing_the_database_makes_the_server_unready(server_factory: ServerFactory) -> None:

@@ -43,6 +43,7 @@ from hubbub import events as ev
 from hubbub.histogram import Histogram
 from hubbub.server.meters import HISTORY_QUERIES
 
+from .health import Readiness
 from .lag import LoopLag
 
 if TYPE_CHECKING:
@@ -74,11 +75,19 @@ def add_histogram(
 class ServerCollector(Collector):
     """Reads a server's counters at scrape time (see the module docstring)."""
 
-    def __init__(self, server: Server, lag: LoopLag | None = None) -> None:
+    def __init__(
+        self, server: Server, lag: LoopLag | None = None, readiness: Readiness | None = None
+    ) -> None:
         self.server = server
         self.lag = lag
+        self.readiness = readiness
 
     def collect(self) -> Iterator[Metric]:
+        if self.readiness is not None:
+            yield GaugeMetricFamily(
+                PREFIX + "ready", "1 when /readyz answers ready (listening, database), else 0",
+                value=0 if self.readiness.problems() else 1,
+            )  # fmt: skip
         yield from self._process()
         yield from self._connections()
         yield from self._traffic()
@@ -266,11 +275,13 @@ class ServerCollector(Collector):
 class MetricsRegistry:
     """The server's collector and prometheus_client's process collectors."""
 
-    def __init__(self, server: Server, lag: LoopLag | None = None) -> None:
+    def __init__(
+        self, server: Server, lag: LoopLag | None = None, readiness: Readiness | None = None
+    ) -> None:
         from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(ServerCollector(server, lag))
+        self.registry.register(ServerCollector(server, lag, readiness))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)

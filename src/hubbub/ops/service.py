@@ -23,8 +23,8 @@ class Operations:
 
     def __init__(self, server: Server) -> None:
         self.lag = LoopLag()
-        self.metrics = MetricsRegistry(server, self.lag)
         self.readiness = Readiness(server)
+        self.metrics = MetricsRegistry(server, self.lag, self.readiness)
         self.site = OpsSite(self.metrics, self.readiness, time.monotonic)
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.AbstractServer | None = None
