@@ -164,11 +164,12 @@ class Server:
             transport.close()
             return None
         registration = Registration(
-            password_required=self.config.server.password is not None, started=self.loop.time()
-        )
+            password_required=self.config.server.password is not None, started=self.loop.time(),
+            uid=self.ids.uid(),
+        )  # fmt: skip
         meter = self.meters.transport(tls=tls, framed=framed)
         session = Session(
-            self, transport, ip, registration, client_id=self.ids.uid(), meter=meter,
+            self, transport, ip, registration, meter=meter,
             tls=tls, flood_control=self.config.limits.flood_control, framed=framed,
         )  # fmt: skip
         meter.accepted += 1

@@ -114,7 +114,6 @@ class Session:
         "_transport_size",
         "cap_version",
         "caps",
-        "client_id",
         "closing",
         "host",
         "ip",
@@ -138,16 +137,12 @@ class Session:
         ip: str,
         registration: Registration,
         *,
-        client_id: str,
         meter: TransportMeter,
         tls: bool = False,
         flood_control: bool = True,
         framed: bool = False,
     ) -> None:
         self.host = host
-        #: Names the connection in the logs from its accept; its user's uid
-        #: once registered (so log lines and history rows agree).
-        self.client_id = client_id
         #: The counters of this connection's kind of transport (bytes in
         #: are counted per read; bytes out per loop turn, by the scheduler).
         self.meter = meter
@@ -201,6 +196,15 @@ class Session:
         if self.registration is not None and self.registration.nick:
             return self.registration.nick
         return "*"
+
+    @property
+    def client_id(self) -> str:
+        """Names the connection in the logs from its accept: the uid its
+        user has (or will have), so log lines and history rows agree."""
+        if self.user is not None:
+            return self.user.uid
+        assert self.registration is not None
+        return self.registration.uid
 
     def attach(self, user: User) -> User:
         """Registration is done: this session is ``user``'s link to this

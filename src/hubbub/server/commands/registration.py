@@ -199,7 +199,7 @@ def try_register(ctx: Context) -> None:
         ctx.reply(ERR_NICKNAMEINUSE, reg.nick, "Nickname is already in use")
         reg.nick = None
         return
-    uid = session.client_id  # the connection's id in the logs becomes the user's
+    uid = reg.uid  # named the connection in the logs already
     source = f"{reg.nick}!{reg.username}@{session.ip}"
     ctx.publish(
         UserRegistered(
