@@ -35,9 +35,9 @@ import signal
 import ssl
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from hubbub.config import Address, Config, ConfigError
-from hubbub.ops.service import Operations
 from hubbub.store.base import HistoryStore
 from hubbub.store.null import NullHistoryStore
 from hubbub.store.sqlite.database import DatabaseError
@@ -51,6 +51,9 @@ from .server import Server
 from .timeouts import sweep
 from .transports.tcp import IRCProtocol
 from .transports.websocket import WebConnection
+
+if TYPE_CHECKING:
+    from hubbub.ops.service import Operations
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +209,9 @@ async def _start_operations(server: Server, config: Config) -> Operations | None
     addr = config.metrics.listen
     if addr is None:
         return None
+    # Imported here: a server without metrics does not load prometheus_client.
+    from hubbub.ops.service import Operations
+
     ops = Operations(server)
     listener = await _listen(config, "metrics.listen", addr, ops.protocol, None, start=True)
     _bound(listener, "metrics.listen", None)
