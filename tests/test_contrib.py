@@ -113,7 +113,9 @@ def test_the_alerting_rules_use_only_metrics_the_server_exports(tmp_path: Path) 
     database = tmp_path / "hubbub.sqlite3"
     store = SQLiteHistoryStore.open(database)
     server = Server(from_mapping({"history": {"database": str(database)}}), Loop(), history=store)
-    page, _ = MetricsRegistry(server, LoopLag(), Readiness(server)).render()
+    registry = MetricsRegistry(server, LoopLag(), Readiness(server))
+    registry.process.families = registry.process.read()
+    page, _ = registry.render()
     server.close()
     exported = set(re.findall(r"^(\w+)", page.decode(), re.MULTILINE))
     rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"][0]["rules"]

@@ -8,7 +8,9 @@ thread: a scrape reads it without locks, and "the loop answered" is what
 /healthz means. What keeps it from stalling the chat:
 
 * each request is small work: parse a GET (the websockets library's HTTP
-  parser, with its line and header limits), then render a page;
+  parser, with its line and header limits), then render a page; what could
+  take long (listing the process's open files for ``process_open_fds``)
+  runs on a worker thread, and the page is rendered when it is back;
 * pages are kept for :data:`CACHE_SECONDS` (readiness answers for
   :data:`~.health.CACHE_SECONDS`), so however often anyone asks, the loop
   renders /metrics a few times a second at most (Prometheus asks every
@@ -23,9 +25,11 @@ reconnect anyway, and it keeps this module small. GET and HEAD only.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Generator
-from typing import NamedTuple, cast
+from typing import NamedTuple, TypeVar, cast
 
+from prometheus_client.metrics_core import Metric
 from websockets.datastructures import Headers
 from websockets.exceptions import SecurityError
 from websockets.http11 import Request, Response
@@ -33,6 +37,9 @@ from websockets.streams import StreamReader
 
 from .health import Readiness
 from .metrics import MetricsRegistry
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Connections served at once; more are refused (closed at once).
 MAX_CONNECTIONS = 64
@@ -60,48 +67,82 @@ BAD_REQUEST = Reply(400, "Bad Request", TEXT, b"bad request\n")
 BUSY = Reply(503, "Service Unavailable", TEXT, b"too many connections\n")
 
 
+#: Runs a function on a worker thread, then its result's callback on the loop
+#: (``Server.run_blocking``).
+Offload = Callable[[Callable[[], T], Callable[[T], None]], None]
+Answer = Callable[[Reply], None]
+
+
 class OpsSite:
     """What each path answers (no sockets here: tests call :meth:`respond`)."""
 
     def __init__(
-        self, metrics: MetricsRegistry, readiness: Readiness, clock: Callable[[], float]
-    ) -> None:
+        self, metrics: MetricsRegistry, readiness: Readiness, clock: Callable[[], float],
+        offload: Offload[list[Metric]],
+    ) -> None:  # fmt: skip
         self.metrics = metrics
         self.readiness = readiness
         self.clock = clock
+        self.offload = offload
         self._pages: dict[str, tuple[float, Reply]] = {}
+        #: Scrapes waiting for the process metrics, read on a worker thread.
+        self._waiting: list[tuple[str, Answer]] = []
         #: Connections open now (the limit is :data:`MAX_CONNECTIONS`).
         self.open = 0
 
-    def respond(self, method: str, target: str, accept: str = "") -> Reply:
-        """The answer to ``method target`` (HEAD: the caller drops the body)."""
+    def respond(self, method: str, target: str, accept: str, answer: Answer) -> None:
+        """Answer ``method target`` through ``answer`` (at once, or for
+        /metrics, once the process metrics are read; HEAD: the caller drops
+        the body)."""
         if method not in ("GET", "HEAD"):
-            return NOT_ALLOWED
+            answer(NOT_ALLOWED)
+            return
         path = target.partition("?")[0]
         if path == "/metrics":
-            return self._cached(f"metrics {accept}", lambda: self._metrics(accept))
-        if path == "/healthz":
-            return Reply(200, "OK", TEXT, b"ok\n")
-        if path == "/readyz":
-            return self._ready()
-        if path == "/":
-            return INDEX
-        return NOT_FOUND
+            self._metrics(accept, answer)
+        elif path == "/healthz":
+            answer(Reply(200, "OK", TEXT, b"ok\n"))
+        elif path == "/readyz":
+            answer(self._ready())
+        elif path == "/":
+            answer(INDEX)
+        else:
+            answer(NOT_FOUND)
 
-    def _cached(self, key: str, render: Callable[[], Reply]) -> Reply:
-        now = self.clock()
+    def _metrics(self, accept: str, answer: Answer) -> None:
+        key = f"metrics {accept}"
         hit = self._pages.get(key)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-        if len(self._pages) > 8:  # Accept headers vary: keep a few at most
-            self._pages.clear()
-        reply = render()
-        self._pages[key] = (now, reply)
-        return reply
+        if hit is not None and self.clock() - hit[0] < CACHE_SECONDS:
+            answer(hit[1])
+            return
+        self._waiting.append((accept, answer))
+        if len(self._waiting) == 1:  # one read on a thread serves every scrape waiting
+            self.offload(self._read_process, self._render)
 
-    def _metrics(self, accept: str) -> Reply:
-        body, content_type = self.metrics.render(accept)
-        return Reply(200, "OK", content_type, body)
+    def _read_process(self) -> list[Metric]:
+        """On a worker thread: the process metrics (none if /proc fails us)."""
+        try:
+            return self.metrics.process.read()
+        except Exception:
+            log.exception("reading the process metrics failed", extra={
+                "event": "metrics.process_failed",
+            })  # fmt: skip
+            return []
+
+    def _render(self, process: list[Metric]) -> None:
+        """Back on the loop: render the page for each waiting scrape."""
+        self.metrics.process.families = process
+        waiting, self._waiting = self._waiting, []
+        if len(self._pages) > 8:  # Accept headers vary: keep a few pages at most
+            self._pages.clear()
+        now = self.clock()
+        for accept, answer in waiting:
+            key = f"metrics {accept}"
+            hit = self._pages.get(key)
+            if hit is None or now - hit[0] >= CACHE_SECONDS:
+                body, content_type = self.metrics.render(accept)
+                hit = self._pages[key] = (now, Reply(200, "OK", content_type, body))
+            answer(hit[1])
 
     def _ready(self) -> Reply:
         problems = self.readiness.problems()  # cached by the readiness itself
@@ -169,9 +210,11 @@ class OpsConnection(asyncio.Protocol):
         # Otherwise the parser waits for more bytes.
 
     def _answer(self, request: Request) -> None:
-        accept = request.headers.get("Accept", "")
-        reply = self.site.respond(request.method, request.path, accept)
-        self._send(reply, head=request.method == "HEAD")
+        head = request.method == "HEAD"
+        self.site.respond(
+            request.method, request.path, request.headers.get("Accept", ""),
+            lambda reply: self._send(reply, head=head),
+        )  # fmt: skip
 
     def _send(self, reply: Reply, *, head: bool = False) -> None:
         transport = self.transport

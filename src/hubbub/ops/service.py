@@ -25,7 +25,7 @@ class Operations:
         self.lag = LoopLag()
         self.readiness = Readiness(server)
         self.metrics = MetricsRegistry(server, self.lag, self.readiness)
-        self.site = OpsSite(self.metrics, self.readiness, time.monotonic)
+        self.site = OpsSite(self.metrics, self.readiness, time.monotonic, server.run_blocking)
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.AbstractServer | None = None
 
