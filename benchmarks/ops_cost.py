@@ -12,10 +12,11 @@ and command path on a fake loop, transports that only count) under
 message: a count that does not depend on how busy the machine is, so two
 versions of the relay path can be compared on a shared machine.
 
-``scrape`` builds a server with ``--clients`` registered clients in a few
-channels (the same fake loop), relays some traffic, then times
-:func:`hubbub.ops.metrics.render` (what ``GET /metrics`` runs on the event
-loop): the median of many scrapes, in microseconds, and the size of the page.
+``scrape`` builds a server with ``--clients`` registered clients (the same
+fake loop) and as many open files, relays some traffic, then times what
+``GET /metrics`` does: the rendering on the event loop (``loop_us``) and the
+read of the process metrics on a worker thread (``thread_us``, which lists
+the open files), medians in microseconds, and the size of the page.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -92,30 +94,46 @@ def relay_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def median_us(fn: Callable[[], object], rounds: int) -> int:
+    """Median microseconds of ``fn()`` over ``rounds`` calls."""
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return round(statistics.median(times) * 1e6)
+
+
 def scrape_main(args: argparse.Namespace) -> int:
-    """Time one rendering of /metrics for servers of several sizes."""
+    """Time one /metrics for servers of several sizes: the rendering (on the
+    event loop) and the process metrics (on a worker thread), with as many
+    open files as the clients would hold."""
     from bench_fanout import join_members, make_server
 
+    from hubbub.ops.health import Readiness
+    from hubbub.ops.lag import LoopLag
     from hubbub.ops.metrics import MetricsRegistry
+    from hubbub.server.app import raise_fd_limit
 
+    raise_fd_limit()
     for clients in args.clients:
         server, loop = make_server(history=True)
         group = join_members(server, loop, clients)
         for member in group[:50]:
             member.feed(LINE)
         loop.run_ready()
-        registry = MetricsRegistry(server)
-        page = registry.render()
-        times = []
-        for _ in range(args.rounds):
-            t0 = time.perf_counter()
-            registry.render()
-            times.append(time.perf_counter() - t0)
+        # A real server holds a socket per client: /proc/self/fd lists them.
+        files = [os.open(os.devnull, os.O_RDONLY) for _ in range(clients)]
+        registry = MetricsRegistry(server, LoopLag(), Readiness(server))
+        registry.process.families = registry.process.read()
+        page, _ = registry.render()
         print(json.dumps({
             "bench": "scrape", "clients": clients, "bytes": len(page),
-            "us_per_scrape": round(statistics.median(times) * 1e6),
-            "us_per_scrape_max": round(max(times) * 1e6),
+            "loop_us": median_us(registry.render, args.rounds),
+            "thread_us": median_us(registry.process.read, max(5, args.rounds // 10)),
         }), flush=True)  # fmt: skip
+        for fd in files:
+            os.close(fd)
         server.close()
     return 0
 
