@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 from hubtest import ServerFactory
 from ircclient import LineClient
@@ -133,3 +136,20 @@ def test_json_logs_parse_and_hold_no_message_text_or_password(
     assert [r["event"] for r in records if r["event"].startswith("server.")][-3:] == [
         "server.stop_requested", "server.stopping", "server.stopped",
     ]  # fmt: skip
+
+
+def test_a_configuration_error_is_a_json_line_too(tmp_path: Path) -> None:
+    """A log system reading JSON must see why the server did not start."""
+    bad = tmp_path / "hubbub.toml"
+    bad.write_text('[metrics]\nlisten = "nowhere"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "hubbub", "serve", "--config", str(bad), "--log-format", "json"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    record = json.loads(line)
+    assert (record["event"], record["key"], record["path"]) == (
+        "server.config_error", "metrics.listen", str(bad),
+    )  # fmt: skip
+    assert record["reason"] == "'nowhere' is not HOST:PORT"
