@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,argon2]'
+	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 serve: $(STAMP)

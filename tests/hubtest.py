@@ -65,6 +65,8 @@ class RunningServer:
     clients: list[LineClient] = field(default_factory=list)
     #: The web listener (--web), when the server was started with one.
     web_port: int | None = None
+    #: The command line it was started with (for :meth:`restart`).
+    cmd: list[str] = field(default_factory=list)
 
     host = "127.0.0.1"
 
@@ -96,6 +98,17 @@ class RunningServer:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def restart(self) -> None:
+        """Stop the server (SIGTERM, as a person would) and start it again with
+        the same command line, data dir and port: what survives is what was kept."""
+        for c in self.clients:
+            c.close()
+        self.clients.clear()
+        assert self.stop() == 0, self.log.read_text()[-3000:]
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.proc, self.log)
+
 
 def start_server(
     tmp: Path,
@@ -123,7 +136,7 @@ def start_server(
     wait_for_port(port, proc, log)
     if web_port is not None:
         wait_for_port(web_port, proc, log)
-    return RunningServer(port, proc, data_dir, log, web_port=web_port)
+    return RunningServer(port, proc, data_dir, log, web_port=web_port, cmd=cmd)
 
 
 #: ``start(config_text=None, *args, port=None)`` -> RunningServer (the

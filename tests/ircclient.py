@@ -7,10 +7,13 @@ has its own tests against the public vectors.
 
 from __future__ import annotations
 
+import base64
 import socket
 import time
 from collections.abc import Callable, Iterable
 
+from hubbub.auth.chunks import encode_chunks
+from hubbub.auth.scram import ScramClient
 from hubbub.protocol import LineBuffer, Message, decode, parse_line
 
 
@@ -21,13 +24,18 @@ class Closed(Exception):
 class LineClient:
     """One test connection to a server."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 5.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(
+        self, host: str, port: int, *, timeout: float = 5.0, sock: socket.socket | None = None
+    ) -> None:
+        """Connect to ``host:port``, or talk over ``sock`` (already connected)."""
+        self.sock = sock or socket.create_connection((host, port), timeout=timeout)
         self.timeout = timeout
         self.lines = LineBuffer()
         self.inbox: list[Message] = []
         self.closed = False
         self.nick: str | None = None
+        #: Bytes received so far, as they came off the socket.
+        self.bytes_read = 0
 
     def send(self, line: str | bytes) -> None:
         data = line if isinstance(line, bytes) else line.encode()
@@ -48,6 +56,7 @@ class LineClient:
         if not data:
             self.closed = True
             raise Closed("EOF")
+        self.bytes_read += len(data)
         for raw in self.lines.feed(data):
             assert isinstance(raw, bytes)
             self.inbox.append(parse_line(decode(raw)[0]))
@@ -76,6 +85,18 @@ class LineClient:
             return m.command == command and tuple(m.params[: len(params)]) == params
 
         return self.wait_for(match, timeout)[0]
+
+    def offered_caps(self) -> list[str]:
+        """Send ``CAP LS 302``; the tokens offered, across continuation lines."""
+        self.send("CAP LS 302")
+        tokens: list[str] = []
+        while True:
+            msg = self.expect("CAP")
+            if msg.params[1:2] != ("LS",):
+                continue
+            tokens += msg.params[-1].split()
+            if msg.params[2] != "*":  # "CAP * LS * :..." says more lines follow
+                return tokens
 
     def collect(self, until: str, timeout: float | None = None) -> list[Message]:
         """All messages up to and including the first ``until`` command."""
@@ -112,6 +133,46 @@ class LineClient:
         burst += [*before, end]
         self.nick = nick
         return burst
+
+    def authenticate(self, mechanism: str, account: str = "", password: str = "") -> Message:
+        """A whole SASL exchange (the ``sasl`` capability already ACKed):
+        PLAIN, SCRAM-SHA-256 or EXTERNAL. Returns the closing numeric (903
+        on success, 904/905/906 otherwise)."""
+        done = ("903", "904", "905", "906")
+        self.send(f"AUTHENTICATE {mechanism}")
+        self.expect("AUTHENTICATE", "+")
+        if mechanism == "PLAIN":
+            self._payload(f"\0{account}\0{password}".encode())
+        elif mechanism == "EXTERNAL":
+            self._payload(account.encode())
+        else:
+            scram = ScramClient(account, password)
+            self._payload(scram.first())
+            challenge = self._challenge(done)
+            if isinstance(challenge, Message):
+                return challenge
+            self._payload(scram.final(challenge))
+            final = self._challenge(done)
+            if isinstance(final, Message):
+                return final
+            assert scram.verify(final), "the server did not prove it knows the keys"
+            self.send("AUTHENTICATE +")
+        return self.wait_for(lambda m: m.command in done)[0]
+
+    def _payload(self, data: bytes) -> None:
+        for chunk in encode_chunks(data):
+            self.send(f"AUTHENTICATE {chunk}")
+
+    def _challenge(self, done: tuple[str, ...]) -> bytes | Message:
+        parts = []
+        while True:
+            msg = self.wait_for(lambda m: m.command == "AUTHENTICATE" or m.command in done)[0]
+            if msg.command != "AUTHENTICATE":
+                return msg
+            if msg.params[0] != "+":
+                parts.append(msg.params[0])
+            if len(msg.params[0]) < 400:
+                return base64.b64decode("".join(parts))
 
     def close(self) -> None:
         self.sock.close()

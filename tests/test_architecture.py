@@ -20,7 +20,7 @@ SERVER = SRC / "server"
 #: The Network methods that change it.
 NETWORK_PRIMITIVES = {
     "add_user", "remove_user", "remember", "rename", "set_user_mode", "set_userhost",
-    "join", "rename_channel", "part", "hold_channel",
+    "join", "rename_channel", "part", "hold_channel", "register_channel",
 }  # fmt: skip
 
 

@@ -177,6 +177,68 @@ def test_history_errors_name_the_key_and_file(table: dict[str, object], key: str
     assert (exc.value.file, exc.value.key) == ("hub.toml", key)
 
 
+def test_accounts_defaults_suit_a_small_community() -> None:
+    accounts = from_mapping({}).accounts
+    assert (accounts.enabled, accounts.registration, accounts.registration_before_connect,
+            accounts.registration_requires_email) == (True, True, True, False)  # fmt: skip
+    assert accounts.smtp is None and accounts.password_min_length == 8
+    assert accounts.registrations_per_ip == 5
+
+
+def test_smtp_is_parsed_and_never_shows_its_password() -> None:
+    table = {"smtp": "smtp://irc:s3cret@mail.example.org:587", "registration_requires_email": True}
+    accounts = from_mapping({"accounts": table}).accounts
+    smtp = accounts.smtp
+    assert smtp is not None
+    assert (smtp.host, smtp.port, smtp.tls, smtp.username, smtp.password) == (
+        "mail.example.org", 587, False, "irc", "s3cret")  # fmt: skip
+    assert str(smtp) == "smtp://irc@mail.example.org:587"  # what a log line shows
+    assert "s3cret" not in repr(accounts)
+    tls = from_mapping({"accounts": {"smtp": "smtps://mail.example.org"}}).accounts.smtp
+    assert tls is not None and (tls.port, tls.tls) == (465, True)
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "why"),
+    [
+        ({"registration_requires_email": True}, "accounts.smtp", "needs a mail server"),
+        ({"smtp": "http://mail.example.org"}, "accounts.smtp", "is not like smtp://"),
+        ({"smtp": "smtp://mail.example.org:99999"}, "accounts.smtp", "no valid port"),
+        ({"smtp_from": "not an address"}, "accounts.smtp_from", "not an e-mail address"),
+        ({"password_min_length": 0}, "accounts.password_min_length", "must be positive"),
+        ({"registrations_per_ip": -1}, "accounts.registrations_per_ip", "0 (no limit) or more"),
+        ({"enabled": "yes"}, "accounts.enabled", "expected bool"),
+        ({"nickserv": True}, "accounts.nickserv", "unknown key"),
+    ],
+)
+def test_accounts_errors_name_the_key_and_file(
+    table: dict[str, object], key: str, why: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(why)) as exc:
+        from_mapping({"accounts": table}, file="hub.toml")
+    assert (exc.value.file, exc.value.key) == ("hub.toml", key)
+
+
+def test_registration_timeout_defaults_to_30_seconds() -> None:
+    assert from_mapping({}).limits.registration_timeout == 30
+    assert from_mapping({"limits": {}}).limits.registration_timeout == 30
+
+
+@pytest.mark.parametrize(
+    ("per_ip", "expected"),
+    [(None, 10), (50, 10), (3, 3), (12, 10), (100, 20), (100_000, 20_000)],
+)
+def test_unregistered_per_ip_follows_the_per_ip_limit(per_ip: int | None, expected: int) -> None:
+    limits = {} if per_ip is None else {"max_clients_per_ip": per_ip}
+    assert from_mapping({"limits": limits}).limits.max_unregistered_per_ip == expected
+
+
+def test_unregistered_per_ip_can_be_set_and_must_be_positive() -> None:
+    limits = from_mapping({"limits": {"max_unregistered_per_ip": 2}}).limits
+    assert limits.max_unregistered_per_ip == 2
+    with pytest.raises(ConfigError) as exc:
+        from_mapping({"limits": {"max_unregistered_per_ip": 0}}, file="x.toml")
+    assert (exc.value.file, exc.value.key) == ("x.toml", "limits.max_unregistered_per_ip")
 def test_metrics_are_off_unless_listen_is_set() -> None:
     assert from_mapping({}).metrics.listen is None
     config = from_mapping({"metrics": {"listen": "127.0.0.1:9477"}})

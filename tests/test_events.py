@@ -19,6 +19,9 @@ SAMPLES: dict[str, Any] = {
     "tuple[tuple[bool, str], ...]": ((True, "i"), (False, "w")),
     "tuple[tuple[bool, str, str | None], ...]": ((True, "o", "bob"), (False, "n", None)),
     "collections.abc.Mapping[str, str]": {"+draft/react": "x", "account": "alice"},
+    "int | None": 25,
+    "tuple[tuple[str, str, float], ...]": (("$a:bob", "alice!a@h", 1.5), ("*!*@x", "b!c@d", 2.0)),
+    "tuple[tuple[str, str], ...]": (("bob", "o"), ("carol", "v")),
 }
 
 

@@ -12,9 +12,13 @@ import socket
 import time
 from typing import Any
 
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 from hubbub.protocol import decode, parse_line
 
@@ -90,3 +94,74 @@ class WSClient(LineClient):
 
     def close(self) -> None:
         self.conn.close()
+
+
+class RawWSClient(LineClient):
+    """IRC over WebSocket on a plain blocking socket, with no reader thread:
+    it reads only when a test asks it to, so it can play a client that
+    stopped reading (the library's own client keeps reading in the
+    background). The handshake and the frames are the library's sans-I/O
+    ``ClientProtocol``."""
+
+    def __init__(self, port: int, *, rcvbuf: int | None = None, timeout: float = 5.0) -> None:
+        sock = socket.socket()
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(timeout)
+        sock.connect(("127.0.0.1", port))
+        self.sock = sock
+        self.timeout = timeout
+        self.inbox = []
+        self.closed = False
+        self.nick = None
+        self.bytes_read = 0
+        uri = parse_uri(f"ws://127.0.0.1:{port}/")
+        self.ws = ClientProtocol(uri, subprotocols=[Subprotocol(TEXT)])
+        self.ws.send_request(self.ws.connect())
+        self._push()
+        while self.ws.state is not State.OPEN:
+            data = sock.recv(65536)
+            if not data:
+                raise Closed("EOF during the WebSocket handshake")
+            self.ws.receive_data(data)
+            self._take()
+
+    def _push(self) -> None:
+        for chunk in self.ws.data_to_send():
+            if chunk:
+                self.sock.sendall(chunk)
+
+    def _take(self) -> None:
+        for event in self.ws.events_received():
+            if isinstance(event, Frame) and event.opcode in (Opcode.TEXT, Opcode.BINARY):
+                self.inbox.append(parse_line(decode(bytes(event.data))[0]))
+
+    def send(self, line: str | bytes) -> None:
+        """One line, one text message."""
+        self.ws.send_text(line.encode() if isinstance(line, str) else line)
+        self._push()
+
+    def send_binary(self, line: bytes) -> None:
+        """One line, one binary message."""
+        self.ws.send_binary(line)
+        self._push()
+
+    def _fill(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(65536)
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            self.closed = True
+            raise Closed(str(exc)) from None
+        if not data:
+            self.closed = True
+            raise Closed("EOF")
+        self.bytes_read += len(data)
+        self.ws.receive_data(data)
+        self._take()
+        self._push()  # pongs, the close handshake

@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         help="do not check the certificate at all (for tests only); implies --tls",
     )  # fmt: skip
     chat.add_argument("--plain", action="store_true", help="line mode for pipes and scripts")
+    chat.add_argument(
+        "--account", metavar="NAME",
+        help="log in to this account with SASL (SCRAM-SHA-256 when the server offers it); "
+        "the password is asked for (or read from HUBBUB_PASSWORD), never given here",
+    )  # fmt: skip
 
     cert = sub.add_parser(
         "cert", help="make a self-signed TLS certificate for the server",
@@ -239,9 +244,14 @@ def chat_main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"hubbub chat: {exc}", file=sys.stderr)
         return 2
-    from hubbub.client.main import run_chat
+    from hubbub.client.main import ask_credentials, run_chat
 
-    return run_chat(address.host, address.port, args.nick, trust, args.plain)
+    credentials = None
+    if args.account:
+        credentials = ask_credentials(args.account)
+        if credentials is None:
+            return 130
+    return run_chat(address.host, address.port, args.nick, trust, args.plain, credentials)
 
 
 def cert_main(args: argparse.Namespace) -> int:

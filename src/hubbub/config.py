@@ -138,6 +138,23 @@ class ServerSection:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """Where verification mail goes: ``smtp://[user:password@]host[:port]``
+    (STARTTLS when the server offers it) or ``smtps://`` (TLS from the start)."""
+
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        # Never the password: this is what logs show.
+        user = f"{self.username}@" if self.username else ""
+        return f"{'smtps' if self.tls else 'smtp'}://{user}{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
 class AccountsSection:
     """``[accounts]``."""
 
@@ -145,6 +162,13 @@ class AccountsSection:
     registration: bool = True
     registration_before_connect: bool = True
     registration_requires_email: bool = False
+    smtp: SmtpServer | None = None
+    #: The sender of verification mail; default ``hubbub@<server.name>``.
+    smtp_from: str | None = None
+    #: Shorter passwords are refused at registration (WEAK_PASSWORD).
+    password_min_length: int = 8
+    #: Accounts one IP address (an IPv6 /64) may register per hour; 0: no limit.
+    registrations_per_ip: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +193,13 @@ class LimitsSection:
     flood_control: bool = True
     max_clients: int = 10000
     max_clients_per_ip: int = 50
+    #: Connections from one address that have not registered yet (see
+    #: :func:`unregistered_per_ip`: by default it follows max_clients_per_ip).
+    max_unregistered_per_ip: int = 10
     sendq_bytes: int = 1048576
     ping_interval: float = 90.0
-    #: Seconds a connection may take to register (an extension of the contract).
-    registration_timeout: float = 60.0
+    #: Seconds a connection may take to register, TLS handshake included.
+    registration_timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,12 +389,64 @@ def _origin_or_star(text: str) -> str:
     return "*" if text.strip() == "*" else normalize_origin(text)
 
 
+def parse_smtp(text: str) -> SmtpServer:
+    """``smtp://[user:password@]host[:port]`` or ``smtps://...`` -> SmtpServer;
+    ValueError with a reason."""
+    parts = urlsplit(text.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError(f"{text!r} is not like smtp://host:port or smtps://host:port")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{text!r} has more than [user:password@]host[:port]")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{text!r} has no valid port") from None
+    tls = scheme == "smtps"
+    return SmtpServer(parts.hostname, port or (465 if tls else 25), tls,
+                      parts.username or None, parts.password or None)  # fmt: skip
+
+
 def _accounts(s: _Section) -> AccountsSection:
-    return AccountsSection(
+    smtp_text = s.get("smtp", str, None)
+    try:
+        smtp = parse_smtp(smtp_text) if smtp_text is not None else None
+    except ValueError as exc:
+        raise s.error("smtp", str(exc)) from None
+    section = AccountsSection(
         enabled=s.get("enabled", bool, True),
         registration=s.get("registration", bool, True),
         registration_before_connect=s.get("registration_before_connect", bool, True),
         registration_requires_email=s.get("registration_requires_email", bool, False),
+        smtp=smtp,
+        smtp_from=s.get("smtp_from", str, None),
+        password_min_length=s.positive("password_min_length", int, 8),
+        registrations_per_ip=s.get("registrations_per_ip", int, 5),
+    )
+    if section.registrations_per_ip < 0:
+        raise s.error("registrations_per_ip", "must be 0 (no limit) or more")
+    if section.smtp_from is not None and not is_email(section.smtp_from):
+        raise s.error("smtp_from", f"{section.smtp_from!r} is not an e-mail address")
+    if section.registration_requires_email and section.smtp is None:
+        raise s.error(
+            "smtp",
+            "registration_requires_email = true needs a mail server to send the codes "
+            '(smtp = "smtp://host:port")',
+        )
+    return section
+
+
+def is_email(text: str) -> bool:
+    """A plausible e-mail address: one ``@``, a dot in the domain, no spaces,
+    no control characters, at most 254 characters (RFC 5321's limit)."""
+    local, at, domain = text.rpartition("@")
+    return (
+        bool(at and local and domain)
+        and len(text) <= 254
+        and "." in domain.strip(".")
+        and text.isprintable()
+        and not any(c.isspace() or c in "<>,;:\\\"()[]" for c in domain)
+        and not any(c.isspace() or c in "<>,;\"" for c in local)
     )
 
 
@@ -404,14 +483,31 @@ def _history(s: _Section) -> HistorySection:
     )
 
 
+def unregistered_per_ip(max_clients_per_ip: int) -> int:
+    """The default cap on unregistered connections from one address.
+
+    A fifth of the per-address limit, but at least 10, and never more than
+    the limit itself: 10 with the defaults. An operator who raises
+    ``max_clients_per_ip`` (a NAT gateway, a benchmark, a test suite, all on
+    one address) expects more of those clients to connect at once too; a
+    connection flood still holds at most this many sockets per address
+    until the registration timeout.
+    """
+    return min(max_clients_per_ip, max(10, max_clients_per_ip // 5))
+
+
 def _limits(s: _Section) -> LimitsSection:
+    per_ip = s.positive("max_clients_per_ip", int, 50)
     return LimitsSection(
         flood_control=s.get("flood_control", bool, True),
         max_clients=s.positive("max_clients", int, 10000),
-        max_clients_per_ip=s.positive("max_clients_per_ip", int, 50),
+        max_clients_per_ip=per_ip,
+        max_unregistered_per_ip=s.positive(
+            "max_unregistered_per_ip", int, unregistered_per_ip(per_ip)
+        ),
         sendq_bytes=s.positive("sendq_bytes", int, 1048576),
         ping_interval=s.positive("ping_interval", float, 90.0),
-        registration_timeout=s.positive("registration_timeout", float, 60.0),
+        registration_timeout=s.positive("registration_timeout", float, 30.0),
     )
 
 

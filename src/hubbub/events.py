@@ -177,7 +177,9 @@ class AccountChanged(NamedTuple):
 
 
 class Joined(NamedTuple):
-    """A user joined ``channel`` (creating it when it did not exist)."""
+    """A user joined ``channel`` (creating it when it did not exist).
+    ``modes`` is the status ChanServ gives on joining a registered channel
+    (``"o"``, ``"v"``), shown to everyone as a MODE from ChanServ."""
 
     msgid: str
     time: float
@@ -186,6 +188,7 @@ class Joined(NamedTuple):
     channel: str
     account: str | None
     realname: str
+    modes: str = ""
 
 
 class Parted(NamedTuple):
@@ -277,6 +280,60 @@ class ChannelRenamed(NamedTuple):
     reason: str
 
 
+class ChannelRegistered(NamedTuple):
+    """ChanServ registered ``channel`` to the account ``founder``, or dropped
+    its registration (``founder`` None). A registered channel stays when it
+    empties, and its topic, modes and lists are kept across restarts."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    channel: str
+    founder: str | None
+
+
+class ChannelAccessChanged(NamedTuple):
+    """``account`` gets ``modes`` (``"o"``, ``"v"``) when it joins the
+    registered ``channel``, or nothing any more (``""``)."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    channel: str
+    account: str
+    modes: str
+
+
+#: A list-mode entry as events carry it: (mask, set by, set at).
+ListEntry = tuple[str, str, float]
+
+
+class ChannelRestored(NamedTuple):
+    """At start, the server brings back a registered channel as it was kept
+    (the server is the actor: ``uid`` empty, ``source`` its name)."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    channel: str
+    founder: str
+    registered: float
+    created: float
+    topic: str
+    topic_setter: str
+    topic_time: float
+    modes: str
+    key: str | None
+    limit: int | None
+    bans: tuple[ListEntry, ...]
+    excepts: tuple[ListEntry, ...]
+    invex: tuple[ListEntry, ...]
+    access: tuple[tuple[str, str], ...]
+
+
 # --- talking -----------------------------------------------------------------
 
 
@@ -349,6 +406,9 @@ Event = (
     | Invited
     | ChannelRenamed
     | ServerRoomChanged
+    | ChannelRegistered
+    | ChannelAccessChanged
+    | ChannelRestored
     | MessageSent
     | MessageRedacted
     | Wallops
@@ -376,6 +436,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Invited,
         ChannelRenamed,
         ServerRoomChanged,
+        ChannelRegistered,
+        ChannelAccessChanged,
+        ChannelRestored,
         MessageSent,
         MessageRedacted,
         Wallops,

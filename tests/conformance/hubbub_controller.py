@@ -30,7 +30,9 @@ Environment:
     footing as irctest's ngIRCd controller, so counts are comparable).
 ``HUBBUB_IRCTEST_SASL_MECHS``
     SASL mechanisms the server is expected to support (space separated),
-    default ``PLAIN``. Only matters for ``services``-marked tests.
+    default ``PLAIN SCRAM-SHA-256`` (EXTERNAL needs a client certificate,
+    which irctest's clients do not have). Only matters for
+    ``services``-marked tests.
 """
 
 from __future__ import annotations
@@ -122,7 +124,9 @@ class HubbubController(BaseServerController, DirectoryBasedController):
     software_name = "hubbub"
     _port_wait_interval = 0.02
     supports_sts = False
-    supported_sasl_mechanisms = set(os.environ.get("HUBBUB_IRCTEST_SASL_MECHS", "PLAIN").split())
+    supported_sasl_mechanisms = set(
+        os.environ.get("HUBBUB_IRCTEST_SASL_MECHS", "PLAIN SCRAM-SHA-256").split()
+    )
     capabilities = TARGET_CAPABILITIES if _STRICT else frozenset()
     optional_behaviors = TARGET_OPTIONAL_BEHAVIORS if _STRICT else frozenset()
     isupport = dict(TARGET_ISUPPORT) if _STRICT else {}
@@ -169,6 +173,15 @@ class HubbubController(BaseServerController, DirectoryBasedController):
             + ("true" if tc.account_registration_before_connect else "false"),
             "registration_requires_email = "
             + ("true" if tc.account_registration_requires_email else "false"),
+            # irctest registers short passwords ("bar", "sesame").
+            "password_min_length = 1",
+        ]
+        if tc.account_registration_requires_email:
+            # A mail server is required with registration_requires_email; the
+            # email tests only check refusals, so nothing is ever sent (port 9
+            # is discard: a send would fail, and say so).
+            lines.append('smtp = "smtp://127.0.0.1:9"')
+        lines += [
             "",
             "[history]",
             "enabled = true",

@@ -263,7 +263,11 @@ def test_history_off_keeps_nothing(tmp_path: Path) -> None:
         alice = srv.client("alice", ("batch", "echo-message"))
         say(alice, "#lobby", "not kept")
         srv.client("plain").expect("JOIN", "#lobby")
-        assert not (srv.data_dir / "hubbub.sqlite3").exists()
+        # The database holds accounts (they are on by default), not what is said.
+        database = srv.data_dir / "hubbub.sqlite3"
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            assert db.execute("SELECT count(*) FROM history").fetchone() == (0,)
+        assert b"not kept" not in database.read_bytes()
         alice.send("CHATHISTORY LATEST #lobby * 10")
         assert alice.expect("FAIL").params[1] == "MESSAGE_ERROR"
     finally:

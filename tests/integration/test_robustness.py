@@ -20,44 +20,7 @@ def _still_chatting(server: RunningServer, a_nick: str = "watcher") -> None:
     a.expect("PRIVMSG", "#lobby", "still here")
 
 
-def test_reader_that_stops_reading_is_cut_off_and_others_keep_receiving(
-    server_factory: ServerFactory,
-) -> None:
-    server = server_factory("[limits]\nsendq_bytes = 65536\nflood_control = false\n")
-    stuck = server.client("stuck")
-    stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    talker = server.client("talker")
-    listener = server.client("listener")
-    listener.expect("JOIN", "#lobby")  # talker's... and its own done
-    line = "x" * 400
-    deadline = time.monotonic() + 20
-    quit_seen = None
-    sent = 0
-    heard: list[int] = []
-    while quit_seen is None and time.monotonic() < deadline:
-        for _ in range(50):
-            talker.send(f"PRIVMSG #lobby :{sent} {line}")
-            sent += 1
-        for m in listener.quiet(0.05):
-            if m.command == "PRIVMSG":
-                heard.append(int(m.params[1].split()[0]))
-            if m.command == "QUIT" and m.source and m.source.startswith("stuck!"):
-                quit_seen = m
-    assert quit_seen is not None, "the stuck reader was never disconnected"
-    assert quit_seen.params[0] == "SendQ exceeded"
-    talker.send("PRIVMSG #lobby :after the cut")
-    t0 = time.monotonic()
-    while True:
-        m = listener.wait_for(lambda m: m.command == "PRIVMSG")[0]
-        if "after the cut" in m.params[1]:
-            break
-        heard.append(int(m.params[1].split()[0]))
-    assert time.monotonic() - t0 < 1.0
-    # The listener lost nothing and got everything in order, stuck peer or not.
-    assert heard == list(range(sent))
-    assert server.alive()
-    # The operator can see why the client vanished.
-    assert "disconnected: SendQ exceeded" in server.log.read_text()
+# A reader that stops reading: tests/integration/test_sendq.py.
 
 
 def test_flood_is_throttled_not_dropped(server: RunningServer) -> None:

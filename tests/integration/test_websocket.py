@@ -9,7 +9,6 @@ import http.client
 import signal
 import socket
 import ssl
-import time
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -153,33 +152,7 @@ def test_per_ip_limit_counts_websocket_clients(server_factory: ServerFactory) ->
     assert "Too many connections from your IP address" in err.params[0]
 
 
-def test_a_slow_websocket_reader_is_cut_off_at_sendq(server_factory: ServerFactory) -> None:
-    srv = server_factory("[limits]\nsendq_bytes = 65536\nflood_control = false\n", web=True)
-    assert srv.web_port is not None
-    raw = socket.socket()
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    raw.connect(("127.0.0.1", srv.web_port))
-    # The client library stops reading once 4 messages wait unread.
-    stuck = ws(srv, "stuck", sock=raw, max_queue=4)
-    talker = srv.client("talker")
-    listener = srv.client("listener")
-    listener.expect("JOIN", "#lobby")
-    deadline = time.monotonic() + 20
-    cut = None
-    sent = 0
-    while cut is None and time.monotonic() < deadline:
-        for _ in range(50):
-            talker.send(f"PRIVMSG #lobby :{sent} " + "x" * 400)
-            sent += 1
-        for m in listener.quiet(0.05):
-            if m.command == "QUIT" and m.source and m.source.startswith("stuck!"):
-                cut = m
-    assert cut is not None, "the stuck WebSocket reader was never disconnected"
-    assert cut.params[0] == "SendQ exceeded"
-    assert stuck.nick == "stuck"
-    talker.send("PRIVMSG #lobby :after the cut")
-    assert listener.wait_for(lambda m: "after the cut" in m.params[-1])[0]
-    assert srv.alive()
+# A WebSocket reader that stops reading: tests/integration/test_sendq.py.
 
 
 # --- origins and proxies ------------------------------------------------------

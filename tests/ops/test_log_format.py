@@ -82,17 +82,41 @@ def log_calls(path: Path) -> list[ast.Call]:
     return calls
 
 
-def event_of(call: ast.Call) -> str | None:
-    """The literal "event" in the call's ``extra=``, if any."""
+def dict_event(node: ast.AST) -> str | None:
+    """The "event" of the first dict literal in ``node`` that has one."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Dict):
+            for key, value in zip(sub.keys, sub.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "event":
+                    return value.value if isinstance(value, ast.Constant) else "?"
+    return None
+
+
+def field_helpers(tree: ast.AST) -> dict[str, str]:
+    """Functions of a module that build a call's log fields: name -> event."""
+    helpers = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for ret in ast.walk(node):
+                if isinstance(ret, ast.Return) and ret.value is not None:
+                    event = dict_event(ret.value)
+                    if event is not None:
+                        helpers[node.name] = event
+    return helpers
+
+
+def event_of(call: ast.Call, helpers: dict[str, str] | None = None) -> str | None:
+    """The literal "event" in the call's ``extra=``, directly or from a
+    helper of the module that builds the fields."""
     for kw in call.keywords:
-        if kw.arg == "extra":
-            for node in ast.walk(kw.value):
-                if isinstance(node, ast.Dict):
-                    for key, value in zip(node.keys, node.values, strict=True):
-                        if isinstance(key, ast.Constant) and key.value == "event":
-                            return value.value if isinstance(value, ast.Constant) else "?"
-                if isinstance(node, ast.Call) and ast.unparse(node.func) == "failure_fields":
-                    return "command.failed"
+        if kw.arg != "extra":
+            continue
+        event = dict_event(kw.value)
+        if event is not None:
+            return event
+        for node in ast.walk(kw.value):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in (helpers or {}):
+                return (helpers or {})[ast.unparse(node.func)]
     return None
 
 
@@ -103,9 +127,10 @@ def test_every_server_log_call_names_its_event() -> None:
     for path in SRC.rglob("*.py"):
         if "client" in path.relative_to(SRC).parts:
             continue
+        helpers = field_helpers(ast.parse(path.read_text()))
         for call in log_calls(path):
             found += 1
-            event = event_of(call)
+            event = event_of(call, helpers)
             if event is None or not event.islower() or "." not in event:
                 missing.append(f"{path.relative_to(SRC)}:{call.lineno}: {ast.unparse(call)[:70]}")
     assert found > 30
@@ -114,7 +139,12 @@ def test_every_server_log_call_names_its_event() -> None:
 
 def test_the_event_check_finds_a_call_without_one(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text('log.info("no event here")\nlog.info("x", extra={"event": "a.b"})\n')
-    assert [event_of(c) for c in log_calls(bad)] == [None, "a.b"]
+    bad.write_text(
+        'def fields():\n    return {"event": "c.d"}\n'
+        'log.info("no event here")\nlog.info("x", extra={"event": "a.b"})\n'
+        'log.info("y", extra=fields())\nlog.info("z", extra=other())\n'
+    )
+    helpers = field_helpers(ast.parse(bad.read_text()))
+    assert [event_of(c, helpers) for c in log_calls(bad)] == [None, "a.b", "c.d", None]
 
 

@@ -96,7 +96,7 @@ def make() -> Site:
     store = Store()
     server.history = store  # type: ignore[assignment]
     clock = Clock()
-    readiness = Readiness(server, clock)
+    readiness = Readiness(server, clock=clock)
     renders = Renders()
     offload = Offload()
     site = OpsSite(renders, readiness, clock, offload)  # type: ignore[arg-type]

@@ -10,9 +10,12 @@ from hubbub.protocol import (
     EmptyLine,
     LineBuffer,
     Message,
+    MissingCommand,
     ProtocolError,
+    body_size,
     decode,
     escape_value,
+    fit,
     parse_line,
     parse_tags,
     serialise_tags,
@@ -206,10 +209,20 @@ def test_tag_values_may_hold_anything_but_nul() -> None:
 # --- parsing --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("line", ["", "   ", "@a=b", ":src", "@a=b :src", "@a=b   ", ":src   "])
+@pytest.mark.parametrize("line", ["", " ", "   "])
 def test_parse_empty_line(line: str) -> None:
     with pytest.raises(EmptyLine):
         parse_line(line)
+
+
+@pytest.mark.parametrize(
+    "line", ["@a=b", ":src", "@a=b :src", "@a=b   ", ":src   ", "@", ":", "@ :", "  @a=b  "]
+)
+def test_parse_prefix_without_command(line: str) -> None:
+    # Not empty, so a server must not ignore it: a distinct error to answer.
+    with pytest.raises(MissingCommand) as info:
+        parse_line(line)
+    assert not isinstance(info.value, EmptyLine)
 
 
 def test_empty_line_is_a_protocol_error() -> None:
@@ -271,3 +284,32 @@ def test_middle_param_makes_echoed_input_valid(raw: str, safe: str) -> None:
     params = reply_params(("nick", raw, "the last one may be anything: a b"))
     Message("401", params)  # does not raise
     assert params[-1] == "the last one may be anything: a b"
+
+
+# --- fitting the line limit ----------------------------------------------------
+
+
+def test_fit_leaves_a_short_message_alone() -> None:
+    msg = Message("PRIVMSG", ("#c", "hi"), "n!u@h")
+    assert fit(msg) is msg
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        Message("PART", ("#c", "é" * 300), "nick!~user@host.example"),
+        Message("401", ("me", "x" * 600, "No such nick/channel"), "irc.example.org"),
+        Message("FAIL", ("\ufffd" * 200, "INVALID_UTF8", "Message rejected"), "irc.example.org"),
+        Message("X", ("a" * 300, "b" * 300, "c" * 300)),
+        Message("T", ("#c", "👍" * 200), "s", {"time": "2020-01-01T00:00:00.000Z"}),
+    ],
+)
+def test_fit_cuts_the_longest_parameters_to_the_line_limit(msg: Message) -> None:
+    fitted = fit(msg)
+    assert body_size(fitted) <= 512
+    assert body_size(fitted) >= 512 - 4  # cut at a character boundary, no more
+    assert fitted.command == msg.command and fitted.source == msg.source
+    assert fitted.tags == msg.tags
+    assert parse_line(fitted.to_line()) == fitted  # still a valid message
+    for before, after in zip(msg.params, fitted.params, strict=True):
+        assert before.startswith(after) and (after or before == msg.params[-1])

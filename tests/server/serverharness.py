@@ -16,7 +16,11 @@ never touch asyncio or sockets; they need a *loop* (``time``, ``call_soon``,
   until something arrives on it.
 * :class:`FakeTransport` keeps the bytes the server wrote and records close,
   abort, pause and resume. Its ``buffer_size`` is what the server sees as the
-  kernel's unsent backlog, so a test can play a client that stopped reading.
+  transport's unsent backlog and its ``kernel_size`` what the kernel holds
+  below it (:data:`FAKE_KERNEL`), so a test can play a client that
+  stopped reading. Like asyncio's transports with a high-water mark of 0, it
+  tells the session when a write leaves its buffer non-empty
+  (``held_back``), and :meth:`FakeTransport.drain` empties it (``caught_up``).
 
 A :class:`FakeClient` is the client end and plays the TCP transport's part
 too: :meth:`FakeClient.send` frames the bytes into lines (the same
@@ -36,6 +40,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from hubbub.config import Config, from_mapping
@@ -47,9 +52,12 @@ from hubbub.server.server import Server
 from hubbub.server.session import Session
 from hubbub.server.state import Channel, User
 from hubbub.store.base import HistoryStore
+from hubbub.store.sqlite.accounts import SQLiteAccountStore, SQLiteChannelStore
+from hubbub.store.sqlite.database import Database
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "FAKE_KERNEL",
     "NO_HISTORY",
     "FakeClient",
     "FakeLoop",
@@ -201,6 +209,15 @@ class FakeTransport:
         self.writes = 0
         #: Bytes written after close/abort (a real transport would drop them).
         self.written_after_close = 0
+        #: What the kernel holds for the peer, as ``kernel_backlog`` reports it.
+        self.kernel_size = 0
+        #: How often the server asked the kernel (it should only when lagging).
+        self.kernel_looks = 0
+        #: The server had the kernel drop its queue (a sendq overflow).
+        self.kernel_dropped = False
+        #: The session to tell when writing backs up (set by Harness.connect).
+        self.session: Session | None = None
+        self.writing_paused = False
 
     def write(self, data: bytes) -> None:
         """Keep ``data`` for the client to read."""
@@ -209,10 +226,24 @@ class FakeTransport:
             return
         self.writes += 1
         self.data += data
+        if self.buffer_size > 0 and not self.writing_paused and self.session is not None:
+            self.writing_paused = True
+            self.session.held_back()
+
+    def drain(self) -> None:
+        """The client read everything: the transport's buffer is empty."""
+        self.buffer_size = 0
+        if self.writing_paused and self.session is not None:
+            self.writing_paused = False
+            self.session.caught_up()
 
     def get_write_buffer_size(self) -> int:
-        """The simulated kernel backlog."""
+        """The simulated transport backlog."""
         return self.buffer_size
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """No socket here."""
+        return default
 
     def close(self) -> None:
         """Close after flushing (what the server does after ERROR)."""
@@ -237,6 +268,24 @@ class FakeTransport:
         out = bytes(self.data)
         self.data.clear()
         return out
+
+
+class FakeKernel:
+    """The kernel below a FakeTransport: ``kernel_size`` is what it holds."""
+
+    def held(self, transport: Any) -> int:
+        """What the kernel holds (and count the look)."""
+        assert isinstance(transport, FakeTransport)
+        transport.kernel_looks += 1
+        return transport.kernel_size
+
+    def drop(self, transport: Any) -> None:
+        """The kernel's queue is dropped at the abort that follows."""
+        assert isinstance(transport, FakeTransport)
+        transport.kernel_dropped = True
+
+
+FAKE_KERNEL = FakeKernel()
 
 
 class FakeClient:
@@ -340,16 +389,31 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Harness:
-    """A Server on a :class:`FakeLoop` and the clients connected to it."""
+    """A Server on a :class:`FakeLoop` and the clients connected to it.
+
+    Without a ``history`` store, the server keeps no history and offers none.
+    With a ``database`` path, accounts and registered channels are kept in
+    a real embedded database there (a second Harness on the same path is
+    the same server after a restart); without one, accounts are off.
+    """
 
     def __init__(
-        self, config: Mapping[str, Any] | None = None, *, history: HistoryStore | None = None
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        history: HistoryStore | None = None,
+        database: Path | None = None,
     ) -> None:
-        # Without a store given, the server keeps no history and offers none.
         base = DEFAULT_CONFIG if history is not None else _merge(DEFAULT_CONFIG, NO_HISTORY)
         self.config: Config = from_mapping(_merge(base, config or {}))
         self.loop = FakeLoop()
-        self.server = Server(self.config, self.loop, history=history)
+        self.db = Database.open(database) if database is not None else None
+        stores: dict[str, Any] = {}
+        if self.db is not None:
+            stores = {"accounts": SQLiteAccountStore(self.db),
+                      "channels": SQLiteChannelStore(self.db)}  # fmt: skip
+        self.server = Server(self.config, self.loop, history=history, **stores)
+        self.server.kernel = FAKE_KERNEL
         self.dispatcher = Dispatcher(self.server, COMMANDS)
         self.server.dispatch = self.dispatcher.run
         self.clients: list[FakeClient] = []
@@ -363,18 +427,22 @@ class Harness:
         # What the app would do on DIE: here, count it.
         self.server.stop = stop
         # Count worker jobs, so settle() knows when every answer is back.
-        real_run_blocking = self.server.run_blocking
+        self.server.run_blocking = self._counted(self.server.run_blocking)  # type: ignore[method-assign]
+        self.server.run_hashing = self._counted(self.server.run_hashing)  # type: ignore[method-assign]
 
-        def run_blocking(fn: Callable[[], T], then: Callable[[T], None]) -> None:
+    def _counted(
+        self, run: Callable[[Callable[[], Any], Callable[[Any], None]], None]
+    ) -> Callable[[Callable[[], Any], Callable[[Any], None]], None]:
+        def run_counted(fn: Callable[[], T], then: Callable[[T], None]) -> None:
             self.pending_jobs += 1
 
             def answer(result: T) -> None:
                 self.pending_jobs -= 1
                 then(result)
 
-            real_run_blocking(fn, answer)
+            run(fn, answer)
 
-        self.server.run_blocking = run_blocking  # type: ignore[method-assign]
+        return run_counted
 
     def connect(
         self,
@@ -384,13 +452,16 @@ class Harness:
         *,
         user: str = "user",
         realname: str = "Real Name",
+        tls: bool = False,
+        certfp: str | None = None,
     ) -> FakeClient:
         """A new client; registered as ``nick`` (its burst read) when given,
         with ``caps`` requested first."""
         transport = FakeTransport()
-        session = self.server.accept(transport, ip)
+        session = self.server.accept(transport, ip, tls=tls, certfp=certfp)
         if session is None:
             raise ConnectionRefusedError(transport.take().decode())
+        transport.session = session
         client = FakeClient(self, transport, session)
         self.clients.append(client)
         caps = tuple(caps)
@@ -442,8 +513,11 @@ class Harness:
             self.loop.wait_for_threads(timeout=left)
 
     def close(self) -> None:
-        """Stop the worker threads the server may have started."""
+        """Stop the worker threads the server may have started (and close the database)."""
         self.server.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
 
 # --- reading replies ---------------------------------------------------------

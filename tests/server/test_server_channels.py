@@ -11,6 +11,7 @@ from hubbub.protocol.numerics import (
     ERR_CHANNELISFULL,
     ERR_CHANOPRIVSNEEDED,
     ERR_INVITEONLYCHAN,
+    ERR_NEEDMOREPARAMS,
     ERR_NOSUCHCHANNEL,
     ERR_NOSUCHNICK,
     ERR_NOTONCHANNEL,
@@ -62,6 +63,13 @@ def test_joining_a_channel_twice_is_silent(h: Harness, alice: FakeClient) -> Non
 def test_join_a_bad_name_gets_403(alice: FakeClient) -> None:
     assert params_of(alice.ask("JOIN nochannel"), ERR_NOSUCHCHANNEL) == [
         ("alice", "nochannel", "No such channel")
+    ]
+
+
+@pytest.mark.parametrize("names", [",", ",,,"])
+def test_join_of_commas_only_gets_461(alice: FakeClient, names: str) -> None:
+    assert params_of(alice.ask(f"JOIN {names}"), ERR_NEEDMOREPARAMS) == [
+        ("alice", "JOIN", "Not enough parameters")
     ]
 
 

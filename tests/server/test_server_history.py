@@ -166,17 +166,20 @@ def test_private_history_is_for_the_two_parties_only(h: Harness) -> None:
     assert lines == []
 
 
-def test_private_messages_to_services_are_never_kept(h: Harness) -> None:
+def test_private_messages_to_services_are_never_kept(tmp_path: Path) -> None:
+    # Accounts on (a database for them), so NickServ is there to talk to.
+    h = Harness(history=SQLiteHistoryStore.open(tmp_path / "h.sqlite3"),
+                database=tmp_path / "accounts.sqlite3")  # fmt: skip
     alice = h.connect("alice", HISTORY_CAPS)
-    h.server.service_nicks.add("nickserv")
-    h.connect("NickServ")
     alice.send("PRIVMSG NickServ :IDENTIFY alice hunter2", "PRIVMSG NickServ :REGISTER hunter2")
+    h.settle()
     h.drain()
     _, lines = batch_of(ask(h, alice, "CHATHISTORY LATEST NickServ * 10"))
     assert lines == []
     rows = h.server.history.db.writer.execute("SELECT count(*) FROM history WHERE text LIKE "  # type: ignore[attr-defined]
                                               "'%hunter2%'").fetchone()  # fmt: skip
     assert rows == (0,)
+    h.close()
 
 
 def test_status_messages_are_replayed_to_that_rank_only(h: Harness) -> None:

@@ -10,11 +10,12 @@ import pytest
 from hubbub.protocol.numerics import (
     ERR_INPUTTOOLONG,
     ERR_PASSWDMISMATCH,
+    ERR_UNKNOWNCOMMAND,
     RPL_WELCOME,
 )
 from hubbub.server.timeouts import sweep
 
-from serverharness import FakeClient, Harness, commands, find, params_of
+from serverharness import FakeClient, FakeTransport, Harness, commands, find, params_of
 
 FLOOD: dict[str, Any] = {"limits": {"flood_control": True}}
 
@@ -151,6 +152,68 @@ def test_sendq_counts_output_not_yet_flushed() -> None:
     assert client.transport.aborted
 
 
+def test_what_the_kernel_holds_counts_once_the_transport_holds_bytes_back() -> None:
+    h = Harness({"limits": {"sendq_bytes": 10_000}})
+    talker, stuck, peer = h.connect("talker"), h.connect("stuck"), h.connect("peer")
+    h.join("#q", talker, stuck, peer)
+    # The kernel took 9,500 bytes the client never read; after this line the
+    # transport above it holds 600 more. Ours alone is far from the limit.
+    stuck.transport.kernel_size = 9_500
+    stuck.transport.buffer_size = 600
+    talker.send("PRIVMSG #q :" + "x" * 300)
+    assert stuck.transport.kernel_looks == 1  # when the transport began to hold back
+    assert not stuck.transport.aborted  # the next output is checked
+    talker.send("PRIVMSG #q :one more")
+    assert stuck.transport.aborted
+    # ...and the kernel drops its queue too, rather than deliver it for minutes.
+    assert stuck.transport.kernel_dropped
+    assert params_of(peer.messages(), "QUIT") == [("SendQ exceeded",)]
+
+
+def test_a_lagging_client_under_the_limit_stays() -> None:
+    h = Harness({"limits": {"sendq_bytes": 10_000}})
+    talker, slow = h.connect("talker"), h.connect("slow")
+    h.join("#q", talker, slow)
+    slow.transport.kernel_size = 5_000
+    slow.transport.buffer_size = 100
+    for i in range(5):
+        talker.send(f"PRIVMSG #q :line {i}")
+    assert not slow.closed
+    assert [p[1] for p in params_of(slow.messages(), "PRIVMSG")] == [f"line {i}" for i in range(5)]
+    # It catches up: what the kernel holds no longer counts, a burst fits.
+    slow.transport.drain()
+    slow.transport.kernel_size = 9_000
+    talker.send(*(f"PRIVMSG #q :more {i}" for i in range(100)))
+    assert not slow.closed
+    slow.send("QUIT")
+    assert slow.closed and not slow.transport.kernel_dropped  # a goodbye is delivered
+
+
+def test_a_client_that_keeps_up_costs_no_look_at_the_kernel() -> None:
+    h = Harness({"limits": {"sendq_bytes": 10_000}})
+    talker, reader = h.connect("talker"), h.connect("reader")
+    h.join("#q", talker, reader)
+    reader.transport.kernel_size = 9_999  # whatever it holds: nobody asks
+    for i in range(100):
+        talker.send(f"PRIVMSG #q :line {i} " + "y" * 200)
+    assert not reader.closed
+    assert reader.transport.kernel_looks == 0
+
+
+def test_looking_again_at_a_stale_size_asks_the_kernel_too() -> None:
+    h = Harness({"limits": {"sendq_bytes": 4_000}})
+    client = h.connect("greedy")
+    client.transport.buffer_size = 3_000  # a flush saw the transport hold 3,000 back
+    client.send("PING a")
+    # Since then the transport drained into the kernel, which still holds
+    # 2,500. Fourteen PONGs (1,638 bytes) in one turn pass the limit with the
+    # stale 3,000: the session looks again, and the kernel's 2,500 count.
+    client.transport.buffer_size = 0
+    client.transport.kernel_size = 2_500
+    client.send(*(f"PING {'x' * 100}" for _ in range(14)))
+    assert client.transport.aborted
+
+
 # --- ping and registration timeouts -----------------------------------------------------------
 
 
@@ -212,6 +275,32 @@ def test_registration_timeout() -> None:
     assert lingering.session not in h.server.sessions
 
 
+def test_the_default_registration_timeout_is_30_seconds() -> None:
+    h = Harness()
+    lingering = h.connect()
+    h.advance(29)
+    sweep(h.server)
+    assert not lingering.closed
+    h.advance(2)
+    sweep(h.server)
+    h.run()
+    assert "Registration timed out" in find(lingering.messages(), "ERROR").params[0]
+    assert lingering.closed
+
+
+def test_the_registration_timeout_counts_from_the_accept_not_the_handshake() -> None:
+    # A TLS (or HTTP) handshake that took 25 s leaves 5 s to register.
+    h = Harness({"limits": {"registration_timeout": 30}})
+    transport = FakeTransport()
+    session = h.server.accept(transport, "10.9.9.9", started=h.loop.time() - 25)
+    assert session is not None
+    h.advance(6)
+    sweep(h.server)
+    h.run()
+    assert b"Registration timed out" in transport.take()
+    assert transport.closed
+
+
 # --- connection limits -------------------------------------------------------------------------
 
 
@@ -224,6 +313,39 @@ def test_connections_per_ip_are_limited() -> None:
     h.connect("other", ip="10.2.2.2")
     first.send("QUIT")
     h.connect("three", ip="10.1.1.1")
+
+
+def test_unregistered_connections_per_ip_are_limited() -> None:
+    h = Harness({"limits": {"max_clients_per_ip": 50, "max_unregistered_per_ip": 3}})
+    idle = [h.connect(ip="10.1.1.1") for _ in range(3)]
+    with pytest.raises(ConnectionRefusedError, match="Too many unregistered connections"):
+        h.connect(ip="10.1.1.1")
+    h.connect(ip="10.2.2.2")  # another address has its own count
+    # A connection that registers leaves the count; so does one that closes.
+    idle[0].register("first")
+    h.connect("second", ip="10.1.1.1")
+    idle[1].disconnect()
+    h.connect("third", ip="10.1.1.1")
+    # Three registered clients from the address are not held against it:
+    # idle[2] and two more may wait, not a third.
+    h.connect(ip="10.1.1.1")
+    h.connect(ip="10.1.1.1")
+    with pytest.raises(ConnectionRefusedError, match="Too many unregistered connections"):
+        h.connect(ip="10.1.1.1")
+    assert h.server.admission.unregistered == {"10.1.1.1": 3, "10.2.2.2": 1}
+    assert h.server.admission.per_ip["10.1.1.1"] == 6
+
+
+def test_a_registered_client_that_leaves_does_not_free_an_unregistered_slot() -> None:
+    h = Harness({"limits": {"max_unregistered_per_ip": 1}})
+    registered = h.connect("reg", ip="10.1.1.1")
+    waiting = h.connect(ip="10.1.1.1")
+    registered.send("QUIT")
+    h.run()
+    with pytest.raises(ConnectionRefusedError, match="Too many unregistered connections"):
+        h.connect(ip="10.1.1.1")
+    waiting.disconnect()
+    h.connect(ip="10.1.1.1")
 
 
 def test_total_connections_are_limited() -> None:
@@ -254,10 +376,21 @@ def test_invalid_utf8_is_refused_not_relayed() -> None:
     assert peer.messages() == []
 
 
-def test_empty_lines_and_lone_sources_are_ignored() -> None:
+def test_empty_lines_are_ignored() -> None:
     client = Harness().connect("odd")
-    client.send_bytes(b":onlyasource\r\n\r\n   \r\n@only=tags\r\n")
+    client.send_bytes(b"\r\n\n   \r\n")
     assert client.messages() == []
+    assert commands(client.ask("PING ok")) == ["PONG"]
+
+
+@pytest.mark.parametrize(
+    "line", [b":onlyasource", b"@only=tags", b"@a=b  ", b"@a=b :src", b"@a=\xff"]
+)
+def test_a_prefix_without_a_command_gets_421(line: bytes) -> None:
+    client = Harness().connect("odd")
+    client.send_bytes(line + b"\r\n")
+    assert params_of(client.messages(), ERR_UNKNOWNCOMMAND) == [("odd", "*", "No command given")]
+    assert not client.closed
     assert commands(client.ask("PING ok")) == ["PONG"]
 
 

@@ -90,3 +90,36 @@ def test_random_commands_never_fail(verb: str, words: list[str], last: str | Non
     assert not client.closed, line
     client.send("PING :alive")  # still served
     assert "PONG" in [m.command for m in client.messages()]
+
+
+def _body(line: str) -> int:
+    """Bytes of a line without its tags, with CR LF."""
+    if line.startswith("@"):
+        line = line.split(" ", 1)[1]
+    return len(line.encode()) + 2
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "PART #c :" + "é" * 248,  # a full input line; the relayed copy adds a source
+        "KICK #c peer :" + "k" * 490,
+        "TOPIC #c :" + "t" * 380 + "é" * 50,
+        "QUIT :" + "q" * 500,
+        "AWAY :" + "a" * 380 + "😀" * 25,
+        "PRIVMSG " + "n" * 495 + " :x",  # 401 echoes the target
+        "HELP " + "h" * 500,  # 524 echoes the subject
+        "CAP REQ :" + "c" * 495,  # NAK echoes the request
+    ],
+    ids=lambda line: line.split()[0],
+)
+def test_nothing_the_server_sends_passes_512_bytes(line: str) -> None:
+    h = Harness()
+    client = h.connect("longwinded")
+    peer = h.connect("peer", caps=("away-notify",))
+    h.join("#c", client, peer)
+    assert len(line.encode()) + 2 <= 512  # the client's own line is fine
+    client.send(line)
+    got = client.lines() + peer.lines()
+    assert got, "no answer at all"
+    assert max(_body(g) for g in got) <= 512, [g[:80] for g in got if _body(g) > 512]

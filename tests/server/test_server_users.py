@@ -7,8 +7,10 @@ import pytest
 from hubbub.protocol.numerics import (
     ERR_ERRONEUSNICKNAME,
     ERR_MONLISTFULL,
+    ERR_NEEDMOREPARAMS,
     ERR_NICKNAMEINUSE,
     ERR_NONICKNAMEGIVEN,
+    ERR_UNKNOWNERROR,
     RPL_ENDOFMONLIST,
     RPL_ISON,
     RPL_MONLIST,
@@ -155,6 +157,20 @@ def test_monitor_list_remove_clear_and_status(
     assert commands(alice.ask("MONITOR L")) == [RPL_ENDOFMONLIST]
     bob.send("QUIT")
     assert alice.messages() == []
+
+
+@pytest.mark.parametrize("line", ["MONITOR +", "MONITOR -", "MONITOR + ,,", "MONITOR - :"])
+def test_monitor_without_targets_gets_461(alice: FakeClient, line: str) -> None:
+    assert params_of(alice.ask(line), ERR_NEEDMOREPARAMS) == [
+        ("alice", "MONITOR", "Not enough parameters")
+    ]
+
+
+@pytest.mark.parametrize("sub", ["X", "*", "0", "#chan", "add"])
+def test_monitor_unknown_subcommand_gets_400(alice: FakeClient, sub: str) -> None:
+    assert params_of(alice.ask(f"MONITOR {sub} bob"), ERR_UNKNOWNERROR) == [
+        ("alice", "MONITOR", sub, "Unknown MONITOR subcommand")
+    ]
 
 
 def test_monitor_list_is_bounded(alice: FakeClient) -> None:

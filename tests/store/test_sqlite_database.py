@@ -149,11 +149,14 @@ def test_every_earlier_schema_migrates_to_the_newest_keeping_its_rows(
     assert db.writer.execute("SELECT text FROM history WHERE msgid = 'm1'").fetchone() == (
         "kept across versions",
     )
-    # Search (0002) indexed the rows that were there before it.
-    found = db.writer.execute(
-        "SELECT rowid FROM history_fts WHERE history_fts MATCH 'versions'"
-    ).fetchall()
-    assert found == [(1,)]
+    if start < 2:
+        # Search (0002) indexed the rows that were there before it. (Rows
+        # written after it are indexed by the history store, not by later
+        # migrations such as the accounts' 0004 and 0005.)
+        found = db.writer.execute(
+            "SELECT rowid FROM history_fts WHERE history_fts MATCH 'versions'"
+        ).fetchall()
+        assert found == [(1,)]
     db.close()
 
 

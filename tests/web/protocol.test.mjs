@@ -113,3 +113,14 @@ test("SASL PLAIN payload in 400-byte chunks", () => {
   assert.equal(long[0].length, 400);
   assert.equal(long[1], "+");
 });
+
+test("/register and /verify send draft/account-registration commands", () => {
+  const ctx = { target: "#lobby", isChannel: (n) => n.startsWith("#"), nick: "alice" };
+  assert.deepEqual(interpret("/register s3cret-pass", ctx).send, [["REGISTER", ["*", "*", "s3cret-pass"]]]);
+  assert.deepEqual(interpret("/register s3cret-pass a@example.org", ctx).send, [
+    ["REGISTER", ["*", "a@example.org", "s3cret-pass"]],
+  ]);
+  assert.equal(interpret("/register", ctx).error, "Usage: /register password [email]");
+  assert.equal(interpret("/register a b c", ctx).error, "Usage: /register password [email]");
+  assert.deepEqual(interpret("/verify alice ABCD2345", ctx).send, [["VERIFY", ["alice", "ABCD2345"]]]);
+});

@@ -186,3 +186,27 @@ def test_screenshots_at_desktop_and_phone_sizes(
     expect(phone.locator("#rooms")).not_to_be_in_viewport()
     for name in ("web-client-desktop.png", "web-client-phone.png"):
         assert (artifacts / name).stat().st_size > 10_000
+
+
+def test_register_in_the_browser_then_log_in_with_sasl(
+    browser: Browser, web: RunningServer
+) -> None:
+    page = open_page(browser, web)
+    page.get_by_label("Nickname").fill("webby")
+    expect(page.locator("#account")).to_be_visible()  # the server offers sasl
+    page.get_by_label("Password", exact=True).fill("webbys-password")
+    page.get_by_label("New here? Create an account with this password").check()
+    page.get_by_role("button", name="Join the chat").click()
+    expect(page.locator("#title")).to_have_text("#lobby")
+    expect(log_line(page, "Account created")).to_be_visible()
+    page.context.close()
+
+    again = open_page(browser, web)
+    again.get_by_label("Nickname").fill("webby")
+    again.get_by_label("Password", exact=True).fill("webbys-password")
+    again.get_by_role("button", name="Join the chat").click()
+    expect(again.locator("#title")).to_have_text("#lobby")
+    watcher = web.client("watcher")
+    watcher.send("WHOIS webby")
+    assert watcher.expect("330").params[1:3] == ("webby", "webby")
+    assert not again.errors  # type: ignore[attr-defined]

@@ -114,6 +114,10 @@ async def execute(client: Client, command: slash.Command, current: str | None) -
             if not await client.search(text):
                 return Outcome(error=NOT_CONNECTED, sent=False)
             return Outcome(info=[f'Searching for "{text}"…'])
+        case slash.Register(password, email):
+            return _sent(await client.register_account(password, email))
+        case slash.Verify(account, code):
+            return _sent(await client.verify_account(account, code))
         case slash.Help(topic):
             return Outcome(info=slash.help_lines(topic))
         case slash.Quit(reason):

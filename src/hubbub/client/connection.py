@@ -38,6 +38,7 @@ from typing import NamedTuple, TypeVar
 from hubbub.protocol import EmptyLine, LineBuffer, Message, ProtocolError, decode, parse_line
 
 from . import events as ev
+from .accounts import Credentials
 from .session import WANTED_CAPS, ClientSession
 from .state import ClientState
 from .text import utcnow
@@ -84,6 +85,7 @@ class Client:
         user: str = "hubbub",
         realname: str = "hubbub user",
         password: str | None = None,
+        credentials: Credentials | None = None,
         caps: frozenset[str] = WANTED_CAPS,
         alt_nicks: bool = True,
         reconnect: bool = True,
@@ -111,6 +113,7 @@ class Client:
             user=user,
             realname=realname,
             password=password,
+            credentials=credentials,
             caps=caps,
             alt_nicks=alt_nicks,
             clock=clock,
@@ -134,6 +137,11 @@ class Client:
     def nick(self) -> str:
         """Our current nick."""
         return self.session.state.nick
+
+    @property
+    def account(self) -> str | None:
+        """The account we are logged in to on this connection, if any."""
+        return self.session.state.account
 
     @property
     def connected(self) -> bool:
@@ -409,6 +417,17 @@ class Client:
     async def whois(self, nick: str) -> bool:
         """Ask who ``nick`` is."""
         return await self.send(Message("WHOIS", (nick,)))
+
+    async def register_account(self, password: str, email: str | None = None) -> bool:
+        """Register our nick as an account (IRCv3 REGISTER, or NickServ);
+        the outcome arrives as LoggedIn / ServerReply / ServerError events."""
+        self.session.register_account(password, email)
+        return await self._send_queued()
+
+    async def verify_account(self, account: str, code: str) -> bool:
+        """Finish a registration with the code that was mailed."""
+        self.session.verify_account(account, code)
+        return await self._send_queued()
 
     async def away(self, message: str | None = None) -> bool:
         """Mark us away with ``message``, or back with ``None``."""

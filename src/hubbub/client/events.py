@@ -72,6 +72,24 @@ class NickInUse(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class LoggedIn(Event):
+    """We are logged in to ``account`` (None: logged out); ``text`` is the
+    server's sentence."""
+
+    account: str | None
+    text: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFailed(Event):
+    """The SASL login with the client's credentials failed (``reason``);
+    registration went on without an account."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Disconnected(Event):
     """The connection ended. ``reconnect_in`` is the backoff delay in seconds
     before the next attempt, or ``None`` when the client stops for good."""

@@ -36,6 +36,7 @@ from hubbub.protocol import is_valid_nick
 
 from . import events as ev
 from . import slash
+from .accounts import Credentials
 from .actions import NOT_CONNECTED, execute
 from .connection import Client
 from .trust import Trust
@@ -75,11 +76,13 @@ class PlainChat:
         nick: str | None,
         trust: Trust | None,
         *,
+        credentials: Credentials | None = None,
         stdin_fd: int = 0,
         out: TextIO = sys.stdout,
         err: TextIO = sys.stderr,
     ) -> None:
         self.host, self.port, self.nick, self.trust = host, port, nick, trust
+        self.credentials = credentials
         self.stdin_fd = stdin_fd
         self.out, self.err = out, err
         self.lines: asyncio.Queue[str | None] = asyncio.Queue()
@@ -137,6 +140,7 @@ class PlainChat:
             trust=self.trust,
             alt_nicks=self.nick is not None,
             retry_first_connect=False,
+            credentials=self.credentials,
         )
         client.start()
         inputs = asyncio.create_task(self.input_loop())
@@ -265,6 +269,10 @@ class PlainChat:
                 self.note(f"! The nickname {event.nick} is taken: {event.reason}")
             case ev.Registered():
                 self.note(f"-- Connected to {self.host}:{self.port} as {event.nick}")
+            case ev.LoggedIn():
+                self.note(f"-- {event.text}" if event.account else "-- You are logged out")
+            case ev.LoginFailed():
+                self.note(f"! Login failed: {event.reason}")
             case ev.Ready():
                 self.ever_ready = True
                 self.ready.set()
@@ -324,6 +332,10 @@ class PlainChat:
         )
 
 
-async def run_plain(host: str, port: int, nick: str | None, trust: Trust | None) -> int:
-    """Run plain mode on the real stdin/stdout/stderr (TLS when ``trust`` is set)."""
-    return await PlainChat(host, port, nick, trust).run()
+async def run_plain(
+    host: str, port: int, nick: str | None, trust: Trust | None,
+    credentials: Credentials | None = None,
+) -> int:  # fmt: skip
+    """Run plain mode on the real stdin/stdout/stderr (TLS when ``trust`` is
+    set, logging in with SASL when ``credentials`` are)."""
+    return await PlainChat(host, port, nick, trust, credentials=credentials).run()

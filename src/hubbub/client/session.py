@@ -22,6 +22,9 @@ A refused nick before registration either waits for :meth:`set_nick` (a
 person chooses, ``alt_nicks=False``) or tries ``nick_``, ``nick__``...
 (bots, and every reconnect: the person chose a nick already).
 
+With credentials the session logs in with SASL before ``CAP END`` (see
+:mod:`.accounts`, which also tracks who is logged in to what).
+
 Own messages: with ``echo-message`` the server echoes what we send and we
 report the echo (it carries the server's timestamp and proves delivery);
 without it we report the message ourselves at once.
@@ -44,9 +47,11 @@ from hubbub.protocol import Message, serialise_tags, split_userhost
 from hubbub.protocol import numerics as n
 
 from . import events as ev
+from .accounts import AccountHandlers, Credentials
 from .batches import HISTORY_BATCH, Batches, Closed
+from .channel_handlers import ChannelHandlers
 from .replies import SILENT, is_error, render_numeric
-from .state import Channel, ClientState, Member
+from .state import ClientState
 from .text import CTCP_DELIM, ctcp, parse_server_time, payload_budget, split_text, utcnow
 
 #: The IRCv3 capabilities the client understands and asks for when offered.
@@ -59,6 +64,7 @@ WANTED_CAPS = frozenset(
         "away-notify",
         "batch",
         "account-notify",
+        "account-tag",
         "extended-join",
         "userhost-in-names",
         "cap-notify",
@@ -79,7 +85,7 @@ _NICK_REFUSED = frozenset(
 _VERSION = "hubbub (https://hubbub.invalid) IRC client"
 
 
-class ClientSession:
+class ClientSession(ChannelHandlers, AccountHandlers):
     """One client's protocol state machine; see the module docstring."""
 
     def __init__(
@@ -89,11 +95,15 @@ class ClientSession:
         user: str = "hubbub",
         realname: str = "hubbub user",
         password: str | None = None,
+        credentials: Credentials | None = None,
         caps: Iterable[str] = WANTED_CAPS,
         alt_nicks: bool = False,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.wanted_nick = nick
+        #: The account to log in to with SASL on every connection, if any.
+        self.credentials = credentials
+        self._login = None
         self.user = user
         self.realname = realname
         self.password = password
@@ -107,12 +117,14 @@ class ClientSession:
         self.ready = False
         self._outbox: list[Message] = []
         self._cap_offered: set[str] = set()
+        self._cap_values: dict[str, str | None] = {}
         self._cap_pending = 0  # REQs not yet ACKed or NAKed
         self._cap_negotiating = False
         self._alt_attempt = 0
         self._batches = Batches()
         self._names_pending: set[str] = set()
         self._names_requested: set[str] = set()
+        self._known_accounts: dict[str, dict[str, str | None]] = {}
 
     # -- driving the session ------------------------------------------------
 
@@ -123,6 +135,8 @@ class ClientSession:
         self.ready = False
         self._outbox.clear()
         self._cap_offered.clear()
+        self._cap_values.clear()
+        self._login = None
         self._cap_pending = 0
         self._cap_negotiating = True
         self._alt_attempt = 0
@@ -278,7 +292,7 @@ class ClientSession:
         return split_userhost(msg.source or "").nick
 
     def _finish_caps(self) -> None:
-        if self._cap_negotiating and self._cap_pending == 0:
+        if self._cap_negotiating and self._cap_pending == 0 and self._login is None:
             self._cap_negotiating = False
             self._send("CAP", "END")
 
@@ -308,7 +322,10 @@ class ClientSession:
         sub = msg.params[1].upper()
         # "CAP * LS * :a b" continues; the last line has no "*".
         more = len(msg.params) >= 4 and msg.params[2] == "*"
-        names = [token.partition("=")[0] for token in msg.params[-1].split()]
+        tokens = [token.partition("=") for token in msg.params[-1].split()]
+        names = [name for name, _, _ in tokens]
+        if sub in ("LS", "NEW"):
+            self._cap_values.update((name, value if eq else None) for name, eq, value in tokens)
         if sub == "LS":
             self._cap_offered.update(names)
             if not more:
@@ -320,6 +337,8 @@ class ClientSession:
                 else:
                     self.state.caps.add(name)
             self._cap_pending = max(self._cap_pending - 1, 0)
+            if "sasl" in names and not self.state.registered:
+                self._start_login()
             self._finish_caps()
         elif sub == "NAK":
             self._cap_pending = max(self._cap_pending - 1, 0)
@@ -333,7 +352,8 @@ class ClientSession:
         return []
 
     def _request(self, offered: set[str]) -> None:
-        wanted = sorted((offered & self.wanted_caps) - self.state.caps)
+        wanted_caps = self.wanted_caps | {"sasl"} if self.credentials else self.wanted_caps
+        wanted = sorted((offered & wanted_caps) - self.state.caps)
         if wanted:
             self._cap_pending += 1
             self._send("CAP", "REQ", " ".join(wanted))
@@ -439,202 +459,6 @@ class ClientSession:
         if is_error(code):
             return [ev.ServerError(code, msg.params, text, buffer, time)]
         return [ev.ServerReply(code, msg.params, text, buffer, time)]
-
-    # -- handlers: channels -------------------------------------------------
-
-    def _on_JOIN(self, msg: Message) -> list[ev.Event]:
-        if not msg.params:
-            return []
-        name = msg.params[0]
-        nick = self._nick(msg)
-        state = self.state
-        key = state.server.fold(name)
-        own = state.is_me(nick)
-        if own:
-            state.channels[key] = Channel(name)
-            self.rejoin[key] = name
-        chan = state.channels.get(key)
-        if chan is None:
-            return []
-        chan.members[state.server.fold(nick)] = Member(nick)
-        return [ev.Join(chan.name, nick, own, self._time(msg))]
-
-    def _on_PART(self, msg: Message) -> list[ev.Event]:
-        if not msg.params:
-            return []
-        nick = self._nick(msg)
-        reason = msg.params[1] if len(msg.params) > 1 else ""
-        return self._leave(
-            msg.params[0], nick, lambda name, own: ev.Part(name, nick, reason, own, self._time(msg))
-        )
-
-    def _on_KICK(self, msg: Message) -> list[ev.Event]:
-        if len(msg.params) < 2:
-            return []
-        by = self._nick(msg)
-        nick = msg.params[1]
-        reason = msg.params[2] if len(msg.params) > 2 else ""
-        return self._leave(
-            msg.params[0],
-            nick,
-            lambda name, own: ev.Kick(name, nick, by, reason, own, self._time(msg)),
-        )
-
-    def _leave(
-        self, channel: str, nick: str, make: Callable[[str, bool], ev.Event]
-    ) -> list[ev.Event]:
-        state = self.state
-        key = state.server.fold(channel)
-        chan = state.channels.get(key)
-        if chan is None:
-            return []
-        own = state.is_me(nick)
-        if own:
-            del state.channels[key]
-            self.rejoin.pop(key, None)
-        else:
-            chan.members.pop(state.server.fold(nick), None)
-        return [make(chan.name, own)]
-
-    def _on_QUIT(self, msg: Message) -> list[ev.Event]:
-        nick = self._nick(msg)
-        key = self.state.server.fold(nick)
-        shared = self.state.shared_channels(nick)
-        for chan in shared:
-            del chan.members[key]
-        reason = msg.params[0] if msg.params else ""
-        names = tuple(chan.name for chan in shared)
-        return [ev.Quit(nick, reason, names, self._time(msg))]
-
-    def _on_NICK(self, msg: Message) -> list[ev.Event]:
-        if not msg.params:
-            return []
-        old = self._nick(msg)
-        new = msg.params[0]
-        state = self.state
-        own = state.is_me(old)
-        old_key, new_key = state.server.fold(old), state.server.fold(new)
-        shared = state.shared_channels(old)
-        for chan in shared:
-            member = chan.members.pop(old_key)
-            member.nick = new
-            chan.members[new_key] = member
-        if own:
-            state.nick = new
-            self.wanted_nick = new
-        names = tuple(chan.name for chan in shared)
-        return [ev.NickChange(old, new, own, names, self._time(msg))]
-
-    def _on_TOPIC(self, msg: Message) -> list[ev.Event]:
-        if len(msg.params) < 2:
-            return []
-        chan = self.state.channel(msg.params[0])
-        setter = self._nick(msg)
-        name = chan.name if chan else msg.params[0]
-        if chan is not None:
-            chan.topic, chan.topic_setter = msg.params[1], setter
-        return [ev.Topic(name, msg.params[1], setter, True, self._time(msg))]
-
-    def _on_332(self, msg: Message) -> list[ev.Event]:
-        if len(msg.params) < 3:
-            return []
-        chan = self.state.channel(msg.params[1])
-        if chan is None:
-            return self._on_numeric(msg)
-        chan.topic = msg.params[2]
-        return [ev.Topic(chan.name, chan.topic, None, False, self._time(msg))]
-
-    def _on_333(self, msg: Message) -> list[ev.Event]:
-        chan = self.state.channel(msg.params[1]) if len(msg.params) >= 3 else None
-        if chan is not None:
-            chan.topic_setter = split_userhost(msg.params[2]).nick
-        return []
-
-    def _on_331(self, msg: Message) -> list[ev.Event]:
-        chan = self.state.channel(msg.params[1]) if len(msg.params) >= 2 else None
-        if chan is None:
-            return []
-        chan.topic, chan.topic_setter = "", None
-        return [ev.Topic(chan.name, "", None, False, self._time(msg))]
-
-    def _on_353(self, msg: Message) -> list[ev.Event]:
-        # RPL_NAMREPLY: <me> <symbol> <channel> :<[prefixes]nick[!user@host]> ...
-        if len(msg.params) < 4:
-            return []
-        state = self.state
-        key = state.server.fold(msg.params[2])
-        chan = state.channels.get(key)
-        if chan is not None:
-            if key not in self._names_pending:
-                # A fresh list replaces the old one (a repeated NAMES).
-                self._names_pending.add(key)
-                chan.members.clear()
-            for entry in msg.params[3].split():
-                prefixes, rest = state.server.split_prefixes(entry)
-                nick = split_userhost(rest).nick
-                if nick:
-                    chan.members[state.server.fold(nick)] = Member(
-                        nick, state.server.sort_prefixes(prefixes)
-                    )
-        if key in self._names_requested:
-            text = f"Users on {msg.params[2]}: {msg.params[3]}"
-            return [
-                ev.ServerReply(
-                    msg.command,
-                    msg.params,
-                    text,
-                    self._buffer_for_target(msg.params[2]),
-                    self._time(msg),
-                )
-            ]
-        return []
-
-    def _on_366(self, msg: Message) -> list[ev.Event]:
-        if len(msg.params) < 2:
-            return []
-        key = self.state.server.fold(msg.params[1])
-        self._names_pending.discard(key)
-        self._names_requested.discard(key)
-        chan = self.state.channels.get(key)
-        if chan is None:
-            return []
-        chan.names_complete = True
-        return [ev.Members(chan.name)]
-
-    def _on_MODE(self, msg: Message) -> list[ev.Event]:
-        if len(msg.params) < 2:
-            return []
-        target, modes, args = msg.params[0], msg.params[1], msg.params[2:]
-        time = self._time(msg)
-        change = ev.ModeChange(target, self._nick(msg), modes, tuple(args), time)
-        chan = self.state.channel(target)
-        if chan is None:
-            return [change]
-        server = self.state.server
-        list_modes, always, when_set, _flags = server.chanmodes
-        adding, queue, changed = True, list(args), False
-        for mode in modes:
-            if mode in "+-":
-                adding = mode == "+"
-                continue
-            takes_arg = (
-                mode in server.prefix_modes
-                or mode in list_modes
-                or mode in always
-                or (adding and mode in when_set)
-            )
-            arg = queue.pop(0) if takes_arg and queue else None
-            if mode in server.prefix_modes and arg is not None:
-                member = chan.members.get(server.fold(arg))
-                if member is None:
-                    continue
-                symbol = server.prefix_symbols[server.prefix_modes.index(mode)]
-                if adding:
-                    member.prefixes = server.sort_prefixes(member.prefixes + symbol)
-                else:
-                    member.prefixes = member.prefixes.replace(symbol, "")
-                changed = True
-        return [change, ev.Members(chan.name)] if changed else [change]
 
     # -- handlers: messages and presence -----------------------------------
 

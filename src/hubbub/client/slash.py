@@ -131,9 +131,25 @@ class Close:
     """``/close``: close the current buffer (parting a channel)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Register:
+    """``/register <password> [email]``: make the current nick an account."""
+
+    password: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verify:
+    """``/verify <account> <code>``: finish a registration that mailed a code."""
+
+    account: str
+    code: str
+
+
 Command = (
     Say | Join | Part | Msg | Query | Me | Nick | Topic | Names | Whois | Away | Quit | Help
-    | Quote | Close | Search
+    | Quote | Close | Search | Register | Verify
 )
 
 #: name -> (usage, one-line description); the order is the /help order.
@@ -153,6 +169,8 @@ HELP: Final[dict[str, tuple[str, str]]] = {
     "quote": ("/quote RAW LINE", "send a raw IRC line, e.g. /quote MODE #c +m"),
     "close": ("/close", "close this buffer (leaves the channel)"),
     "search": ("/search text", "find past messages with these words"),
+    "register": ("/register password [email]", "make your nick an account (then: --account)"),
+    "verify": ("/verify account code", "finish registering with the code you were mailed"),
 }
 ALIASES: Final = {
     "j": "join",
@@ -222,6 +240,15 @@ def parse(line: str) -> Command:
         return Close()
     if name == "search":
         return Search(_need(rest, name))
+    if name == "register":
+        words = rest.split()
+        if not words or len(words) > 2:
+            raise SlashError(f"Usage: {HELP[name][0]}")
+        return Register(words[0], words[1] if len(words) > 1 else None)
+    if name == "verify":
+        if not first or not tail:
+            raise SlashError(f"Usage: {HELP[name][0]}")
+        return Verify(first, tail)
     raise SlashError(f"Unknown command /{word}. Type /help for the list of commands.")
 
 

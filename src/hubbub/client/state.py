@@ -82,6 +82,8 @@ class Member:
     nick: str
     prefixes: str = ""
     away: bool = False
+    #: The account they are logged in to, when the server told us.
+    account: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -112,6 +114,8 @@ class ClientState:
     # casefolded channel name -> Channel
     channels: dict[str, Channel] = field(default_factory=dict)
     away: bool = False
+    #: The account we are logged in to.
+    account: str | None = None
 
     def channel(self, name: str) -> Channel | None:
         """The channel called ``name``, if we are in it."""

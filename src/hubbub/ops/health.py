@@ -8,12 +8,13 @@ it says is kept:
 
 * **listening**: start-up is over (every listener accepts), the server is
   not shutting down, and every listener still accepts;
-* **database**: the history store can keep what is said. For SQLite (see
-  :meth:`hubbub.store.sqlite.database.Database.health`): the file at the
-  configured path is the one the server opened (not deleted, moved or
-  replaced), a tiny write commits without waiting for another program's
-  lock, and the last history commit did not fail. History off: nothing
-  to check.
+* **database**: what is said, and the accounts, can be kept. The embedded
+  database (see :meth:`hubbub.store.sqlite.database.Database.health`): the
+  file at the configured path is the one the server opened (not deleted,
+  moved or replaced), and a tiny write commits without waiting for another
+  program's lock; and the history store's last commit did not fail (its
+  waiting entries are tried again first). Neither history nor accounts on:
+  nothing to check.
 
 Cluster mode (Redis reachable, the log not lagging) will add its checks here.
 
@@ -30,6 +31,12 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from hubbub.server.server import Server
 
+
+class Checkable(Protocol):
+    """Something whose health is a sentence, or None (the database)."""
+
+    def health(self) -> str | None: ...
+
 #: How long an answer of /readyz is reused.
 CACHE_SECONDS = 0.5
 
@@ -43,8 +50,12 @@ class Listener(Protocol):
 class Readiness:
     """What /readyz checks (see the module docstring)."""
 
-    def __init__(self, server: Server, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, server: Server, database: Checkable | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
         self.server = server
+        self.database = database
         self.clock = clock
         self.state = "starting"
         self.listeners: Sequence[Listener] = ()
@@ -71,8 +82,10 @@ class Readiness:
             found.append(f"listening: {self.state}")
         elif not all(listener.is_serving() for listener in self.listeners):
             found.append("listening: a listener stopped accepting")
-        database = self.server.history.health()
-        if database is not None:
-            found.append(f"database: {database}")
+        for check in (self.server.history, self.database):
+            problem = check.health() if check is not None else None
+            if problem is not None:
+                found.append(f"database: {problem}")
+                break  # the history's failure says it; no probe on top
         self._cached = (now, found)
         return found

@@ -52,6 +52,7 @@ from .lag import LoopLag
 
 if TYPE_CHECKING:
     from hubbub.server.server import Server
+    from hubbub.store.sqlite.database import Database
 
 PREFIX = "hubbub_"
 #: A bucket bound as prometheus_client writes its own ("0.005", "+Inf").
@@ -80,11 +81,13 @@ class ServerCollector(Collector):
     """Reads a server's counters at scrape time (see the module docstring)."""
 
     def __init__(
-        self, server: Server, lag: LoopLag | None = None, readiness: Readiness | None = None
-    ) -> None:
+        self, server: Server, lag: LoopLag | None = None, readiness: Readiness | None = None,
+        database: Database | None = None,
+    ) -> None:  # fmt: skip
         self.server = server
         self.lag = lag
         self.readiness = readiness
+        self.database = database
 
     def collect(self) -> Iterator[Metric]:
         if self.readiness is not None:
@@ -238,10 +241,9 @@ class ServerCollector(Collector):
         yield from self._database_size()
 
     def _database_size(self) -> Iterator[Metric]:
-        config = self.server.config.history
-        if not config.enabled:
+        if self.database is None:
             return
-        path = self.server.config.resolve(config.database)
+        path = self.database.path
         size = GaugeMetricFamily(
             PREFIX + "database_bytes", "Size of the database file and its write-ahead log",
             labels=["file"],
@@ -296,10 +298,11 @@ class MetricsRegistry:
     """The server's collector and prometheus_client's process collectors."""
 
     def __init__(
-        self, server: Server, lag: LoopLag | None = None, readiness: Readiness | None = None
-    ) -> None:
+        self, server: Server, lag: LoopLag | None = None, readiness: Readiness | None = None,
+        database: Database | None = None,
+    ) -> None:  # fmt: skip
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(ServerCollector(server, lag, readiness))
+        self.registry.register(ServerCollector(server, lag, readiness, database))
         self.process = ProcessSnapshot()
         self.registry.register(self.process)
         PlatformCollector(registry=self.registry)

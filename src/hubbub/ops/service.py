@@ -16,15 +16,16 @@ from .metrics import MetricsRegistry
 
 if TYPE_CHECKING:
     from hubbub.server.server import Server
+    from hubbub.store.sqlite.database import Database
 
 
 class Operations:
     """What ``[metrics] listen`` serves, for one server."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, database: Database | None = None) -> None:
         self.lag = LoopLag()
-        self.readiness = Readiness(server)
-        self.metrics = MetricsRegistry(server, self.lag, self.readiness)
+        self.readiness = Readiness(server, database)
+        self.metrics = MetricsRegistry(server, self.lag, self.readiness, database)
         self.site = OpsSite(self.metrics, self.readiness, time.monotonic, server.run_blocking)
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.AbstractServer | None = None

@@ -5,7 +5,7 @@ bytes out. A test keeps asyncio, socket, ssl and sqlite3 out of this package.
 """
 
 from .casemap import Casemapping, casefold, irc_equal
-from .errors import EmptyLine, ProtocolError
+from .errors import EmptyLine, MissingCommand, ProtocolError
 from .framing import (
     MAX_BODY,
     MAX_CLIENT_TAGS,
@@ -26,7 +26,7 @@ from .masks import (
     normalise_mask,
     split_userhost,
 )
-from .message import NO_TAGS, Message, middle_param, parse_line, reply_params
+from .message import NO_TAGS, Message, body_size, fit, middle_param, parse_line, reply_params
 from .tags import escape_value, parse_tags, serialise_tags, unescape_value
 
 __all__ = [
@@ -40,12 +40,15 @@ __all__ = [
     "EmptyLine",
     "LineBuffer",
     "Message",
+    "MissingCommand",
     "ProtocolError",
     "UserHost",
+    "body_size",
     "casefold",
     "check_length",
     "decode",
     "escape_value",
+    "fit",
     "irc_equal",
     "is_channel_name",
     "is_valid_hostname",

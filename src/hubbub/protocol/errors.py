@@ -8,4 +8,9 @@ class ProtocolError(ValueError):
 
 
 class EmptyLine(ProtocolError):
-    """A line with no command at all (only spaces, or a lone source/tags)."""
+    """A line with nothing in it but spaces: Modern IRC says to ignore it."""
+
+
+class MissingCommand(ProtocolError):
+    """Tags or a source, and then no command (``@a=b``, ``:nick``): not
+    empty, so not to be ignored, but nothing to run either."""

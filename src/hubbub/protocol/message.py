@@ -40,7 +40,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from .errors import EmptyLine, ProtocolError
+from .errors import EmptyLine, MissingCommand, ProtocolError
+from .framing import MAX_BODY
 from .tags import parse_tags, serialise_tags
 
 # One regular expression per check: a C-speed scan instead of a Python loop per
@@ -190,9 +191,45 @@ class Message(_MessageFields):
         return Message.trusted(self[0], self[1], self[2], tags)
 
 
+def body_size(msg: Message) -> int:
+    """Bytes of ``msg``'s line without tags, CR LF included."""
+    return len(msg.untagged_bytes())
+
+
+def fit(msg: Message, limit: int = MAX_BODY) -> Message:
+    """``msg``, or a copy whose line without tags fits ``limit`` bytes (CR LF
+    included): its longest parameter is cut at a character boundary, then
+    the next, until it fits.
+
+    For lines that repeat what a client sent (a reply that echoes a 400-byte
+    word, a PART reason relayed with a source prefix the client's own line
+    did not have): every client may read by the 512-byte limit, so nothing
+    the server sends may pass it. A middle parameter keeps at least one
+    character, so the message stays valid; what cannot fit even so (a long
+    command or source) is left as it is.
+    """
+    excess = body_size(msg) - limit
+    if excess <= 0:
+        return msg
+    params = list(msg.params)
+    while excess > 0 and params:
+        i = max(range(len(params)), key=lambda k: len(params[k].encode()))
+        data = params[i].encode()
+        keep = max(len(data) - excess, 0 if i == len(params) - 1 else 1)
+        cut = data[:keep].decode("utf-8", "ignore")
+        if i < len(params) - 1 and not cut:
+            cut = params[i][0]  # a middle parameter may not be empty
+        if cut == params[i]:
+            break  # nothing left to cut
+        params[i] = cut
+        excess = body_size(Message.trusted(msg[0], tuple(params), msg[2])) - limit
+    return Message.trusted(msg[0], tuple(params), msg[2], msg[3])
+
+
 def parse_line(line: str) -> Message:
     """Parse one line (CR LF already removed). Raises :class:`EmptyLine`
-    when there is no command, and :class:`ProtocolError` for NUL, CR or LF
+    for a line of nothing but spaces, :class:`MissingCommand` for tags or a
+    source without a command, and :class:`ProtocolError` for NUL, CR or LF
     anywhere in the line or a command starting with ``:`` or ``@``."""
     # Three substring scans cost a quarter of one regular-expression search.
     if "\0" in line or "\r" in line or "\n" in line:
@@ -221,7 +258,11 @@ def parse_line(line: str) -> Message:
     if "  " in head or not words[-1]:
         words = [w for w in words if w]
         if not words:
-            raise EmptyLine("no command")
+            # Only spaces is the empty message Modern IRC says to ignore; a
+            # prefix with nothing after it is a line that lost its command.
+            if not line.strip(" "):
+                raise EmptyLine("no command")
+            raise MissingCommand("tags or a source, but no command")
     command = words[0]
     if not command.isalnum():
         error = _command_error(command)

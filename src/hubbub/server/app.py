@@ -32,15 +32,17 @@ import gc
 import logging
 import resource
 import signal
+import sqlite3
 import ssl
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from hubbub.config import Address, Config, ConfigError
-from hubbub.store.base import HistoryStore
+from hubbub.config import Address, Config, ConfigError, LimitsSection
+from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
 from hubbub.store.null import NullHistoryStore
-from hubbub.store.sqlite.database import DatabaseError
+from hubbub.store.sqlite.accounts import SQLiteAccountStore, SQLiteChannelStore
+from hubbub.store.sqlite.database import Database, DatabaseError, explain
 from hubbub.store.sqlite.history import SQLiteHistoryStore
 from hubbub.web.site import Site
 
@@ -49,7 +51,9 @@ from .commands import COMMANDS
 from .dispatch import Dispatcher
 from .server import Server
 from .timeouts import sweep
-from .transports.tcp import IRCProtocol
+from .transports.base import SOCKET_QUEUE
+from .transports.client_certs import accept_any_client_certificate
+from .transports.tcp import IRCProtocol, TLSProtocol
 from .transports.websocket import WebConnection
 
 if TYPE_CHECKING:
@@ -93,19 +97,41 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def open_history(config: Config) -> HistoryStore:
-    """The history store the config asks for: the embedded database, or none."""
-    if not config.history.enabled:
-        return NullHistoryStore()
+def open_database(config: Config) -> Database | None:
+    """The embedded database, when anything is kept: one file (``[history]
+    database``, under the data dir) for history and accounts alike, so it is
+    opened when either is on."""
+    if not (config.history.enabled or config.accounts.enabled):
+        return None
     path = config.resolve(config.history.database)
     try:
-        store = SQLiteHistoryStore.open(path, search=config.history.search)
+        db = Database.open(path)
     except DatabaseError as exc:
-        raise ConfigError(
-            str(config.path) if config.path else None, "history.database", str(exc)
-        ) from None
-    log.info("history in %s", path, extra={"event": "history.opened", "path": str(path)})
-    return store
+        file = str(config.path) if config.path else None
+        raise ConfigError(file, "history.database", str(exc)) from None
+    db.start_checkpoints()
+    log.info("database %s", path, extra={"event": "database.opened", "path": str(path)})
+    return db
+
+
+def history_store(config: Config, db: Database | None) -> HistoryStore:
+    """The history store on ``db`` (the null one when history is off)."""
+    if db is None or not config.history.enabled:
+        return NullHistoryStore()
+    try:
+        return SQLiteHistoryStore(db, search=config.history.search)
+    except sqlite3.Error as exc:
+        file = str(config.path) if config.path else None
+        raise ConfigError(file, "history.database", f"{db.path}: {explain(exc)}") from None
+
+
+def account_stores(
+    config: Config, db: Database | None
+) -> tuple[AccountStore | None, ChannelStore | None]:
+    """The account and channel stores on ``db`` (None: accounts are off)."""
+    if db is None or not config.accounts.enabled:
+        return None, None
+    return SQLiteAccountStore(db), SQLiteChannelStore(db)
 
 
 def tls_context(config: Config) -> ssl.SSLContext:
@@ -129,21 +155,19 @@ def tls_context(config: Config) -> ssl.SSLContext:
 
 
 async def _bind(
-    server: Server, config: Config, tls: ssl.SSLContext | None
+    server: Server, config: Config, tls: ssl.SSLContext | None, web_tls: ssl.SSLContext | None
 ) -> tuple[list[asyncio.base_events.Server], list[tuple[str, int]]]:
     """Bind every configured listener, not yet accepting (see :func:`serve`);
     the listeners and the addresses bound."""
     listeners: list[asyncio.base_events.Server] = []
     bound: list[tuple[str, int]] = []
     section = config.server
-    # The web listeners speak TLS (https, wss) whenever the server has a certificate.
-    web_tls = tls if section.tls_cert else None
     site = Site.load() if section.websocket_listen else None
     plans: list[tuple[str, Address, Callable[[], asyncio.Protocol], ssl.SSLContext | None]] = [
         ("server.listen", a, lambda: IRCProtocol(server), None) for a in section.listen
     ]
     plans += [
-        ("server.tls_listen", a, lambda: IRCProtocol(server, tls=True), tls)
+        ("server.tls_listen", a, lambda: TLSProtocol(server), tls)
         for a in section.tls_listen
     ]
     if site is not None:
@@ -154,9 +178,15 @@ async def _bind(
              lambda: WebConnection(server, site, settings, tls=is_tls), web_tls)
             for a in section.websocket_listen
         ]  # fmt: skip
+    # A TLS handshake is part of registering: it gets no more time than the
+    # whole of it (fixed at start; a reload changes the registration part).
+    handshake = config.limits.registration_timeout
     for key, addr, factory, ctx in plans:
         try:
-            listener = await _listen(config, key, addr, factory, ctx, start=False)
+            listener = await _listen(
+                config, key, addr, factory, ctx, start=False,
+                handshake=handshake if ctx is not None else None,
+            )  # fmt: skip
         except ConfigError:
             for other in listeners:
                 other.close()
@@ -171,7 +201,7 @@ async def _bind(
 
 async def _listen(
     config: Config, key: str, addr: Address, factory: Callable[[], asyncio.Protocol],
-    ctx: ssl.SSLContext | None, *, start: bool,
+    ctx: ssl.SSLContext | None, *, start: bool, handshake: float | None = None,
 ) -> asyncio.base_events.Server:  # fmt: skip
     """One listener on ``addr``; a ConfigError naming ``key`` if the address
     cannot be had (in use, not ours)."""
@@ -180,6 +210,7 @@ async def _listen(
         return await loop.create_server(
             factory, addr.host, addr.port,
             ssl=ctx, backlog=4096, reuse_address=True, start_serving=start,
+            ssl_handshake_timeout=handshake,
         )  # fmt: skip
     except OSError as exc:
         raise ConfigError(
@@ -202,7 +233,9 @@ def _bound(
     return bound
 
 
-async def _start_operations(server: Server, config: Config) -> Operations | None:
+async def _start_operations(
+    server: Server, config: Config, db: Database | None
+) -> Operations | None:
     """The operations listener (``[metrics] listen``), serving at once, before
     the IRC listeners are even bound: /healthz answers during start-up and
     /readyz says "starting" until everything accepts. None when not configured."""
@@ -212,7 +245,7 @@ async def _start_operations(server: Server, config: Config) -> Operations | None
     # Imported here: a server without metrics does not load prometheus_client.
     from hubbub.ops.service import Operations
 
-    ops = Operations(server)
+    ops = Operations(server, db)
     listener = await _listen(config, "metrics.listen", addr, ops.protocol, None, start=True)
     _bound(listener, "metrics.listen", None)
     ops.start(listener)
@@ -293,13 +326,34 @@ async def serve(
     loop = asyncio.get_running_loop()
     raise_fd_limit()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    server = Server(config, loop, history=open_history(config))
+    section = config.server
+    # IRC over TLS asks clients for a certificate (SASL EXTERNAL); the web
+    # listeners (https, wss, whenever the server has a certificate) have a
+    # context of their own that does not, so browsers never prompt for one.
+    tls = tls_context(config) if section.tls_listen else None
+    web_tls = tls_context(config) if section.websocket_listen and section.tls_cert else None
+    db = open_database(config)
+    try:
+        history = history_store(config, db)
+        accounts, channels = account_stores(config, db)
+        server = Server(config, loop, history=history, accounts=accounts, channels=channels)
+    except BaseException:
+        if db is not None:
+            db.close()
+        raise
     server.dispatch = Dispatcher(server, COMMANDS).run
     stop = shutdown_trigger or asyncio.Event()
-    section = config.server
-    wants_tls = section.tls_listen or (section.websocket_listen and section.tls_cert)
-    tls = tls_context(config) if wants_tls else None
-    server.tls_context = tls
+    server.tls_contexts = [c for c in (tls, web_tls) if c is not None]
+    if tls is not None and server.accounts.enabled:
+        # Client certificates log in with SASL EXTERNAL: ask TLS clients for one.
+        why_not = accept_any_client_certificate(tls)
+        if why_not is None:
+            server.client_certificates = True
+            server.offer_caps()
+        else:
+            log.warning("TLS client certificates are off (no SASL EXTERNAL): %s", why_not,
+                        extra={"event": "tls.client_certificates_off", "reason": why_not})
+    server.kernel = SOCKET_QUEUE  # the sendq counts what the sockets' kernel holds
     server.config_loader = reload_config
     server.stop = stop.set
     installed = _install_signals(server, stop)
@@ -307,8 +361,8 @@ async def serve(
     tasks: list[asyncio.Task[None]] = []
     operations = None
     try:
-        operations = await _start_operations(server, config)
-        listeners, bound = await _bind(server, config, tls)
+        operations = await _start_operations(server, config, db)
+        listeners, bound = await _bind(server, config, tls, web_tls)
         tune_gc()
         tasks = [asyncio.create_task(_sweep(server)), asyncio.create_task(_maintain(server))]
         for listener in listeners:
@@ -342,6 +396,8 @@ async def serve(
             # Last to go: /readyz said "stopping" through the whole drain.
             await operations.close()
         server.close()
+        if db is not None:
+            db.close()
         log.info("stopped", extra={"event": "server.stopped"})
     return server.restart_requested
 
@@ -365,9 +421,16 @@ async def _maintain(server: Server) -> None:
         await asyncio.sleep(MAINTENANCE_INTERVAL)
 
 
+def sweep_period(limits: LimitsSection) -> float:
+    """Seconds between timeout sweeps: a quarter of the ping interval and a
+    tenth of the registration timeout (so a connection that never registers
+    is closed within 10% of it), at most 5 s, at least 0.5 s."""
+    return max(0.5, min(5.0, limits.ping_interval / 4, limits.registration_timeout / 10))
+
+
 async def _sweep(server: Server) -> None:
     """Run the ping/registration timeout sweep a few times per interval."""
-    period = max(0.5, min(5.0, server.config.limits.ping_interval / 4))
+    period = sweep_period(server.config.limits)
     while True:
         await asyncio.sleep(period)
         try:

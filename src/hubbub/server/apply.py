@@ -22,7 +22,7 @@ from typing import Any
 from hubbub import events as ev
 from hubbub.protocol import casefold
 
-from .state import Channel, Network, User, rank_sorted
+from .state import Channel, ChannelRegistration, Network, User, rank_sorted
 
 #: List modes by letter: the Channel attribute holding each.
 LIST_ATTRS = {"b": "bans", "e": "excepts", "I": "invex"}
@@ -112,7 +112,9 @@ def _account(network: Network, e: ev.AccountChanged) -> None:
 def _joined(network: Network, e: ev.Joined) -> None:
     user = _user(network, e.uid)
     if user is not None and casefold(e.channel) not in user.channels:
-        network.join(user, e.channel, e.time)
+        chan = network.join(user, e.channel, e.time)
+        if e.modes:
+            chan.members[user] = rank_sorted(chan.members[user] + e.modes)
 
 
 def _parted(network: Network, e: ev.Parted) -> None:
@@ -181,6 +183,36 @@ def _server_room(network: Network, e: ev.ServerRoomChanged) -> None:
     network.hold_channel(e.channel, e.time, e.held)
 
 
+def _channel_registered(network: Network, e: ev.ChannelRegistered) -> None:
+    registration = ChannelRegistration(e.founder, e.time) if e.founder is not None else None
+    network.register_channel(e.channel, e.time, registration)
+
+
+def _access(network: Network, e: ev.ChannelAccessChanged) -> None:
+    chan = network.channel(e.channel)
+    if chan is None or chan.registration is None:
+        return
+    if e.modes:
+        chan.registration.access[casefold(e.account)] = e.modes
+    else:
+        chan.registration.access.pop(casefold(e.account), None)
+
+
+def _restored(network: Network, e: ev.ChannelRestored) -> None:
+    registration = ChannelRegistration(e.founder, e.registered)
+    registration.access.update((casefold(a), modes) for a, modes in e.access)
+    chan = network.register_channel(e.channel, e.created, registration)
+    if chan is None:
+        return
+    chan.created = e.created
+    chan.topic, chan.topic_setter, chan.topic_time = e.topic, e.topic_setter, e.topic_time
+    chan.modes = set(e.modes)
+    chan.key, chan.limit = e.key, e.limit
+    for letter, entries in (("b", e.bans), ("e", e.excepts), ("I", e.invex)):
+        kept: dict[str, tuple[str, float]] = getattr(chan, LIST_ATTRS[letter])
+        kept.update((mask, (setter, when)) for mask, setter, when in entries)
+
+
 #: Event kinds that change no state: messages, WALLOPS, and kills (the
 #: quit that follows a kill does).
 NO_STATE: frozenset[type[Any]] = frozenset(
@@ -206,4 +238,7 @@ APPLY: dict[type[Any], Callable[[Network, Any], None]] = {
     ev.Invited: _invited,
     ev.ChannelRenamed: _renamed,
     ev.ServerRoomChanged: _server_room,
+    ev.ChannelRegistered: _channel_registered,
+    ev.ChannelAccessChanged: _access,
+    ev.ChannelRestored: _restored,
 }

@@ -1,6 +1,10 @@
 """The IRCv3 capability registry: what we offer in ``CAP LS`` and what each
 capability switches on for a connection.
 
+:data:`CAPS` are offered by every server; :func:`offered` adds those that
+depend on the config (``sasl`` and ``draft/account-registration`` when
+accounts are on, with values saying how), once per config.
+
 Most capabilities change *which* messages a client gets or their shape, and
 the code that sends them checks ``"cap" in conn.caps``. Tags are different:
 every outgoing message goes through the same encoder, which keeps only the
@@ -15,6 +19,7 @@ from typing import Final
 
 #: name -> value for CAP LS 302 (None: no value). Order is the LS order.
 CAPS: Final[dict[str, str | None]] = {
+    "account-notify": None,
     "account-tag": None,
     "away-notify": None,
     "batch": None,
@@ -44,13 +49,30 @@ HISTORY_CAPS: Final[dict[str, str | None]] = {
 SEARCH_CAPS: Final[dict[str, str | None]] = {"draft/search": None, "soju.im/search": None}
 
 
-def offered(*, history: bool, search: bool) -> dict[str, str | None]:
-    """The capabilities a server with this configuration offers, in LS order."""
+def offered(
+    *,
+    history: bool,
+    search: bool,
+    sasl: list[str],
+    registration: bool,
+    before_connect: bool,
+    email_required: bool,
+) -> dict[str, str | None]:
+    """The capabilities a server with this configuration offers, in LS order:
+    :data:`CAPS`; the history ones when history is on; ``sasl`` with its
+    mechanisms (none: no SASL); ``draft/account-registration`` (with its
+    ``before-connect`` and ``email-required`` keys) when registering is open."""
     out = dict(CAPS)
     if history:
         out.update(HISTORY_CAPS)
         if search:
             out.update(SEARCH_CAPS)
+    if registration:
+        keys = [k for k, on in (("before-connect", before_connect),
+                                ("email-required", email_required)) if on]  # fmt: skip
+        out["draft/account-registration"] = ",".join(keys) or None
+    if sasl:
+        out["sasl"] = ",".join(sasl)
     return out
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from hubbub import events as ev
-from hubbub.protocol import Message, casefold
+from hubbub.protocol import Message, casefold, fit
 from hubbub.protocol.numerics import RPL_MONOFFLINE, RPL_MONONLINE
 
 from .channel_replies import send_names, send_topic
@@ -36,6 +36,7 @@ from .ids import server_time
 from .interfaces import Peer
 from .monitor import Monitors
 from .reply_buffer import ReplyBuffer
+from .service_names import CHANSERV_SOURCE
 from .state import PREFIX_ORDER, PREFIXES, Network, User
 
 Audience = list[Peer]
@@ -63,6 +64,17 @@ class Route(NamedTuple):
 
 def _tags(e: Any) -> dict[str, str]:
     return {"time": server_time(e.time), "msgid": e.msgid}
+
+
+def _user_tags(d: Delivery, e: Any) -> dict[str, str]:
+    """The tags of a line from the user ``e.uid``: with ``account`` when the
+    user is logged in (account-tag; tag profiles drop it for clients that
+    did not ask). PRIVMSG carries it in its own tags (messaging.py)."""
+    tags = {"time": server_time(e.time), "msgid": e.msgid}
+    user = d.network.by_uid.get(e.uid)
+    if user is not None and user.account is not None:
+        tags["account"] = user.account
+    return tags
 
 
 def _nick_of(source: str) -> str:
@@ -160,7 +172,7 @@ def _registered(
 
 def render_quit(e: ev.UserQuit) -> Message:
     """QUIT as clients see it (live, and replayed from history)."""
-    return Message.trusted("QUIT", (e.reason,), e.source, _tags(e))
+    return fit(Message.trusted("QUIT", (e.reason,), e.source, _tags(e)))
 
 
 def _quit(d: Delivery, e: ev.UserQuit, audience: Audience, origin: ReplyBuffer | None) -> None:
@@ -179,13 +191,13 @@ def _killed(d: Delivery, e: ev.Killed, audience: Audience, origin: ReplyBuffer |
         session.close(f"Killed ({_nick_of(e.source)} ({e.reason}))")
 
 
-def render_nick(e: ev.NickChanged) -> Message:
+def render_nick(e: ev.NickChanged, tags: dict[str, str] | None = None) -> Message:
     """NICK as clients see it."""
-    return Message.trusted("NICK", (e.nick,), e.source, _tags(e))
+    return Message.trusted("NICK", (e.nick,), e.source, tags or _tags(e))
 
 
 def _nick(d: Delivery, e: ev.NickChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = render_nick(e)
+    msg = render_nick(e, _user_tags(d, e))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
     old = _nick_of(e.source)
@@ -218,26 +230,31 @@ def _oper(d: Delivery, e: ev.OperUp, audience: Audience, origin: ReplyBuffer | N
 
 def _away(d: Delivery, e: ev.AwayChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
     params = (e.text,) if e.text is not None else ()
-    fanout(Message.trusted("AWAY", params, e.source, _tags(e)), audience)
+    fanout(fit(Message.trusted("AWAY", params, e.source, _user_tags(d, e))), audience)
 
 
 def _realname(
     d: Delivery, e: ev.RealnameChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    msg = Message("SETNAME", (e.realname,), e.source, _tags(e))
+    msg = fit(Message("SETNAME", (e.realname,), e.source, _user_tags(d, e)))
     fanout(msg, audience)
     if origin is not None and "setname" in origin.session.caps:
         origin.add(msg)
 
 
 def _host(d: Delivery, e: ev.HostChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
-    fanout(Message.trusted("CHGHOST", (e.user, e.host), e.source, _tags(e)), audience)
+    fanout(Message.trusted("CHGHOST", (e.user, e.host), e.source, _user_tags(d, e)), audience)
 
 
 def _account(
     d: Delivery, e: ev.AccountChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    fanout(Message.trusted("ACCOUNT", (e.account or "*",), e.source, _tags(e)), audience)
+    msg = Message.trusted("ACCOUNT", (e.account or "*",), e.source, _user_tags(d, e))
+    fanout(msg, audience)
+    # The actor's own copy follows its command's replies (900 and 903 first).
+    session = origin.session if origin is not None else _session_of(d, e.uid)
+    if session is not None and "account-notify" in session.caps:
+        _to_actor(d, e.uid, msg, origin)
 
 
 # --- channels ----------------------------------------------------------------
@@ -248,10 +265,15 @@ def _joined_audience(d: Delivery, e: ev.Joined) -> Audience:
     return _sessions(chan.members) if chan is not None else []
 
 
-def render_join(e: ev.Joined, *, extended: bool) -> Message:
+def render_join(
+    e: ev.Joined, *, extended: bool, tags: dict[str, str] | None = None
+) -> Message:
     """JOIN as clients see it, in its extended-join form or not."""
-    params = (e.channel, e.account or "*", e.realname) if extended else (e.channel,)
-    return Message.trusted("JOIN", params, e.source, _tags(e))
+    if not extended:
+        return Message.trusted("JOIN", (e.channel,), e.source, tags or _tags(e))
+    # The realname can make an extended JOIN long: fit it to the line.
+    params = (e.channel, e.account or "*", e.realname)
+    return fit(Message.trusted("JOIN", params, e.source, tags or _tags(e)))
 
 
 def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer | None) -> None:
@@ -259,14 +281,20 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
     chan = d.network.channel(e.channel)
     if user is None or chan is None:
         return
-    tags = _tags(e)
-    plain = render_join(e._replace(channel=chan.name), extended=False)
-    extended = render_join(e._replace(channel=chan.name), extended=True)
+    tags = _user_tags(d, e)
+    plain = render_join(e._replace(channel=chan.name), extended=False, tags=tags)
+    extended = render_join(e._replace(channel=chan.name), extended=True, tags=tags)
     fanout(plain, (s for s in audience if "extended-join" not in s.caps))
     fanout(extended, (s for s in audience if "extended-join" in s.caps))
     if user.away is not None:
-        away = Message.trusted("AWAY", (user.away,), e.source, tags)
+        away = fit(Message.trusted("AWAY", (user.away,), e.source, tags))
         fanout(away, (s for s in audience if "away-notify" in s.caps))
+    status = None
+    if e.modes:
+        # ChanServ's status for a registered channel's founder or friends.
+        status = Message("MODE", (chan.name, "+" + e.modes, *[user.nick] * len(e.modes)),
+                         CHANSERV_SOURCE, _tags(e))  # fmt: skip
+        fanout(status, audience)
     session = origin.session if origin is not None else user.session
     if session is None:
         return
@@ -276,40 +304,43 @@ def _joined(d: Delivery, e: ev.Joined, audience: Audience, origin: ReplyBuffer |
         send_topic(session, chan, out)
     if "no-implicit-names" not in session.caps:
         send_names(session, user, chan, out)
+    if status is not None:
+        out.add(status)
     if origin is None:
         out.flush()
 
 
-def render_part(e: ev.Parted) -> Message:
+def render_part(e: ev.Parted, tags: dict[str, str] | None = None) -> Message:
     """PART as clients see it."""
     params = (e.channel, e.reason) if e.reason else (e.channel,)
-    return Message.trusted("PART", params, e.source, _tags(e))
+    return fit(Message.trusted("PART", params, e.source, tags or _tags(e)))
 
 
 def _parted(d: Delivery, e: ev.Parted, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = render_part(e)
+    msg = render_part(e, _user_tags(d, e))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
 
-def render_kick(e: ev.Kicked) -> Message:
+def render_kick(e: ev.Kicked, tags: dict[str, str] | None = None) -> Message:
     """KICK as clients see it."""
-    return Message.trusted("KICK", (e.channel, e.nick, e.reason), e.source, _tags(e))
+    params = (e.channel, e.nick, e.reason)
+    return fit(Message.trusted("KICK", params, e.source, tags or _tags(e)))
 
 
 def _kicked(d: Delivery, e: ev.Kicked, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = render_kick(e)
+    msg = render_kick(e, _user_tags(d, e))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
 
-def render_topic(e: ev.TopicChanged) -> Message:
+def render_topic(e: ev.TopicChanged, tags: dict[str, str] | None = None) -> Message:
     """TOPIC as clients see it."""
-    return Message.trusted("TOPIC", (e.channel, e.topic), e.source, _tags(e))
+    return fit(Message.trusted("TOPIC", (e.channel, e.topic), e.source, tags or _tags(e)))
 
 
 def _topic(d: Delivery, e: ev.TopicChanged, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = render_topic(e)
+    msg = render_topic(e, _user_tags(d, e))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
@@ -328,15 +359,16 @@ def format_channel_modes(changes: tuple[tuple[bool, str, str | None], ...]) -> l
     return [letters, *args]
 
 
-def render_modes(e: ev.ChannelModeChanged) -> Message:
+def render_modes(e: ev.ChannelModeChanged, tags: dict[str, str] | None = None) -> Message:
     """A channel MODE change as clients see it."""
-    return Message("MODE", (e.channel, *format_channel_modes(e.changes)), e.source, _tags(e))
+    params = (e.channel, *format_channel_modes(e.changes))
+    return Message("MODE", params, e.source, tags or _tags(e))
 
 
 def _channel_modes(
     d: Delivery, e: ev.ChannelModeChanged, audience: Audience, origin: ReplyBuffer | None
 ) -> None:
-    msg = render_modes(e)
+    msg = render_modes(e, _user_tags(d, e))
     fanout(msg, audience)
     _to_actor(d, e.uid, msg, origin)
 
@@ -362,7 +394,7 @@ def _invited_audience(d: Delivery, e: ev.Invited) -> Audience:
 
 
 def _invited(d: Delivery, e: ev.Invited, audience: Audience, origin: ReplyBuffer | None) -> None:
-    fanout(Message.trusted("INVITE", (e.nick, e.channel), e.source, _tags(e)), audience)
+    fanout(Message.trusted("INVITE", (e.nick, e.channel), e.source, _user_tags(d, e)), audience)
 
 
 def _renamed_audience(d: Delivery, e: ev.ChannelRenamed) -> Audience:
@@ -480,7 +512,7 @@ def _wallops_audience(d: Delivery, e: ev.Wallops) -> Audience:
 
 
 def _wallops(d: Delivery, e: ev.Wallops, audience: Audience, origin: ReplyBuffer | None) -> None:
-    msg = Message("WALLOPS", (e.text,), e.source, _tags(e))
+    msg = fit(Message("WALLOPS", (e.text,), e.source, _tags(e)))
     fanout(msg, audience)
     user = d.network.by_uid.get(e.uid)
     if user is not None and ("w" in user.modes or user.oper is not None):
@@ -502,7 +534,7 @@ ROUTES: dict[type[Any], Route] = {
     ev.AwayChanged: Route(_interested_audience("away-notify", actor=False), _away),
     ev.RealnameChanged: Route(_interested_audience("setname", actor=False), _realname),
     ev.HostChanged: Route(_interested_audience("chghost", actor=True), _host),
-    ev.AccountChanged: Route(_interested_audience("account-notify", actor=True), _account),
+    ev.AccountChanged: Route(_interested_audience("account-notify", actor=False), _account),
     ev.Joined: Route(_joined_audience, _joined),
     ev.Parted: Route(_channel_audience, _parted),
     ev.Kicked: Route(_channel_audience, _kicked),
@@ -511,6 +543,10 @@ ROUTES: dict[type[Any], Route] = {
     ev.Invited: Route(_invited_audience, _invited),
     ev.ChannelRenamed: Route(_renamed_audience, _renamed),
     ev.ServerRoomChanged: Route(_nobody, _unseen),
+    # ChanServ answers the founder itself; members see the status it gives.
+    ev.ChannelRegistered: Route(_nobody, _unseen),
+    ev.ChannelAccessChanged: Route(_nobody, _unseen),
+    ev.ChannelRestored: Route(_nobody, _unseen),
     ev.MessageSent: Route(_message_audience, _message),
     ev.MessageRedacted: Route(_redacted_audience, _redacted),
     ev.Wallops: Route(_wallops_audience, _wallops),

@@ -27,6 +27,8 @@ class Transport(Protocol):
     ``writelines`` takes such chunks as they were queued: a framing transport
     gets them from its session this way (see ``Server.accept(framed=True)``),
     so that a fan-out's shared bytes are framed once, not once per recipient.
+    ``get_extra_info("socket")`` is where the transports' ``kernel_backlog``
+    finds the socket below (None: there is none).
     """
 
     def write(self, data: bytes) -> None: ...
@@ -36,6 +38,39 @@ class Transport(Protocol):
     def abort(self) -> None: ...
     def pause_reading(self) -> None: ...
     def resume_reading(self) -> None: ...
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+
+
+class KernelQueue(Protocol):
+    """The kernel's send queue below a transport: the part of the sendq the
+    transport cannot see. The transports supply it (``transports/base.py``:
+    SIOCOUTQ and SO_LINGER on the socket)."""
+
+    def held(self, transport: Transport) -> int:
+        """Bytes the kernel still holds for the peer (sent but not yet
+        acknowledged, or not sent yet)."""
+        ...
+
+    def drop(self, transport: Transport) -> None:
+        """Make the next ``abort()`` discard what the kernel holds, instead
+        of leaving it to the kernel to deliver after the socket is closed."""
+        ...
+
+
+class NoKernel:
+    """For transports with no kernel below them (tests, in-process)."""
+
+    __slots__ = ()
+
+    def held(self, transport: Transport) -> int:
+        """Nothing below."""
+        return 0
+
+    def drop(self, transport: Transport) -> None:
+        """Nothing to drop."""
+
+
+NO_KERNEL: KernelQueue = NoKernel()
 
 
 class Loop(Protocol):
@@ -54,6 +89,7 @@ class Peer(Protocol):
     tag_profile: TagProfile
     closing: bool
     ip: str
+    certfp: str | None
     last_active: float
     server_name: str
 

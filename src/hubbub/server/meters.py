@@ -140,8 +140,10 @@ SASL_RESULTS: Final = ("success", "failure", "aborted")
 class SaslMeter:
     """SASL exchanges by mechanism and result.
 
-    The accounts code calls :meth:`record` where an exchange ends: 903
-    (success), 904 (failure), 906 (aborted by the client).
+    ``commands/sasl.py`` calls :meth:`record` where an exchange ends: 903
+    (success); 904 and 905 (failure: a wrong password or proof, an unknown
+    mechanism, a payload that does not decode or is too long); 906 (aborted
+    by the client, or by its registration finishing first).
     """
 
     __slots__ = ("counts",)

@@ -13,6 +13,9 @@ same event, at once. For each event it:
    is as it was: a QUIT is kept in the history of the channels the user was
    in, which applying it forgets;
 3. applies the event to the network (:mod:`.apply`, the only mutator);
+   then to the watcher of its kind, if there is one, which sees the new
+   state (the registered-channel keeper watches a few kinds, so a chat line
+   costs it nothing);
 4. delivers it: renders the IRC message once per tag profile and queues the
    bytes on the audience's sessions, the actor's copy into its origin.
 
@@ -30,7 +33,8 @@ the event comes back.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from hubbub.bus.base import Bus
 from hubbub.events import Event
@@ -62,7 +66,13 @@ class Pipeline:
 
     __slots__ = ("_origins", "_steps", "bus", "delivery", "network", "subscribers", "tallies")
 
-    def __init__(self, delivery: Delivery, bus: Bus, subscribers: list[Subscriber]) -> None:
+    def __init__(
+        self,
+        delivery: Delivery,
+        bus: Bus,
+        subscribers: list[Subscriber],
+        watchers: dict[type[Any], Callable[[Event], None]] | None = None,
+    ) -> None:
         self.delivery = delivery
         self.network = delivery.network
         self.bus = bus
@@ -70,9 +80,13 @@ class Pipeline:
         self._origins: dict[str, ReplyBuffer] = {}
         #: Per event kind, for the metrics.
         self.tallies = {kind: Tally() for kind in ROUTES}
-        # One lookup per event for all three steps of its kind, and its tally.
+        watchers = watchers or {}
+        # One lookup per event for all the steps of its kind, and its tally.
         self._steps = {
-            kind: (route.audience, APPLY.get(kind), route.deliver, self.tallies[kind])
+            kind: (
+                route.audience, APPLY.get(kind), route.deliver, watchers.get(kind),
+                self.tallies[kind],
+            )
             for kind, route in ROUTES.items()
         }
         bus.attach(self.receive)
@@ -86,7 +100,7 @@ class Pipeline:
     def receive(self, event: Event) -> None:
         """Apply, record and deliver one event from the bus."""
         origin = self._origins.pop(event.msgid, None) if self._origins else None
-        audience_of, apply, deliver, tally = self._steps[type(event)]
+        audience_of, apply, deliver, watcher, tally = self._steps[type(event)]
         delivery = self.delivery
         audience = audience_of(delivery, event)
         tally.events += 1
@@ -95,4 +109,6 @@ class Pipeline:
             subscriber.record(event)
         if apply is not None:
             apply(self.network, event)
+        if watcher is not None:
+            watcher(event)
         deliver(delivery, event, audience, origin)

@@ -3,9 +3,9 @@
 IRC connection registration collects a nick (NICK), a username and realname
 (USER), the server password if there is one (PASS), and, when the client
 negotiates capabilities (CAP LS/REQ ... CAP END), waits for the end of that.
-SASL, when accounts come, adds the account the client proved before
-registering. A session holds one :class:`Registration` until the welcome,
-then drops it: a registered client does not pay for these fields.
+SASL adds the account the client proved before registering. A session
+holds one :class:`Registration` until the welcome, then drops it: a
+registered client does not pay for these fields.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ class Registration:
     """A connection's registration in progress."""
 
     __slots__ = (
-        "account", "cap_negotiating", "nick", "pass_ok", "realname", "started", "uid",
-        "username",
+        "account", "asked_nick", "cap_negotiating", "nick", "pass_ok", "realname", "started",
+        "uid", "username",
     )  # fmt: skip
 
     def __init__(self, *, password_required: bool, started: float, uid: str) -> None:
@@ -31,8 +31,10 @@ class Registration:
         self.realname = ""
         self.pass_ok = not password_required
         self.cap_negotiating = False
-        #: The account proved before registration (SASL), if any.
+        #: The account proved before registration (SASL, REGISTER), if any.
         self.account: str | None = None
+        #: The last nick asked for, even if refused (REGISTER * names it).
+        self.asked_nick: str | None = None
 
     @property
     def complete(self) -> bool:

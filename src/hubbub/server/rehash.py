@@ -25,6 +25,8 @@ def refusal(old: Config, new: Config) -> str | None:
     for section, key in FIXED_KEYS:
         if getattr(getattr(old, section), key) != getattr(getattr(new, section), key):
             return f"{section}.{key} cannot change while running; restart instead"
+    if old.accounts.enabled != new.accounts.enabled:
+        return "accounts.enabled cannot change while running; restart instead"
     return None
 
 

@@ -9,7 +9,7 @@ batch. Handlers know nothing of labels.
 
 from __future__ import annotations
 
-from hubbub.protocol import Message, parse_line
+from hubbub.protocol import MAX_BODY, Message, fit, parse_line
 
 from .encoding import encode
 from .interfaces import Peer
@@ -46,7 +46,13 @@ class ReplyBuffer:
             queued = list(self._labeled(messages, label, session.server_name))
         profile = session.tag_profile
         for item in queued:
-            session.send_bytes(item if isinstance(item, bytes) else encode(item, profile))
+            if isinstance(item, bytes):
+                session.send_bytes(item)
+                continue
+            data = encode(item, profile)
+            if len(data) > MAX_BODY:  # rare: a long line, maybe one that echoes input
+                data = encode(fit(item), profile)
+            session.send_bytes(data)
 
     def _labeled(self, messages: list[Message], label: str, server: str) -> list[Message]:
         if not messages:

@@ -23,20 +23,24 @@ from hubbub.bus.local import LocalBus
 from hubbub.config import Config, ConfigError
 from hubbub.events import ServerRoomChanged, UserQuit
 from hubbub.protocol import Message, casefold
-from hubbub.store.base import AccountStore, HistoryStore
-from hubbub.store.null import NullAccountStore, NullHistoryStore
+from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
+from hubbub.store.null import NullAccountStore, NullChannelStore, NullHistoryStore
 
 from . import caps, rehash
+from .accounts.sasl import EXTERNAL, MECHANISMS
+from .accounts.service import Accounts
 from .admission import Admission
 from .delivery import Delivery
 from .ids import Ids
-from .interfaces import Loop, Transport
+from .interfaces import NO_KERNEL, KernelQueue, Loop, Transport
+from .keeper import WATCHED, ChannelKeeper, restore_events
 from .meters import Meters, loggable_reason
 from .monitor import Monitors
 from .output import OutputScheduler
 from .pipeline import Pipeline
 from .recorder import HistoryRecorder
 from .registration import Registration
+from .service_names import SERVICE_NICKS
 from .session import Session
 from .state import Network
 from .welcome import Welcome
@@ -53,7 +57,11 @@ def _no_dispatcher(session: Session, msg: Message) -> None:
 
 
 class Server:
-    """One hubbub server process."""
+    """One hubbub server process.
+
+    Accounts (SASL, REGISTER, NickServ, ChanServ) are on when the config
+    says so and there is an account store to keep them in.
+    """
 
     def __init__(
         self,
@@ -62,6 +70,7 @@ class Server:
         *,
         history: HistoryStore | None = None,
         accounts: AccountStore | None = None,
+        channels: ChannelStore | None = None,
         bus: Bus | None = None,
     ) -> None:
         self.loop = loop
@@ -73,14 +82,30 @@ class Server:
         self.network = Network()
         self.monitors = Monitors()
         self.history: HistoryStore = history or NullHistoryStore()
-        self.accounts: AccountStore = accounts or NullAccountStore()
         self.sessions: set[Session] = set()
         self.admission = Admission()
-        self.output = OutputScheduler(loop, before_write=self.history.commit)
-        #: Casefolded nicks of the server's own services (NickServ, ChanServ:
-        #: the accounts work adds them); their private messages are never kept.
-        self.service_nicks: set[str] = set()
+        self.output = OutputScheduler(loop, before_write=self._before_write)
         self.workers = Workers(loop)
+        # Password hashing has its own thread: a login storm queues behind
+        # itself, never in front of disk reads (nor the other way round), and
+        # at a lower priority, so the loop gets the CPU first.
+        self.hashing = Workers(loop, threads=1, name="hubbub-hash", nice=10)
+        self.accounts = Accounts(
+            accounts or NullAccountStore(),
+            enabled=config.accounts.enabled and accounts is not None,
+            # Looked up at each call, so a test harness can wrap them.
+            run_blocking=lambda fn, then: self.run_blocking(fn, then),
+            run_hashing=lambda fn, then: self.run_hashing(fn, then),
+            clock=loop.time,
+            now=lambda: self.now(),
+        )
+        self.channel_store: ChannelStore = channels or NullChannelStore()
+        #: Casefolded nicks of the server's own services (NickServ, ChanServ):
+        #: nobody may take them, and nothing said to them is kept or logged.
+        self.service_nicks: set[str] = set(SERVICE_NICKS) if self.accounts.enabled else set()
+        #: TLS listeners ask for client certificates (SASL EXTERNAL); set by the app.
+        self.client_certificates = False
+        self.caps: dict[str, str | None] = {}
         #: Commands run, by verb (STATS m, and the metrics).
         self.stats: dict[str, int] = {}
         #: Counters for operators (see :mod:`.meters`): read at scrape time.
@@ -92,16 +117,29 @@ class Server:
         self.config_loader: Callable[[], Config] | None = None
         self.stop: Callable[[], None] | None = None
         self.restart_requested = False
-        self.tls_context: ssl.SSLContext | None = None
+        #: The TLS contexts of the listeners (a reload renews their certificate).
+        self.tls_contexts: list[ssl.SSLContext] = []
+        #: The kernel's send queue below the transports, counted in the sendq;
+        #: the app sets the sockets' (``transports/base.py``).
+        self.kernel: KernelQueue = NO_KERNEL
         self.apply_config(config)
         self.delivery = Delivery(self.network, self.monitors, self.name)
         self.recorder = HistoryRecorder(
             self.network, self.history, self.output.wake, self.service_nicks
         )
-        self.pipeline = Pipeline(self.delivery, bus or LocalBus(), [self.recorder])
-        # The server's rooms exist from the start, before anyone can join.
+        self.keeper = ChannelKeeper(self.network, self.channel_store)
+        self.pipeline = Pipeline(
+            self.delivery, bus or LocalBus(), [self.recorder],
+            {kind: self.keeper.record for kind in WATCHED},
+        )  # fmt: skip
+        # The server's rooms exist from the start, before anyone can join,
+        # and so do the registered channels, as they were kept.
         # (A bus that replays the network's state must run before this.)
         self.hold_server_rooms()
+        if self.accounts.enabled:
+            self.accounts.load()
+            for event in restore_events(self.channel_store.channels(), self.stamp, self.name):
+                self.pipeline.publish(event)
 
     # --- configuration -----------------------------------------------------
 
@@ -110,9 +148,32 @@ class Server:
         self.config = config
         self.name = config.server.name
         self.sendq_bytes = config.limits.sendq_bytes
-        #: The IRCv3 capabilities this configuration offers.
-        self.caps = caps.offered(history=config.history.enabled, search=config.history.search)
+        for session in self.sessions:
+            session.caught_up()  # each session's limit follows the new sendq
         self.welcome = Welcome(config, self.version, self.created_text)
+        self.accounts.configure(config)
+        self.offer_caps()
+
+    def offer_caps(self) -> None:
+        """Work out the capabilities offered from the config and the listeners."""
+        accounts = self.accounts
+        mechanisms = [
+            m for m in MECHANISMS if m != EXTERNAL or self.client_certificates
+        ] if accounts.enabled else []  # fmt: skip
+        section = self.config.accounts
+        self.caps = caps.offered(
+            history=self.config.history.enabled,
+            search=self.config.history.search,
+            sasl=mechanisms,
+            registration=accounts.registration_open,
+            before_connect=section.registration_before_connect,
+            email_required=section.registration_requires_email,
+        )
+
+    def _before_write(self) -> None:
+        """Before a turn's output leaves: make what it shows durable."""
+        self.history.commit()
+        self.keeper.commit()
 
     def rehash(self) -> str | None:
         """Re-read the config file and apply it; the reason it was refused, or None."""
@@ -122,9 +183,9 @@ class Server:
             new = self.config_loader()
         except ConfigError as exc:
             return str(exc)
-        refused = rehash.refusal(self.config, new) or rehash.reload_certificate(
-            self.tls_context, new
-        )
+        refused = rehash.refusal(self.config, new)
+        for context in self.tls_contexts:
+            refused = refused or rehash.reload_certificate(context, new)
         if refused is not None:
             return refused
         try:
@@ -154,23 +215,38 @@ class Server:
     # --- sessions ----------------------------------------------------------
 
     def accept(
-        self, transport: Transport, ip: str, *, tls: bool = False, framed: bool = False
+        self,
+        transport: Transport,
+        ip: str,
+        *,
+        tls: bool = False,
+        framed: bool = False,
+        certfp: str | None = None,
+        started: float | None = None,
     ) -> Session | None:
         """A session for a new connection; None (after telling the client)
-        when a connection limit is reached."""
+        when a connection limit is reached. ``started``: when the connection
+        was accepted, if that was before now (a TLS or HTTP handshake came
+        first); the registration timeout counts from then."""
         reason = self.admission.refusal(ip, self.config.limits)
         if reason is not None:
+            # Not INFO: a connection flood would write one line per attempt.
+            log.debug("refused a connection from %s: %s", ip, reason, extra={
+                "event": "client.refused", "address": ip, "reason": reason,
+            })  # fmt: skip
             transport.write(f"ERROR :Closing link: [{reason}]\r\n".encode())
             transport.close()
             return None
         registration = Registration(
-            password_required=self.config.server.password is not None, started=self.loop.time(),
+            password_required=self.config.server.password is not None,
+            started=self.loop.time() if started is None else started,
             uid=self.ids.uid(),
         )  # fmt: skip
         meter = self.meters.transport(tls=tls, framed=framed)
         session = Session(
             self, transport, ip, registration, meter=meter,
             tls=tls, flood_control=self.config.limits.flood_control, framed=framed,
+            certfp=certfp,
         )  # fmt: skip
         meter.accepted += 1
         self.sessions.add(session)
@@ -187,7 +263,7 @@ class Server:
         if session not in self.sessions:
             return
         self.sessions.discard(session)
-        self.admission.release(session.ip)
+        self.admission.release(session.ip, registered=session.registration is None)
         self.monitors.unwatch_all(session)
         user = session.user
         meter = session.meter
@@ -222,9 +298,12 @@ class Server:
     def close(self) -> None:
         """Release threads and stores (after shutdown)."""
         self.workers.close()
+        self.hashing.close()
         self.pipeline.bus.close()
+        self.keeper.commit()
         self.history.close()
-        self.accounts.close()
+        self.accounts.store.close()
+        self.channel_store.close()
 
     # --- shared services -----------------------------------------------------
 
@@ -236,6 +315,10 @@ class Server:
     def run_blocking(self, fn: Callable[[], T], then: Callable[[T], None]) -> None:
         """Run ``fn`` on a worker thread and ``then(result)`` back on the loop."""
         self.workers.run_blocking(fn, then)
+
+    def run_hashing(self, fn: Callable[[], T], then: Callable[[T], None]) -> None:
+        """Like :meth:`run_blocking`, on the password-hashing thread."""
+        self.hashing.run_blocking(fn, then)
 
     @property
     def created_text(self) -> str:

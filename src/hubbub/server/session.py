@@ -24,9 +24,23 @@ the next, and lines held this way never count as flooding.
 Output: :meth:`send_bytes` appends to a per-session list and registers the
 session with the :class:`~.output.OutputScheduler` once; the scheduler
 writes each pending session's bytes with a single ``write()`` at the end of
-the loop turn. The unsent total (ours plus the transport's) is the sendq:
-past ``sendq_bytes`` the client is disconnected, so a client that stops
-reading can never make the server buffer without bound or slow anyone else.
+the loop turn. The sendq is every byte the client has not taken: ours, the
+transport's, and what the kernel still holds for it. Past ``sendq_bytes``
+the client is disconnected, so a client that stops reading can never make
+the server buffer without bound or slow anyone else.
+
+The kernel's share is looked at (one ``ioctl``, through the host's
+:class:`~.interfaces.KernelQueue`) when the transport starts holding bytes
+back, which means the kernel's buffer is full: the transport says so
+(:meth:`held_back`, from asyncio's ``pause_writing`` with a high-water mark
+of 0), and what the kernel holds is then taken off this session's limit
+until the transport has drained (:meth:`caught_up`). So a client that keeps
+up costs nothing more per line: the relay path compares against the limit
+as it always did. For that to catch every stuck client, the kernel's buffer
+must be smaller than the sendq, or it could absorb more than
+``sendq_bytes`` before the transport ever holds anything back: the
+transports bound each socket's send buffer to a fraction of the sendq
+(``transports/base.py``).
 
 Closing: :meth:`close` marks the session closed at once (no more input or
 output) and defers the rest — removing the user, telling the others — to the
@@ -44,21 +58,25 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from hubbub.protocol import (
+    MAX_BODY,
     EmptyLine,
     Message,
+    MissingCommand,
     ProtocolError,
     check_length,
     decode,
+    fit,
     parse_line,
     reply_params,
 )
 from hubbub.protocol.framing import TooLong
-from hubbub.protocol.numerics import ERR_INPUTTOOLONG
+from hubbub.protocol.numerics import ERR_INPUTTOOLONG, ERR_UNKNOWNCOMMAND
 
+from .accounts.sasl import Exchange
 from .caps import TagProfile, tag_profile
 from .encoding import encode
 from .flood import TokenBucket
-from .interfaces import Loop, Transport
+from .interfaces import KernelQueue, Loop, Transport
 from .meters import Meters, TransportMeter
 from .output import OutputScheduler
 from .registration import Registration
@@ -93,6 +111,8 @@ class SessionHost(Protocol):
     meters: Meters
     name: str
     sendq_bytes: int
+    #: The kernel's send queue below the transports (none in tests).
+    kernel: KernelQueue
     dispatch: Callable[[Session, Message], None]
 
     def session_closed(self, session: Session, reason: str) -> None: ...
@@ -106,6 +126,7 @@ class Session:
         "_bucket",
         "_framed",
         "_held",
+        "_limit",
         "_out",
         "_out_size",
         "_paused",
@@ -114,6 +135,7 @@ class Session:
         "_transport_size",
         "cap_version",
         "caps",
+        "certfp",
         "closing",
         "host",
         "ip",
@@ -123,6 +145,7 @@ class Session:
         "monitoring",
         "ping_sent",
         "registration",
+        "sasl",
         "server_name",
         "tag_profile",
         "tls",
@@ -141,6 +164,7 @@ class Session:
         tls: bool = False,
         flood_control: bool = True,
         framed: bool = False,
+        certfp: str | None = None,
     ) -> None:
         self.host = host
         #: The counters of this connection's kind of transport (bytes in
@@ -152,6 +176,10 @@ class Session:
         # of every other connection from this address.
         self.ip = sys.intern(ip)
         self.tls = tls
+        #: SHA-256 of the TLS client certificate (hex), if the client showed one.
+        self.certfp = certfp
+        #: The SASL exchange in progress (AUTHENTICATE), if any.
+        self.sasl: Exchange | None = None
         now = host.loop.time()
         self.last_recv = now
         self.last_active = now  # last PRIVMSG/NOTICE etc., for WHOIS idle
@@ -180,6 +208,9 @@ class Session:
         # a fan-out queued the same bytes object on every recipient, which it
         # can then frame once. A stream transport gets one joined write.
         self._framed = framed
+        #: The sendq less what the kernel holds (only counted while the
+        #: transport holds bytes back, see held_back).
+        self._limit = host.sendq_bytes
 
     # --- identity --------------------------------------------------------
 
@@ -321,16 +352,8 @@ class Session:
             text, valid = decode(raw)[0], False
         try:
             msg = parse_line(text)
-        except EmptyLine:
-            return
-        except ProtocolError:
-            # NUL, a stray CR, a command starting with ":" or "@": no client
-            # sends these by accident, and guessing what it meant could relay
-            # something else. Like ergo, cut it off and say why.
-            log.debug("malformed line from %s: %s", self.ip, _fault(text), extra={
-                "event": "client.malformed_line", "client_id": self.client_id, "address": self.ip,
-            })  # fmt: skip
-            self.close("Received malformed line")
+        except ProtocolError as exc:
+            self._unparsable(exc, text)
             return
         if not valid:
             # UTF8ONLY is advertised: refuse rather than relay mojibake.
@@ -344,6 +367,25 @@ class Session:
             return
         self.host.dispatch(self, msg)
 
+    def _unparsable(self, exc: ProtocolError, text: str) -> None:
+        """Answer a line that is not a message (see docs/robustness.md).
+
+        Only the empty line goes unanswered, as Modern IRC asks. Tags or a
+        source with nothing after them cannot do harm: say so and go on.
+        NUL, a stray CR, a command starting with ":" or "@" are another
+        matter: no client sends these by accident, and guessing what it
+        meant could relay something else. Like ergo, cut it off and say why.
+        """
+        if isinstance(exc, EmptyLine):
+            return
+        if isinstance(exc, MissingCommand):
+            self.send_numeric(ERR_UNKNOWNCOMMAND, "*", "No command given")
+            return
+        log.debug("malformed line from %s: %s", self.ip, _fault(text), extra={
+            "event": "client.malformed_line", "client_id": self.client_id, "address": self.ip,
+        })  # fmt: skip
+        self.close("Received malformed line")
+
     # --- output ----------------------------------------------------------
 
     def send_bytes(self, data: bytes) -> None:
@@ -356,16 +398,44 @@ class Session:
             self.host.output.schedule(self)
         out.append(data)
         self._out_size += len(data)
-        if self._out_size + self._transport_size > self.host.sendq_bytes:
-            # The cached transport size only errs high (the socket may have
-            # drained since): look again before cutting the client off.
-            self._transport_size = self.transport.get_write_buffer_size()
-            if self._out_size + self._transport_size > self.host.sendq_bytes:
-                self.close("SendQ exceeded", error=False)
+        if self._out_size + self._transport_size > self._limit:
+            self._look_again()
+
+    def _look_again(self) -> None:
+        """Past the limit by the cached counts, which only err high (the
+        socket may have drained since): look again, the kernel's share
+        included, before cutting the client off."""
+        transport = self.transport
+        self._transport_size = transport.get_write_buffer_size()
+        self._limit = self.host.sendq_bytes - self.host.kernel.held(transport)
+        if self._out_size + self._transport_size > self._limit:
+            self._overflow()
+
+    def held_back(self) -> None:
+        """The transport started holding bytes back: the kernel's buffer is
+        full. Until :meth:`caught_up`, what the kernel holds counts against
+        the sendq. Called from inside the transport's ``write()``, so it only
+        sets the limit: the next output is checked against it."""
+        self._limit = self.host.sendq_bytes - self.host.kernel.held(self.transport)
+
+    def caught_up(self) -> None:
+        """The transport's buffer is empty again (or the sendq changed)."""
+        self._limit = self.host.sendq_bytes
+
+    def _overflow(self) -> None:
+        """Past the sendq: cut the client off, and have the kernel drop what
+        it holds for it too (a plain close would leave the kernel trying to
+        deliver it to a client that does not read, for minutes)."""
+        self.host.kernel.drop(self.transport)
+        self.close("SendQ exceeded", error=False)
 
     def send(self, msg: Message) -> None:
-        """Queue one message, encoded for this session's tag profile."""
-        self.send_bytes(encode(msg, self.tag_profile))
+        """Queue one message, encoded for this session's tag profile (made
+        to fit the line limit if it echoes too much, see :func:`fit`)."""
+        data = encode(msg, self.tag_profile)
+        if len(data) > MAX_BODY:
+            data = encode(fit(msg), self.tag_profile)
+        self.send_bytes(data)
 
     def send_numeric(self, numeric: str, *params: str) -> None:
         """Queue a numeric from the server addressed to this client."""

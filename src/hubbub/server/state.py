@@ -102,6 +102,30 @@ class User:
         return f"<User {self.uid} {self.source}>"
 
 
+class ChannelRegistration:
+    """A registered channel's owner: the founder's account, and the accounts
+    the founder gave status on join (casefolded account -> ``"o"``/``"v"``)."""
+
+    __slots__ = ("access", "founder", "registered")
+
+    def __init__(self, founder: str, registered: float) -> None:
+        self.founder = founder
+        self.registered = registered
+        self.access: dict[str, str] = {}
+
+    def is_founder(self, account: str | None) -> bool:
+        """True when ``account`` founded the channel."""
+        return account is not None and casefold(account) == casefold(self.founder)
+
+    def status_for(self, account: str | None) -> str:
+        """The prefix modes ``account`` gets on join: ``"o"``, ``"v"`` or ``""``."""
+        if account is None:
+            return ""
+        if self.is_founder(account):
+            return "o"
+        return self.access.get(casefold(account), "")
+
+
 class Channel:
     """A channel and its members."""
 
@@ -117,6 +141,7 @@ class Channel:
         "modes",
         "name",
         "name_cf",
+        "registration",
         "server_room",
         "topic",
         "topic_setter",
@@ -140,6 +165,13 @@ class Channel:
         self.invited: set[str] = set()  # casefolded nicks with a pending INVITE
         #: One of the server's own rooms: no founder op, kept when empty.
         self.server_room = False
+        #: Registered with ChanServ: its owner; kept when empty, and across restarts.
+        self.registration: ChannelRegistration | None = None
+
+    @property
+    def kept(self) -> bool:
+        """Whether the channel stays when its last member leaves."""
+        return self.server_room or self.registration is not None
 
     def prefix_of(self, user: User, *, multi: bool = False) -> str:
         """The prefix(es) shown before ``user``'s nick in NAMES/WHO."""
@@ -238,6 +270,11 @@ class Network:
                 "members": {m.uid: modes for m, modes in c.members.items()},
                 "bans": dict(c.bans), "excepts": dict(c.excepts), "invex": dict(c.invex),
                 "invited": sorted(c.invited), "server_room": c.server_room,
+                "registration": None if c.registration is None else {
+                    "founder": c.registration.founder,
+                    "registered": c.registration.registered,
+                    "access": dict(c.registration.access),
+                },
             }
             for c in self.channels.values()
         }  # fmt: skip
@@ -325,7 +362,25 @@ class Network:
                 return None
             chan = self.channels[cf] = Channel(name, now)
         chan.server_room = held
-        if not held and not chan.members:
+        if not chan.kept and not chan.members:
+            del self.channels[cf]
+            return None
+        return chan
+
+    def register_channel(
+        self, name: str, now: float, registration: ChannelRegistration | None
+    ) -> Channel | None:
+        """Give ``name`` a registration (creating it, empty, if need be), or
+        take it away (the channel goes at once if nobody is in it and it is
+        not one of the server's rooms)."""
+        cf = casefold(name)
+        chan = self.channels.get(cf)
+        if chan is None:
+            if registration is None:
+                return None
+            chan = self.channels[cf] = Channel(name, now)
+        chan.registration = registration
+        if not chan.kept and not chan.members:
             del self.channels[cf]
             return None
         return chan
@@ -343,8 +398,8 @@ class Network:
 
     def part(self, user: User, chan: Channel) -> None:
         """Take ``user`` out of ``chan``; an empty channel disappears, unless
-        it is one of the server's rooms."""
+        it is one of the server's rooms or registered."""
         chan.members.pop(user, None)
         user.channels.pop(chan.name_cf, None)
-        if not chan.members and not chan.server_room:
+        if not chan.members and not chan.kept:
             self.channels.pop(chan.name_cf, None)

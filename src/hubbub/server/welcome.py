@@ -83,6 +83,8 @@ def isupport(config: Config) -> list[list[str]]:
     """The ISUPPORT tokens, in chunks of what fits one 005 line."""
     prefix = "(" + PREFIX_ORDER + ")" + "".join(PREFIXES[m] for m in PREFIX_ORDER)
     features: dict[str, str | None] = {
+        # Account extbans in +b/+e/+I: $a:<account>, and $a for anyone logged in.
+        "ACCOUNTEXTBAN": "a",
         "AWAYLEN": str(limits.AWAYLEN),
         "BOT": "B",
         "CASEMAPPING": "rfc1459",
@@ -94,6 +96,7 @@ def isupport(config: Config) -> list[list[str]]:
         "CLIENTTAGDENY": "",
         "ELIST": "CMNTU",
         "EXCEPTS": "e",
+        "EXTBAN": "$,a",
         "HOSTLEN": str(limits.HOSTLEN),
         "INVEX": "I",
         "KICKLEN": str(limits.KICKLEN),

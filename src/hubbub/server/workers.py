@@ -7,6 +7,9 @@ still only touched on the loop.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -16,19 +19,40 @@ from .interfaces import Loop
 T = TypeVar("T")
 
 
+def _lower_priority(nice: int) -> None:
+    """Thread initializer: this thread yields the CPU to the loop (Linux
+    schedules threads one by one, so a thread can be niced on its own)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
 class Workers:
-    """A small thread pool, started on first use."""
+    """A small thread pool, started on first use.
 
-    __slots__ = ("_loop", "_pool")
+    ``nice`` > 0 lowers the threads' scheduling priority: CPU-bound work
+    (password hashing) then gives way to the event loop whenever both want
+    the same core, so a login storm does not delay chat.
+    """
 
-    def __init__(self, loop: Loop) -> None:
+    __slots__ = ("_loop", "_name", "_nice", "_pool", "_threads")
+
+    def __init__(
+        self, loop: Loop, *, threads: int = 2, name: str = "hubbub-work", nice: int = 0
+    ) -> None:
         self._loop = loop
+        self._threads = threads
+        self._name = name
+        self._nice = nice
         self._pool: ThreadPoolExecutor | None = None
 
     def run_blocking(self, fn: Callable[[], T], then: Callable[[T], None]) -> None:
         """Run ``fn`` on a worker thread, then ``then(result)`` on the loop."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hubbub-work")
+            nice = self._nice
+            self._pool = ThreadPoolExecutor(
+                self._threads, thread_name_prefix=self._name,
+                initializer=(lambda: _lower_priority(nice)) if nice else None,
+            )  # fmt: skip
         future = self._pool.submit(fn)
 
         def done(finished: Future[T]) -> None:

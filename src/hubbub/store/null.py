@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from .base import Account, Author, Entry, Found, Ref, Scope, SearchQuery, Target, WriteStats
+from .base import (
+    Account,
+    Author,
+    Entry,
+    Found,
+    PendingVerification,
+    Ref,
+    RegisteredChannel,
+    Scope,
+    SearchQuery,
+    Target,
+    WriteStats,
+)
 
 
 class NullHistoryStore:
@@ -78,9 +90,60 @@ class NullAccountStore:
         """No such account."""
         return None
 
-    def create(self, account: Account) -> bool:
+    def by_certfp(self, fp: str) -> Account | None:
+        """No certificate logs in."""
+        return None
+
+    def pending(self, name: str) -> PendingVerification | None:
+        """Nothing waits for verification."""
+        return None
+
+    def names(self) -> list[str]:
+        """No accounts."""
+        return []
+
+    def create(
+        self, account: Account, verification: PendingVerification | None = None, *, now: float
+    ) -> bool:
         """Refused: nothing is stored."""
         return False
+
+    def mark_verified(self, name: str) -> bool:
+        """No such account."""
+        return False
+
+    def set_password(self, name: str, password_hash: str, scram: str) -> bool:
+        """No such account."""
+        return False
+
+    def add_certfp(self, name: str, fp: str) -> bool:
+        """Refused: nothing is stored."""
+        return False
+
+    def del_certfp(self, name: str, fp: str) -> bool:
+        """No such certificate."""
+        return False
+
+    def drop(self, name: str) -> bool:
+        """No such account."""
+        return False
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class NullChannelStore:
+    """Keeps no channel: every channel is forgotten when the server stops."""
+
+    def channels(self) -> list[RegisteredChannel]:
+        """None kept."""
+        return []
+
+    def save(self, channel: RegisteredChannel) -> None:
+        """Forget it."""
+
+    def drop(self, name: str) -> None:
+        """Nothing to forget."""
 
     def close(self) -> None:
         """Nothing to release."""

@@ -28,6 +28,7 @@ from textual.widgets import Input, Static
 
 from hubbub.client import Client, slash
 from hubbub.client import events as ev
+from hubbub.client.accounts import Credentials
 from hubbub.client.actions import execute
 from hubbub.client.text import utcnow
 from hubbub.client.trust import Trust
@@ -45,7 +46,7 @@ HISTORY_PAGE = 50
 #: Events after which the member list may differ (a reconnect empties it).
 _MEMBER_EVENTS = (
     ev.Members, ev.Join, ev.Part, ev.Kick, ev.Quit, ev.NickChange, ev.Away, ev.ModeChange,
-    ev.Disconnected, ev.Registered,
+    ev.Disconnected, ev.Registered, ev.LoggedIn,
 )  # fmt: skip
 
 
@@ -78,6 +79,7 @@ class ChatApp(App[int]):
         tls: bool = False,
         *,
         trust: Trust | None = None,
+        credentials: Credentials | None = None,
         client_factory: ClientFactory = Client,
         tz: tzinfo | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -85,6 +87,8 @@ class ChatApp(App[int]):
         super().__init__()
         self.host, self.port, self.nick, self.tls = host, port, nick, tls
         self.trust = trust
+        #: The account to log in to with SASL (``hubbub chat --account``).
+        self.credentials = credentials
         self.client_factory = client_factory
         #: Timestamps for local lines; tests pin it for reproducible snapshots.
         self.clock = clock
@@ -149,7 +153,7 @@ class ChatApp(App[int]):
         self.nick = nick
         self.client = self.client_factory(
             self.host, self.port, nick, tls=self.tls, trust=self.trust, alt_nicks=False,
-            clock=self.clock,
+            clock=self.clock, credentials=self.credentials,
         )
         self.set_status(f"connecting to {self.host}:{self.port}…")
         self.run_client()
@@ -261,7 +265,8 @@ class ChatApp(App[int]):
         if not text.strip():
             return
         line = self.input_line
-        line.remember(text)
+        if not text.lower().startswith(("/register ", "/verify ")):
+            line.remember(text)  # (a password is not kept in the input history)
         line.value = ""
         try:
             command = slash.parse(text)
@@ -434,6 +439,9 @@ class ChatApp(App[int]):
     def show_status(self) -> None:
         away = " (away)" if self.client is not None and self.client.state.away else ""
         nick = self.nick or "?"
+        account = self.client.account if self.client is not None else None
+        if account is not None:
+            nick += " ✓" if account.lower() == nick.lower() else f" ({account})"
         text = Text.assemble((f"[{nick}{away}]", "bold"), f" {self.status}  ",
                              ("Ctrl+N/P buffers · Tab complete · /help", "dim"))
         self.status_bar.update(text)

@@ -260,6 +260,13 @@ class Model:
                 changed.add(self.info(None, f"Connected as {nick}.", now).key)
             case ev.Ready():
                 self.ready = True
+            case ev.LoggedIn():
+                text = event.text if event.account else "You are logged out."
+                changed.add(self.info(None if not self.ready else self.active, text, event.time,
+                                      style="green").key)  # fmt: skip
+            case ev.LoginFailed():
+                text = f"Login failed: {event.reason}"
+                changed.add(self.info(None, text, now, style="red").key)
             case ev.NickInUse(registered=True):
                 text = f"The nickname {event.nick} is taken: {event.reason}"
                 changed.add(self.info(self.active, text, now, style="red").key)

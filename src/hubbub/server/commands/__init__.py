@@ -2,6 +2,7 @@
 
 from ..dispatch import merge
 from . import (
+    accounts,
     channels,
     history,
     messaging,
@@ -10,6 +11,7 @@ from . import (
     presence,
     redaction,
     registration,
+    sasl,
     search,
     server_queries,
     user_queries,
@@ -27,4 +29,6 @@ COMMANDS = merge(
     history.table,
     redaction.table,
     search.table,
+    accounts.table,
+    sasl.table,
 )

@@ -34,6 +34,7 @@ from hubbub.protocol.numerics import (
 from .. import replay
 from ..channel_replies import send_names, send_topic
 from ..dispatch import CommandTable, Context
+from ..extbans import matches_any as _matches_any
 from ..limits import CHANNELLEN, KICKLEN, MAX_CHANNELS, MAX_KICK_TARGETS, TOPICLEN
 from ..playback import add_replay
 from ..state import Channel, User
@@ -42,12 +43,23 @@ table = CommandTable()
 
 
 def matches_any(masks: dict[str, tuple[str, float]], user: User) -> bool:
-    """True when ``user``'s nick!user@host matches a mask in the list."""
-    return any(mask_match(mask, user.source) for mask in masks)
+    """True when a +b/+e/+I entry matches ``user`` (hostmasks and ``$a`` extbans)."""
+    return bool(masks) and _matches_any(masks, user)
+
+
+def status_on_join(chan: Channel | None, user: User) -> str:
+    """The status ChanServ gives ``user`` joining ``chan`` (a registered
+    channel's founder and the accounts it granted); never in server rooms."""
+    if chan is None or chan.registration is None or chan.server_room:
+        return ""
+    return chan.registration.status_for(user.account)
 
 
 def join_error(chan: Channel, user: User, key: str | None) -> tuple[str, str] | None:
-    """Why ``user`` may not join ``chan`` with ``key``: (numeric, text), or None."""
+    """Why ``user`` may not join ``chan`` with ``key``: (numeric, text), or None.
+    A registered channel's operators by account get in whatever the modes say."""
+    if "o" in status_on_join(chan, user):
+        return None
     invited = user.nick_cf in chan.invited
     if chan.key is not None and key != chan.key and not invited:
         return ERR_BADCHANNELKEY, "Cannot join channel (+k)"
@@ -70,6 +82,9 @@ def join(ctx: Context, msg: Message) -> None:
             ctx.publish(Parted(*ctx.stamp(), user.uid, user.source, joined.name, reason))
         return
     names = msg.params[0].split(",")
+    if not any(names):  # "JOIN ,,": commas, and no channel
+        ctx.reply(ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
+        return
     keys = msg.params[1].split(",") if len(msg.params) > 1 else []
     if replay.wanted(ctx):
         wanted = [n for n in names if n and is_channel_name(n, CHANNELLEN)]
@@ -102,13 +117,18 @@ def _join(ctx: Context, names: list[str], keys: list[str], replays: replay.Repla
 
 
 def join_with_replay(ctx: Context, name: str, replays: replay.Replays | None) -> None:
-    """Publish the user's JOIN of ``name``; then queue its replay, if fetched."""
-    user = ctx.user
-    ctx.publish(Joined(*ctx.stamp(), user.uid, user.source, name, user.account, user.realname))
+    """Publish the user's JOIN of ``name`` (with the status ChanServ gives
+    them there); then queue its replay, if fetched."""
+    user, network = ctx.user, ctx.server.network
+    chan = network.channel(name)
+    ctx.publish(
+        Joined(*ctx.stamp(), user.uid, user.source, name, user.account, user.realname,
+               status_on_join(chan, user))
+    )  # fmt: skip
     found = replays.get(casefold(name)) if replays else None
-    chan = ctx.server.network.channel(name)
+    chan = network.channel(name)
     if found and chan is not None and user in chan.members:
-        add_replay(ctx.rb, found, ctx.server.network, chan.name, ctx.server.now())
+        add_replay(ctx.rb, found, network, chan.name, ctx.server.now())
 
 
 def member_channel(ctx: Context, name: str) -> Channel | None:

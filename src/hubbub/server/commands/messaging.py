@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hubbub.events import MessageSent
-from hubbub.protocol import MAX_BODY, NO_TAGS, Message
+from hubbub.protocol import MAX_BODY, NO_TAGS, Message, casefold
 from hubbub.protocol.numerics import (
     ERR_CANNOTSENDTOCHAN,
     ERR_NORECIPIENT,
@@ -21,7 +21,9 @@ from hubbub.protocol.numerics import (
 )
 
 from ..dispatch import CommandTable, Context
+from ..ids import server_time
 from ..limits import MAX_TARGETS
+from ..services import SERVICES
 from ..state import PREFIXES, Channel, User
 from .channels import matches_any
 
@@ -107,7 +109,10 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
         else:
             peer = network.user(target)
             if peer is None:
-                if not notice:
+                if server.service_nicks and casefold(target) in server.service_nicks:
+                    if command == "PRIVMSG":
+                        _to_service(ctx, user, target, text)
+                elif not notice:
                     ctx.reply(ERR_NOSUCHNICK, target, "No such nick/channel")
                 continue
             if peer.away is not None and command == "PRIVMSG":
@@ -128,6 +133,16 @@ def _relay(ctx: Context, msg: Message, *, notice: bool, tagmsg: bool = False) ->
              recipient, status, body, tags),
         )  # fmt: skip
         publish(event, ctx)
+
+
+def _to_service(ctx: Context, user: User, target: str, text: str) -> None:
+    """A line to NickServ or ChanServ: answered by the service itself, never
+    relayed, kept or logged (it may hold a password)."""
+    if "echo-message" in ctx.session.caps:
+        msgid, now = ctx.server.stamp()
+        tags = {"time": server_time(now), "msgid": msgid}
+        ctx.add(Message("PRIVMSG", (target, text), user.source, tags))
+    SERVICES[casefold(target)](ctx, text)
 
 
 @table("PRIVMSG")

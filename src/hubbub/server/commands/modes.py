@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from hubbub.events import ChannelModeChanged, UserModeChanged
-from hubbub.protocol import Message, normalise_mask
+from hubbub.protocol import Message
 from hubbub.protocol.numerics import (
     ERR_BANLISTFULL,
     ERR_CHANOPRIVSNEEDED,
     ERR_INVALIDKEY,
+    ERR_INVALIDMODEPARAM,
     ERR_KEYSET,
     ERR_NOSUCHCHANNEL,
     ERR_NOSUCHNICK,
@@ -35,6 +36,7 @@ from hubbub.protocol.numerics import (
     RPL_UMODEIS,
 )
 
+from .. import extbans
 from ..dispatch import CommandTable, Context
 from ..limits import MAX_LIST, MAX_PARAM_MODES
 from ..state import PREFIXES, Channel, User, rank_sorted
@@ -148,7 +150,11 @@ class ModeDraft:
 def _list_mode(
     ctx: Context, draft: ModeDraft, adding: bool, letter: str, arg: str
 ) -> Change | None:
-    mask = normalise_mask(arg)
+    mask = extbans.normalise(arg)
+    if mask is None:
+        ctx.reply(ERR_INVALIDMODEPARAM, draft.chan.name, letter, arg,
+                  "Unknown extended ban (only $a and $a:account)")  # fmt: skip
+        return None
     entries = draft.list_of(letter)
     if adding and mask not in entries:
         if len(entries) >= MAX_LIST:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 
+from hubbub.auth.passwords import verify_password
 from hubbub.events import HostChanged, Killed, OperUp, Wallops
 from hubbub.protocol import Message, is_valid_hostname
 from hubbub.protocol.numerics import (
@@ -29,17 +30,7 @@ table = CommandTable()
 def check_password(stored: str, given: str) -> bool:
     """Compare a config password (plain or argon2 hash) with ``given``."""
     if stored.startswith("$argon2"):
-        try:
-            from argon2 import PasswordHasher
-            from argon2.exceptions import Argon2Error, InvalidHashError
-        except ImportError:
-            log.error("an operator password is an argon2 hash, but argon2-cffi is not installed",
-                      extra={"event": "oper.argon2_missing"})  # fmt: skip
-            return False
-        try:
-            return PasswordHasher().verify(stored, given)
-        except (Argon2Error, InvalidHashError):
-            return False
+        return verify_password(stored, given)
     return hmac.compare_digest(stored.encode(), given.encode())
 
 

@@ -6,6 +6,8 @@ from hubbub.events import AwayChanged, RealnameChanged
 from hubbub.protocol import Message, casefold, is_valid_nick
 from hubbub.protocol.numerics import (
     ERR_MONLISTFULL,
+    ERR_NEEDMOREPARAMS,
+    ERR_UNKNOWNERROR,
     RPL_ENDOFMONLIST,
     RPL_MONLIST,
     RPL_MONOFFLINE,
@@ -50,7 +52,9 @@ def monitor(ctx: Context, msg: Message) -> None:
     sub = msg.params[0]
     session, monitors = ctx.session, ctx.server.monitors
     targets = [t for t in (msg.params[1] if len(msg.params) > 1 else "").split(",") if t]
-    if sub == "+":
+    if sub in ("+", "-") and not targets:
+        ctx.reply(ERR_NEEDMOREPARAMS, "MONITOR", "Not enough parameters")
+    elif sub == "+":
         added = []
         for i, nick in enumerate(targets):
             if not is_valid_nick(nick, NICKLEN):
@@ -77,6 +81,8 @@ def monitor(ctx: Context, msg: Message) -> None:
         ctx.reply(RPL_ENDOFMONLIST, "End of MONITOR list")
     elif sub.upper() == "S":
         _status(ctx, sorted(session.monitoring))
+    else:
+        ctx.reply(ERR_UNKNOWNERROR, "MONITOR", sub, "Unknown MONITOR subcommand")
 
 
 def _status(ctx: Context, nicks: list[str]) -> None:

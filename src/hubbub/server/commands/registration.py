@@ -15,7 +15,7 @@ import logging
 import sys
 
 from hubbub.events import NickChanged, UserRegistered
-from hubbub.protocol import Message, is_valid_nick
+from hubbub.protocol import Message, casefold, is_valid_nick
 from hubbub.protocol.numerics import (
     ERR_ALREADYREGISTERED,
     ERR_ERRONEUSNICKNAME,
@@ -23,6 +23,7 @@ from hubbub.protocol.numerics import (
     ERR_NICKNAMEINUSE,
     ERR_NONICKNAMEGIVEN,
     ERR_PASSWDMISMATCH,
+    ERR_SASLABORTED,
     RPL_WELCOME,
 )
 
@@ -135,13 +136,24 @@ def nick(ctx: Context, msg: Message) -> None:
     if not is_valid_nick(new, NICKLEN):
         ctx.reply(ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
         return
-    holder = ctx.server.network.user(new)
+    server = ctx.server
+    reg = ctx.session.registration
+    if reg is not None:
+        reg.asked_nick = new
+    if server.service_nicks and casefold(new) in server.service_nicks:
+        ctx.reply(ERR_ERRONEUSNICKNAME, new, "Nickname is reserved for the server's services")
+        return
+    holder = server.network.user(new)
     user = ctx.session.user
     if holder is not None and holder is not user:
         ctx.reply(ERR_NICKNAMEINUSE, new, "Nickname is already in use")
         return
-    reg = ctx.session.registration
+    if user is not None and not owns_nick(ctx, new, user.account):
+        ctx.reply(ERR_NICKNAMEINUSE, new, RESERVED)
+        return
     if reg is not None:
+        # A reserved nick is judged at the end of registration: SASL may
+        # log the client in to its account before then.
         reg.nick = new
         try_register(ctx)
     elif user is not None and new != user.nick:
@@ -181,6 +193,17 @@ def quit_(ctx: Context, msg: Message) -> None:
     ctx.session.close(f"Quit: {reason}" if reason else "Quit")
 
 
+#: The 433 text for a nick that belongs to an account.
+RESERVED = "Nickname is registered to an account: log in to it with SASL, or choose another"
+
+
+def owns_nick(ctx: Context, nick: str, account: str | None) -> bool:
+    """Whether someone logged in to ``account`` (None: not logged in) may use
+    ``nick``: a nick that belongs to an account is its owner's alone."""
+    owner = ctx.server.accounts.owner(nick)
+    return owner is None or (account is not None and casefold(account) == casefold(owner))
+
+
 def try_register(ctx: Context) -> None:
     """Finish registration if everything is in; send the welcome burst."""
     session = ctx.session
@@ -194,9 +217,18 @@ def try_register(ctx: Context) -> None:
         ctx.rb.flush()
         session.close("Bad password")
         return
+    if session.sasl is not None:
+        # Registration finished in the middle of SASL: it registers without (3.1).
+        server.meters.sasl.record(session.sasl.mechanism, "aborted")
+        session.sasl = None
+        ctx.reply(ERR_SASLABORTED, "SASL authentication aborted")
     if server.network.user(reg.nick) is not None:
         # Someone registered this nick since the client chose it.
         ctx.reply(ERR_NICKNAMEINUSE, reg.nick, "Nickname is already in use")
+        reg.nick = None
+        return
+    if not owns_nick(ctx, reg.nick, reg.account):
+        ctx.reply(ERR_NICKNAMEINUSE, reg.nick, RESERVED)
         reg.nick = None
         return
     uid = reg.uid  # named the connection in the logs already
@@ -208,6 +240,7 @@ def try_register(ctx: Context) -> None:
         )
     )  # fmt: skip
     session.attach(server.network.by_uid[uid])
+    server.admission.registered(session.ip)
     log.info("%s registered", source, extra={
         "event": "client.registered", "client_id": uid, "address": session.ip, "nick": reg.nick,
     })  # fmt: skip

@@ -20,6 +20,7 @@ from hubbub.protocol.numerics import (
     RPL_USERHOST,
     RPL_WHOISACCOUNT,
     RPL_WHOISBOT,
+    RPL_WHOISCERTFP,
     RPL_WHOISCHANNELS,
     RPL_WHOISIDLE,
     RPL_WHOISOPERATOR,
@@ -154,6 +155,10 @@ def whois(ctx: Context, msg: Message) -> None:
             ctx.reply(RPL_WHOISACCOUNT, t, target.account, "is logged in as")
         if target.tls:
             ctx.reply(RPL_WHOISSECURE, t, "is using a secure connection")
+        certfp = target.session.certfp if target.session is not None else None
+        if certfp is not None and (target is viewer or viewer.oper is not None):
+            # The certificate's fingerprint only to its owner and to operators.
+            ctx.reply(RPL_WHOISCERTFP, t, f"has client certificate fingerprint {certfp}")
         if target.session is not None:
             idle = int(server.loop.time() - target.session.last_active)
             ctx.reply(RPL_WHOISIDLE, t, str(idle), str(int(target.signon)),

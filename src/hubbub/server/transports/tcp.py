@@ -5,6 +5,13 @@ This is all the socket code there is. The byte stream is cut into lines here
 go to the session; the session writes whole lines back through the asyncio
 transport, which already has the interface it needs (write, pause/resume
 reading, buffer size, close/abort).
+
+TLS: asyncio runs the handshake before :meth:`IRCProtocol.connection_made`
+(the listener's ``ssl_handshake_timeout`` bounds it, see ``app.py``), but it
+makes the protocol object when it accepts the TCP connection. So
+:class:`TLSProtocol` notes that moment, and the registration timeout counts
+from it: a handshake that dawdles eats into the time to register, as the
+contract says ("TLS handshake included").
 """
 
 from __future__ import annotations
@@ -16,34 +23,57 @@ from hubbub.protocol import LineBuffer
 
 from ..interfaces import Transport
 from .base import Acceptor, LineReceiver, peer_ip, tune_socket
+from .client_certs import fingerprint
 
 
 class IRCProtocol(LineBuffer, asyncio.Protocol):
-    """One accepted TCP (or TLS) connection: a line buffer with a socket.
+    """One accepted TCP connection: a line buffer with a socket.
 
     It *is* its LineBuffer rather than holding one: with ten thousand idle
-    clients, one object less per connection is memory worth having.
+    clients, one object less per connection is memory worth having (and for
+    the same reason ``tls`` is a class attribute, not a slot).
     """
 
-    __slots__ = ("acceptor", "session", "tls")
+    __slots__ = ("acceptor", "session")
 
-    def __init__(self, acceptor: Acceptor, *, tls: bool = False) -> None:
+    tls = False
+
+    def __init__(self, acceptor: Acceptor) -> None:
         super().__init__()
         self.acceptor = acceptor
-        self.tls = tls
         self.session: LineReceiver | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        tune_socket(transport)
-        self.session = self.acceptor.accept(
-            cast("Transport", transport), peer_ip(transport), tls=self.tls
+        acceptor = self.acceptor
+        tune_socket(cast("asyncio.Transport", transport), acceptor.sendq_bytes)
+        # A TLS handshake is complete here, client certificate included.
+        certfp = fingerprint(transport.get_extra_info("ssl_object")) if self.tls else None
+        self.session = acceptor.accept(
+            cast("Transport", transport),
+            peer_ip(transport),
+            tls=self.tls,
+            certfp=certfp,
+            started=self.accepted(),
         )
+
+    def accepted(self) -> float | None:
+        """When the TCP connection was accepted, if before connection_made."""
+        return None
 
     def data_received(self, data: bytes) -> None:
         session = self.session
         if session is not None:
             session.meter.bytes_in += len(data)
             session.receive(self.feed(data))
+
+    def pause_writing(self) -> None:
+        # The transport holds bytes back (high-water mark 0, see tune_socket).
+        if self.session is not None:
+            self.session.held_back()
+
+    def resume_writing(self) -> None:
+        if self.session is not None:
+            self.session.caught_up()
 
     def eof_received(self) -> bool:
         # A half-closed peer sends nothing more: treat it as gone.
@@ -53,3 +83,19 @@ class IRCProtocol(LineBuffer, asyncio.Protocol):
         if self.session is not None:
             self.session.connection_lost()
             self.session = None
+
+
+class TLSProtocol(IRCProtocol):
+    """One accepted TLS connection: made at the TCP accept, connected once
+    the handshake is done."""
+
+    __slots__ = ("_accepted",)
+
+    tls = True
+
+    def __init__(self, acceptor: Acceptor) -> None:
+        super().__init__(acceptor)
+        self._accepted = asyncio.get_running_loop().time()
+
+    def accepted(self) -> float | None:
+        return self._accepted

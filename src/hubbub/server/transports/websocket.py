@@ -30,8 +30,11 @@ the session as bytes, which answers invalid UTF-8 with ``FAIL``, as on TCP.
 
 Limits: a message longer than an IRC line gets ``417`` as on TCP; one past
 :data:`MAX_MESSAGE` is not buffered at all (close 1009). The sendq counts
-what the asyncio transport holds: the library's output is drained into it at
-once, so nothing waits anywhere else.
+what the asyncio transport holds and what the kernel holds below it, as on
+TCP (the socket's send buffer is bounded the same way): the library's output
+is drained into the transport at once, so nothing waits anywhere else. The
+registration timeout counts from the TCP accept, so the HTTP request (and a
+TLS handshake) come out of it.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidMessage
@@ -118,6 +121,7 @@ class WebConnection(asyncio.Protocol):
     """One connection to a web listener; the session's transport once upgraded."""
 
     __slots__ = (
+        "_accepted",
         "_closer",
         "_eof",
         "_failure",
@@ -158,13 +162,15 @@ class WebConnection(asyncio.Protocol):
         self._failure: str | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._closer: asyncio.TimerHandle | None = None
+        # Made at the TCP accept (before a TLS handshake, if any).
+        self._accepted = asyncio.get_running_loop().time()
 
     # --- asyncio.Protocol ----------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports have asyncio.Transport's methods, not its class.
         self.transport = transport = cast("asyncio.Transport", transport)
-        tune_socket(transport)
+        tune_socket(transport, self.acceptor.sendq_bytes)
         self.peer = peer_ip(transport)
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(HANDSHAKE_TIMEOUT, transport.abort)
@@ -189,6 +195,15 @@ class WebConnection(asyncio.Protocol):
             # would just hang up; say what this port is instead.
             self.transport.write(NOT_HTTP)
         self._flush()
+
+    def pause_writing(self) -> None:
+        # The transport holds bytes back (high-water mark 0, see tune_socket).
+        if self.session is not None:
+            self.session.held_back()
+
+    def resume_writing(self) -> None:
+        if self.session is not None:
+            self.session.caught_up()
 
     def eof_received(self) -> bool:
         self.ws.receive_eof()
@@ -228,6 +243,10 @@ class WebConnection(asyncio.Protocol):
 
     def get_write_buffer_size(self) -> int:
         return self.transport.get_write_buffer_size()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """The TCP connection's (``socket`` for the kernel's backlog)."""
+        return self.transport.get_extra_info(name, default)
 
     def close(self) -> None:
         """Start the closing handshake; the TCP connection ends when the
@@ -351,4 +370,6 @@ class WebConnection(asyncio.Protocol):
         self.text = self.ws.subprotocol != BINARY
         self._flush()  # the 101 goes out before anything the session writes
         tls = self.tls or (proxied and forwarded_tls(_header(headers, "X-Forwarded-Proto")))
-        self.session = self.acceptor.accept(self, ip, tls=tls, framed=True)
+        self.session = self.acceptor.accept(
+            self, ip, tls=tls, framed=True, started=self._accepted
+        )

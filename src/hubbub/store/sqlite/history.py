@@ -73,6 +73,9 @@ class SQLiteHistoryStore(HistoryQueries):
 
     def __init__(self, db: Database, *, search: bool = True) -> None:
         self.db = db
+        #: Whether :meth:`close` closes the database too: only when this store
+        #: opened it (:meth:`open`); a shared one is closed by its owner.
+        self.owns_db = False
         self.search_enabled = search
         self.stats = WriteStats()
         self._pending: list[Entry] = []
@@ -98,6 +101,7 @@ class SQLiteHistoryStore(HistoryQueries):
             db.close()
             raise DatabaseError(db.path, explain(exc)) from None
         db.start_checkpoints()
+        store.owns_db = True
         return store
 
     def _load_channels(self) -> None:
@@ -309,14 +313,15 @@ class SQLiteHistoryStore(HistoryQueries):
             )  # fmt: skip
 
     def health(self) -> str | None:
-        """Why history cannot be kept now, or None (see :meth:`Database.health`).
-        Entries waiting after a failed commit are tried again first: once
-        the disk has room, the next check finds them written."""
+        """Why history cannot be kept now, or None. Entries waiting after a
+        failed commit are tried again first: once the disk has room, the
+        next check finds them written. (The file itself is the database's
+        to check: :meth:`Database.health`.)"""
         if self.stats.waiting:
             self.commit()
             if self.stats.waiting:
                 return f"history writes fail ({self._last_error}); {self.stats.waiting} events wait"
-        return self.db.health()
+        return None
 
     def prune(self, before_ms: int, limit: int) -> int:
         """Delete up to ``limit`` of the oldest events from before ``before_ms``."""
@@ -366,7 +371,7 @@ class SQLiteHistoryStore(HistoryQueries):
         return self._purge_index
 
     def close(self) -> None:
-        """Write what is queued, then close the database."""
+        """Write what is queued, then close the database if this store owns it."""
         if self.db.closed:
             return
         self.commit()
@@ -375,4 +380,5 @@ class SQLiteHistoryStore(HistoryQueries):
             log.error("%s: %d events could not be written", self.db.path, len(self._pending),
                       extra={"event": "history.lost_on_close", "path": str(self.db.path),
                              "reason": self._last_error})  # fmt: skip
-        self.db.close()
+        if self.owns_db:
+            self.db.close()

@@ -14,6 +14,8 @@ from ..model import nick_color
 
 class MemberList(OptionList):
     """Shows ``@op``, ``+voice`` and the rest; away members are dimmed.
+    Members logged in to an account have a ``✓`` after the nick, or the
+    account's name when it is not the nick (``bob (robert)``).
     Clicking a nick asks the app to open a private chat with them."""
 
     class Picked(Message):
@@ -38,6 +40,10 @@ class MemberList(OptionList):
             label = Text(member.prefix or " ", style="bold yellow")
             style = "dim" if member.away else nick_color(member.nick)
             label.append(member.nick, style=style)
+            account = member.account
+            if account is not None:
+                same = account.lower() == member.nick.lower()
+                label.append(" ✓" if same else f" ({account})", style="green")
             options.append(Option(label))
         self.add_options(options)
 

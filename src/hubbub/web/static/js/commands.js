@@ -54,6 +54,8 @@ export const HELP = {
   close: ["", "close this tab (leaves a room)"],
   clear: ["", "clear this tab's messages"],
   quote: ["LINE", "send a raw IRC line"],
+  register: ["password [email]", "make your nickname an account: next time, log in with it"],
+  verify: ["account code", "finish registering with the code you were mailed"],
   quit: ["[message]", "disconnect (reload the page to come back)"],
   help: ["", "this list"],
 };
@@ -185,6 +187,16 @@ export function interpret(input, ctx) {
       break;
     case "clear":
       result.local = { type: "clear", target: here };
+      break;
+    case "register": {
+      const [password, email] = args.split(/\s+/).filter(Boolean);
+      if (need(password && args.split(/\s+/).filter(Boolean).length <= 2, HELP.register[0])) {
+        result.send.push(["REGISTER", ["*", email || "*", password]]);
+      }
+      break;
+    }
+    case "verify":
+      if (need(first && rest, HELP.verify[0])) result.send.push(["VERIFY", [first, rest]]);
       break;
     case "quote":
       if (need(args, HELP.quote[0])) result.local = { type: "raw", line: args };

@@ -68,7 +68,10 @@ class App {
     c.onmessage = (msg) => this.state.handle(msg);
     c.onbatch = (batch) => this.history.receive(batch);
     // A server with accounts offers SASL: then the prompt offers to log in.
-    c.oncaps = (offered) => ($("account").hidden = !offered.has("sasl"));
+    c.oncaps = (offered) => {
+      $("account").hidden = !offered.has("sasl");
+      $("register-row").hidden = !offered.has("draft/account-registration");
+    };
     c.onregistered = () => this.registered();
     c.onnickerror = (code, text) => this.nickError(code, text);
     c.onsasl = (ok, text) => {
@@ -87,7 +90,10 @@ class App {
     $("login-status").textContent = "Connecting…";
     $("join").disabled = true;
     const password = $("password").value;
-    const sasl = password ? { account: nick, password } : null;
+    // Registering: connect as a guest, then REGISTER (which logs in).
+    const registering = password && !$("register-row").hidden && $("register-new").checked;
+    this.pendingRegister = registering ? password : null;
+    const sasl = password && !registering ? { account: nick, password } : null;
     if (!this.conn.ws) this.conn.connect();
     if (this.conn.registered) return;
     if (this.awaitingNick) {
@@ -106,6 +112,10 @@ class App {
     $("login-status").textContent = "";
     for (const chan of this.rejoin) this.conn.send("JOIN", [chan]);
     this.rejoin = [];
+    if (this.pendingRegister) {
+      this.conn.send("REGISTER", ["*", "*", this.pendingRegister]);
+      this.pendingRegister = null;
+    }
     if (!this.everRegistered) {
       this.everRegistered = true;
       this.view.renderRooms();

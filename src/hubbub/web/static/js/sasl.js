@@ -1,6 +1,6 @@
 // SASL PLAIN (RFC 4616) as IRCv3 carries it in AUTHENTICATE lines.
-// Ready for when hubbub has accounts: the client uses it only when the
-// server offers the "sasl" capability with PLAIN and the user gave a password.
+// The client uses it only when the server offers the "sasl" capability with
+// PLAIN and the user gave a password.
 
 /** AUTHENTICATE payload lines for account/password (400-byte chunks, "+" to end). */
 export function plainPayload(account, password) {

@@ -373,6 +373,12 @@ function invite(state, msg, src) {
   return null;
 }
 
+// draft/account-registration: REGISTER SUCCESS|VERIFICATION_REQUIRED <account> :text
+function accountReply(state, msg) {
+  state.info(msg.params[msg.params.length - 1] || msg.params.join(" "));
+  return null;
+}
+
 function standardReply(state, msg) {
   const text = msg.params[msg.params.length - 1] || "";
   state.info(`${msg.command === "FAIL" ? "Failed" : msg.command === "WARN" ? "Warning" : "Note"}: ${text}`, msg.command === "FAIL" ? "error" : "info");
@@ -382,7 +388,7 @@ function standardReply(state, msg) {
 // Numerics that belong to the server tab (the welcome burst, MOTD, LIST).
 const SERVER_NUMERICS = new Set(["001", "002", "003", "004", "251", "252", "253", "254", "255", "265", "266", "250", "372", "375", "376", "422", "321", "322", "323"]);
 // Numerics the client understands and shows differently (or not at all).
-const QUIET_NUMERICS = new Set(["005", "353", "366", "333", "329", "900", "903", "908", "354", "315", "352", "730", "731", "324"]);
+const QUIET_NUMERICS = new Set(["005", "353", "366", "333", "329", "903", "908", "354", "315", "352", "730", "731", "324"]);
 
 function numeric(state, msg) {
   const code = msg.command;
@@ -454,6 +460,13 @@ function numeric(state, msg) {
       }
       break;
     }
+    case "900": // RPL_LOGGEDIN <me> <mask> <account> :text
+      state.account = p[2] || null;
+      state.info(p[p.length - 1] || `Logged in as ${state.account}`);
+      return null;
+    case "901":
+      state.account = null;
+      break;
   }
   if (QUIET_NUMERICS.has(code)) return null;
   const text = p.slice(1).join(" ");
@@ -477,5 +490,7 @@ const HANDLERS = {
   INVITE: invite,
   FAIL: standardReply,
   WARN: standardReply,
+  REGISTER: accountReply,
+  VERIFY: accountReply,
   NOTE: standardReply,
 };
