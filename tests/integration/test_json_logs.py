@@ -3,6 +3,7 @@ the stable keys, and holds no message text and no password at any level."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import signal
@@ -10,9 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hubtest import ServerFactory
+from hubtest import ServerFactory, free_port
 from ircclient import LineClient
-from opstest import gone
+from opstest import gone, scrape
 from wsclient import WSClient
 
 SERVER_PASSWORD = "srv-Pass-8372"
@@ -23,8 +24,15 @@ SECRETS = (
     "dm-Secret-9012", "notice-Secret-3318", "topic-Secret-6675", "away-Secret-2290",
     "part-Secret-8810", "quit-Secret-1147", "nul-Secret-5063", "long-Secret-7781",
     "ws-Secret-3926", "wsquit-Secret-4402", "kill-reason-0022", "cmd-Secret-6120",
+    "acct-Pass-4471", "wrong-Acct-6620", *(
+        base64.b64encode(f"\0alice\0{p}".encode()).decode()
+        for p in ("acct-Pass-4471", "wrong-Acct-6620")
+    ),
 )  # fmt: skip
+METRICS = free_port()
 CONFIG = f"""
+[metrics]
+listen = "127.0.0.1:{METRICS}"
 [server]
 password = "{SERVER_PASSWORD}"
 [[operators]]
@@ -78,6 +86,19 @@ def test_json_logs_parse_and_hold_no_message_text_or_password(
     alice.expect("464")
     alice.send(f"OPER admin {OPER_PASSWORD}")
     alice.expect("381")
+    # An account, and SASL logins: one right, one wrong.
+    alice.send("REGISTER * * acct-Pass-4471")
+    alice.expect("REGISTER", "SUCCESS", timeout=10)
+    for password, outcome in (("acct-Pass-4471", "903"), ("wrong-Acct-6620", "904")):
+        sasl = LineClient(server.host, server.port)
+        server.clients.append(sasl)
+        sasl.send("CAP REQ :sasl")
+        sasl.expect("CAP")
+        sasl.send("AUTHENTICATE PLAIN")
+        sasl.expect("AUTHENTICATE", "+")
+        sasl.send("AUTHENTICATE " + base64.b64encode(f"\0alice\0{password}".encode()).decode())
+        sasl.expect(outcome, timeout=10)
+        sasl.close()
     wendy.send("PRIVMSG #tea :ws-Secret-3926")
     bob.expect("PRIVMSG", "#tea", "ws-Secret-3926")
     mallory = client("mallory")
@@ -94,6 +115,11 @@ def test_json_logs_parse_and_hold_no_message_text_or_password(
     gone(alice)
     wendy.send("QUIT :wsquit-Secret-4402")
     bob.expect("QUIT")
+    samples = scrape(METRICS)
+    for result in ("success", "failure"):
+        assert samples.get_value(
+            "hubbub_sasl_authentications_total", mechanism="PLAIN", result=result
+        ) == 1
     assert server.stop(signal.SIGTERM) == 0
 
     text = server.log.read_text()
@@ -128,6 +154,11 @@ def test_json_logs_parse_and_hold_no_message_text_or_password(
     assert str(left[registered["carol"]]).startswith("Killed (alice")
     assert "Bad password" in left.values()
     assert events("client.malformed_line")[0]["client_id"] == registered["mallory"]
+    assert events("account.registered")[0]["account"] == "alice"
+    (login,) = events("account.login")
+    assert (login["account"], login["mechanism"]) == ("alice", "PLAIN")
+    (failed,) = events("account.login_failed")
+    assert (failed["account"], failed["address"]) == ("alice", "127.0.0.1")
     refused = events("oper.refused")
     assert [r["oper"] for r in refused] == ["admin"] and refused[0]["address"] == "127.0.0.1"
     assert events("oper.up")[0]["client_id"] == registered["alice"]

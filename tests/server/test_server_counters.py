@@ -3,6 +3,9 @@ and the collector turns them into the metric families Prometheus reads."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -18,6 +21,15 @@ from hubbub.server.meters import (
     transport_kind,
 )
 
+from accountkit import (
+    PASSWORD,
+    accounts_harness,
+    ask,
+    login_plain,
+    login_scram,
+    register,
+    sasl_client,
+)
 from serverharness import Harness
 
 
@@ -146,3 +158,26 @@ def test_the_collector_renders_the_counters_as_prometheus_reads_them() -> None:
     assert samples[("hubbub_history_commit_seconds_count", ())] == 0  # history is off
     assert ("hubbub_database_bytes", (("file", "database"),)) not in samples
     assert samples[("hubbub_events_total", (("kind", kind_label(MessageSent)),))] == 1
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Iterator[Harness]:
+    yield from accounts_harness(tmp_path)
+
+
+def test_sasl_exchanges_are_counted_where_they_end(accounts: Harness) -> None:
+    h = accounts
+    register(h, "alice")
+    sasl = h.server.meters.sasl.counts
+    login_plain(h, sasl_client(h), "alice", PASSWORD)  # 903
+    login_plain(h, sasl_client(h, ip="10.0.0.8"), "alice", "wrong")  # 904
+    login_scram(h, sasl_client(h, ip="10.0.0.9"), "alice", PASSWORD)  # 903
+    aborting = sasl_client(h, ip="10.0.0.10")
+    ask(h, aborting, "AUTHENTICATE PLAIN", "AUTHENTICATE *")  # 906
+    ask(h, sasl_client(h, ip="10.0.0.11"), "AUTHENTICATE X-UNKNOWN")  # 908 + 904
+    late = sasl_client(h, ip="10.0.0.12")
+    ask(h, late, "AUTHENTICATE PLAIN", "NICK late", "USER u 0 * :R", "CAP END")  # 906
+    assert {k: v for k, v in sasl.items() if v} == {
+        ("PLAIN", "success"): 1, ("PLAIN", "failure"): 1, ("SCRAM-SHA-256", "success"): 1,
+        ("PLAIN", "aborted"): 2, ("other", "failure"): 1,
+    }  # fmt: skip
