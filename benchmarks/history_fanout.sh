@@ -1,5 +1,6 @@
 #!/bin/bash
-# Fan-out with history on (the default) and off, against ngIRCd, interleaved.
+# Fan-out with history on (the default) and off, against ngIRCd, interleaved;
+# and with history in PostgreSQL (VARIANTS includes hubbub-postgres).
 #
 #   benchmarks/history_fanout.sh OUTDIR
 #
@@ -10,10 +11,14 @@
 # it is delivered), and the same hubbub with [history] enabled = false.
 # Prints median [min-max] deliveries/s and the ratios; checks that the
 # history-on server stored every message. Results: OUTDIR/results.jsonl.
+# hubbub-postgres: the same hubbub with [history] database = a fresh PostgreSQL
+# database per run (benchmarks/hubbub_on_postgres.sh; PG_ADMIN_URL names the
+# server, e.g. postgresql://hubbub@/postgres?host=/run/postgresql).
 #
 # Environment: IRCBENCH (the ircbench folder, default <repo>/../shared/tools/ircbench),
 #   HUBBUB (default <repo>/.venv/bin/hubbub), REPS (3),
-#   FANOUT (ircbench arguments, default: ircbench's matrix "fanout" profile).
+#   FANOUT (ircbench arguments, default: ircbench's matrix "fanout" profile),
+#   VARIANTS (default "ngircd hubbub-history hubbub-nohistory"), PG_ADMIN_URL.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -25,11 +30,12 @@ out=${1:?usage: benchmarks/history_fanout.sh OUTDIR}
 mkdir -p "$out/logs"
 : > "$out/results.jsonl"
 ulimit -n "$(ulimit -Hn)"
-variants=(ngircd hubbub-history hubbub-nohistory)
-declare -A PORT=([ngircd]=16681 [hubbub-history]=16682 [hubbub-nohistory]=16683)
+read -r -a variants <<< "${VARIANTS:-ngircd hubbub-history hubbub-nohistory}"
+declare -A PORT=([ngircd]=16681 [hubbub-history]=16682 [hubbub-nohistory]=16683
+                 [hubbub-postgres]=16684)
 for rep in $(seq 1 "$REPS"); do
-  for k in 0 1 2; do
-    v=${variants[$(( (k + rep - 1) % 3 ))]}
+  for k in "${!variants[@]}"; do
+    v=${variants[$(( (k + rep - 1) % ${#variants[@]} ))]}
     rd=/tmp/history-fanout-run/$v
     rm -rf "$rd"
     case $v in
@@ -37,6 +43,8 @@ for rep in $(seq 1 "$REPS"); do
       hubbub-history) start=(env HUBBUB="$HUBBUB" "$IRCBENCH/run_server.sh" hubbub "${PORT[$v]}" "$rd") ;;
       hubbub-nohistory) start=(env HUBBUB="$here/hubbub_without_history.sh" REAL_HUBBUB="$HUBBUB"
                                "$IRCBENCH/run_server.sh" hubbub "${PORT[$v]}" "$rd") ;;
+      hubbub-postgres) start=(env HUBBUB="$here/hubbub_on_postgres.sh" REAL_HUBBUB="$HUBBUB"
+                              "$IRCBENCH/run_server.sh" hubbub "${PORT[$v]}" "$rd") ;;
     esac
     log=$out/logs/$v.$rep.log
     if ! pid=$("${start[@]}" 2>>"$log"); then
@@ -49,6 +57,9 @@ for rep in $(seq 1 "$REPS"); do
     stored=None
     if [ -f "$rd/hubbub.sqlite3" ]; then
       stored=$("$repo/.venv/bin/python" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from history where kind=\"PRIVMSG\"").fetchone()[0])' "$rd/hubbub.sqlite3")
+    fi
+    if [ "$v" = hubbub-postgres ] && [ -f "$rd/pg_url" ]; then
+      stored=$("$repo/.venv/bin/python" -c 'import psycopg,sys; print(psycopg.connect(sys.argv[1]).execute("select count(*) from history where kind = %s", ("PRIVMSG",)).fetchone()[0])' "$(cat "$rd/pg_url")")
     fi
     grep '^{' "$log" | tail -1 | python3 -c "import json,sys; d=json.loads(sys.stdin.read()); d.update(variant='$v', rep=$rep, stored_messages=$stored); print(json.dumps(d))" >> "$out/results.jsonl"
     printf '%s rep%d %-17s %s deliveries/s, stored %s\n' "$(date +%T)" "$rep" "$v" \
@@ -66,12 +77,17 @@ for r in runs:
 def m(v): return statistics.median(by[v]) if by.get(v) else float("nan")
 print("| server | fanout deliveries/s, median [min-max] | runs |")
 print("| --- | --- | --- |")
-for v in ("ngircd", "hubbub-history", "hubbub-nohistory"):
+for v in ("ngircd", "hubbub-history", "hubbub-postgres", "hubbub-nohistory"):
     xs = by.get(v, [])
     if xs:
         print(f"| {v} | {m(v)/1e6:.2f} M [{min(xs)/1e6:.2f}-{max(xs)/1e6:.2f}] | {len(xs)} |")
 print(f"history on / history off: {m('hubbub-history') / m('hubbub-nohistory'):.3f}")
 print(f"history on / ngIRCd:      {m('hubbub-history') / m('ngircd'):.3f}")
-stored = [r.get("stored_messages") for r in runs if r["variant"] == "hubbub-history"]
-print(f"messages stored by the history-on server per run: {stored}")
+if by.get("hubbub-postgres"):
+    print(f"PostgreSQL / SQLite:      {m('hubbub-postgres') / m('hubbub-history'):.3f}")
+    print(f"PostgreSQL / history off: {m('hubbub-postgres') / m('hubbub-nohistory'):.3f}")
+for v in ("hubbub-history", "hubbub-postgres"):
+    stored = [r.get("stored_messages") for r in runs if r["variant"] == v]
+    if stored:
+        print(f"messages stored by {v} per run: {stored}")
 PY

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hubtest import RunningServer, ServerFactory, start_server
+from pgtest import PgServer
 
 
 @pytest.fixture
@@ -38,3 +39,30 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
 def server(server_factory: ServerFactory) -> RunningServer:
     """A server with the embedded defaults (auto_join #lobby, flood control on)."""
     return server_factory()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the whole run (started on first use; tests
+    that stop it start their own :class:`pgtest.PgServer`)."""
+    server = PgServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """The URL of a fresh, empty database on :func:`pg_server`."""
+    return pg_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def history_database(request: pytest.FixtureRequest) -> str:
+    """For integration tests that run on both databases: the line to put
+    under ``[history]`` (nothing for the embedded SQLite default; a fresh
+    PostgreSQL database's URL otherwise)."""
+    if request.param == "sqlite":
+        return ""
+    url = request.getfixturevalue("pg_url")
+    return f'database = "{url}"\n'

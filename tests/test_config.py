@@ -7,6 +7,7 @@ import re
 import pytest
 
 from hubbub.config import Address, ConfigError, from_mapping, parse_address, with_overrides
+from hubbub.store.postgres.url import masked
 
 
 @pytest.mark.parametrize(
@@ -167,7 +168,11 @@ def test_max_age_is_a_duration(text: str | int, seconds: float) -> None:
         ({"autoreplay": "20"}, "history.autoreplay", "expected int"),
         ({"search": "yes"}, "history.search", "expected bool"),
         ({"database": ""}, "history.database", "must name a file"),
-        ({"database": "postgresql://u@h/db"}, "history.database", "only a SQLite file"),
+        ({"database": "mysql://u:pw@h/db"}, "history.database",
+         "mysql://u:***@h/db: only an SQLite file or a postgresql:// URL"),
+        ({"database": "postgresql://u:pw@h"}, "history.database",
+         "postgresql://u:***@h names no database"),
+        ({"database": "postgresql://u:pw@h:99999/db"}, "history.database", "not a valid URL"),
         ({"retention": "90d"}, "history.retention", "unknown key"),
     ],
 )
@@ -175,6 +180,20 @@ def test_history_errors_name_the_key_and_file(table: dict[str, object], key: str
     with pytest.raises(ConfigError, match=re.escape(why)) as exc:
         from_mapping({"history": table}, file="hub.toml")
     assert (exc.value.file, exc.value.key) == ("hub.toml", key)
+
+
+def test_a_postgresql_url_is_taken_and_its_password_never_shown() -> None:
+    url = "postgresql://hubbub:s3cr%40t@db.example.org:5432/hubbub?sslmode=require"
+    history = from_mapping({"history": {"database": url}}).history
+    assert history.database == url and history.postgres
+    assert history.database_shown == (
+        "postgresql://hubbub:***@db.example.org:5432/hubbub?sslmode=require")
+    assert "s3cr" not in repr(history) and "s3cr" not in repr(from_mapping(
+        {"history": {"database": url}}))  # fmt: skip
+    # A password in the query string is masked too.
+    assert masked("postgresql:///hubbub?host=/run/pg&password=s3cret") == (
+        "postgresql:///hubbub?host=/run/pg&password=***")
+    assert not from_mapping({}).history.postgres
 
 
 def test_accounts_defaults_suit_a_small_community() -> None:

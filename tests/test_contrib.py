@@ -113,7 +113,7 @@ def test_the_alerting_rules_use_only_metrics_the_server_exports(tmp_path: Path) 
     database = tmp_path / "hubbub.sqlite3"
     store = SQLiteHistoryStore.open(database)
     server = Server(from_mapping({"history": {"database": str(database)}}), Loop(), history=store)
-    registry = MetricsRegistry(server, LoopLag(), Readiness(server), store.db)
+    registry = MetricsRegistry(server, LoopLag(), Readiness(server), store.db.path)
     registry.process.families = registry.process.read()
     page, _ = registry.render()
     server.close()

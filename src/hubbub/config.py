@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from hubbub.protocol import is_channel_name, is_valid_hostname
+from hubbub.store.postgres.url import is_postgres, masked, problem
 
 T = TypeVar("T")
 
@@ -176,14 +177,31 @@ class HistorySection:
     """``[history]``."""
 
     enabled: bool = True
-    #: Relative to the data dir; the accounts live in the same file.
-    database: str = "hubbub.sqlite3"
+    #: An SQLite file, relative to the data dir, or a ``postgresql://`` URL;
+    #: the accounts live in the same database. Never in a repr (a URL may
+    #: hold a password): :attr:`database_shown` is what logs show.
+    database: str = field(default="hubbub.sqlite3", repr=False)
     #: Seconds history is kept (``max_age = "90d"``); 0 keeps everything.
     max_age: float = 90 * 86400.0
     #: Lines replayed on join to clients without draft/chathistory.
     autoreplay: int = 20
-    #: Full-text search (FTS5) and the SEARCH command.
+    #: Full-text search (FTS5 or PostgreSQL's) and the SEARCH command.
     search: bool = True
+
+    @property
+    def postgres(self) -> bool:
+        """Whether the database is PostgreSQL (a ``postgresql://`` URL)."""
+        return is_postgres(self.database)
+
+    @property
+    def database_shown(self) -> str:
+        """The database as logs and errors show it (a URL without its password)."""
+        return masked(self.database) if self.postgres else self.database
+
+    def __repr__(self) -> str:
+        return (f"HistorySection(enabled={self.enabled!r}, database={self.database_shown!r}, "
+                f"max_age={self.max_age!r}, autoreplay={self.autoreplay!r}, "
+                f"search={self.search!r})")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,9 +489,14 @@ def _history(s: _Section) -> HistorySection:
         raise s.error("autoreplay", "must be 0 (off) or more")
     database = s.get("database", str, "hubbub.sqlite3")
     if not database.strip():
-        raise s.error("database", "must name a file")
-    if "://" in database:
-        raise s.error("database", "only a SQLite file is supported yet (postgresql:// is not)")
+        raise s.error("database", "must name a file or a postgresql:// URL")
+    if is_postgres(database):
+        why = problem(database)
+        if why is not None:
+            raise s.error("database", why)
+    elif "://" in database:
+        raise s.error("database", f"{masked(database)}: only an SQLite file or a postgresql:// URL "
+                      "is supported")  # fmt: skip
     return HistorySection(
         enabled=s.get("enabled", bool, True),
         database=database,

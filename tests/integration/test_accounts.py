@@ -57,12 +57,13 @@ def tls_client(port: int, cert: tuple[Path, Path] | None = None) -> LineClient:
 
 
 def test_register_then_log_in_with_plain_scram_and_external(
-    server_factory: ServerFactory, tmp_path: Path
+    server_factory: ServerFactory, tmp_path: Path, history_database: str
 ) -> None:
     server_cert = make_cert(tmp_path, "irc.test.local")
     client_cert = make_cert(tmp_path, "alice-laptop")
     tls_port = free_port()
     srv = server_factory(
+        f"[history]\n{history_database}"
         f'[server]\ntls_listen = ["127.0.0.1:{tls_port}"]\n'
         f'tls_cert = "{server_cert[0]}"\ntls_key = "{server_cert[1]}"\n'
     )
@@ -156,9 +157,9 @@ def test_a_registered_nick_cannot_be_taken_and_ghost_frees_it(server: RunningSer
 
 
 def test_a_registered_channel_gives_its_founder_op_back_after_a_restart(
-    server_factory: ServerFactory,
+    server_factory: ServerFactory, history_database: str
 ) -> None:
-    srv = server_factory()
+    srv = server_factory(f"[history]\n{history_database}")
     register_account(srv, "dave")
     dave = sasl_connect(srv, "dave", "dave")
     dave.send("JOIN #crew")

@@ -1,32 +1,28 @@
-"""The SQLite history store: what it keeps, every named query, pruning, search."""
+"""The SQLite history store's own behaviour: redacted text gone from the
+file, the search index (FTS5) kept in batches and rebuilt, a failed commit
+kept for the next turn, ids after a reopen. What every history store does
+(queries, privacy, search) is in test_history_contract.py, run here too."""
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from historykit import Clock, chan, dm, keep, keep_dm, said, texts
 from hubbub import events as ev
 from hubbub.store.base import (
-    MESSAGE_KINDS,
     PLAYBACK_KINDS,
     Entry,
-    Found,
-    Party,
     Ref,
     Scope,
     SearchQuery,
-    Target,
     identity_key,
 )
+from hubbub.store.rows import time_ms
 from hubbub.store.sqlite.history import SQLiteHistoryStore
-from hubbub.store.sqlite.rows import from_ms, time_ms
-
-T0 = 1_700_000_000.0
-_ids = itertools.count(1)
 
 
 @pytest.fixture
@@ -34,277 +30,6 @@ def store(tmp_path: Path) -> Iterator[SQLiteHistoryStore]:
     s = SQLiteHistoryStore.open(tmp_path / "h.sqlite3")
     yield s
     s.close()
-
-
-class Clock:
-    """Event times 10 ms apart, like messages in a lively channel."""
-
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        self.t += 0.010
-        return self.t
-
-
-def said(clock: Clock, chan: str, text: str, nick: str = "alice", *, command: str = "PRIVMSG",
-         status: str = "", tags: dict[str, str] | None = None) -> ev.MessageSent:  # fmt: skip
-    t = clock()
-    return ev.MessageSent(ev.make_msgid(t, "test", next(_ids)), t, f"u-{nick}", f"{nick}!~a@host",
-                          command, status + chan, chan, "", status, text, tags or {})  # fmt: skip
-
-
-def dm(clock: Clock, sender: str, recipient: str, text: str) -> ev.MessageSent:
-    t = clock()
-    return ev.MessageSent(ev.make_msgid(t, "test", next(_ids)), t, f"u-{sender}",
-                          f"{sender}!~a@host", "PRIVMSG", recipient, "", f"u-{recipient}", "",
-                          text, {})  # fmt: skip
-
-
-def keep(store: SQLiteHistoryStore, *events: ev.Event, channels: tuple[str, ...] = ()) -> None:
-    for e in events:
-        chans = channels or ((e.channel.lower(),) if getattr(e, "channel", "") else ())
-        store.record(Entry(e, None, chans))
-    store.commit()
-
-
-def keep_dm(store: SQLiteHistoryStore, *events: ev.MessageSent) -> None:
-    for e in events:
-        sender, recipient = e.source.partition("!")[0], e.target
-        store.record(Entry(e, None, (), (Party(identity_key(e.uid, None), sender),
-                                         Party(identity_key(e.recipient, None), recipient))))
-    store.commit()
-
-
-def texts(found: list[Found]) -> list[str]:
-    return [f.event.text for f in found]  # type: ignore[union-attr]
-
-
-def chan(name: str = "#tea", kinds: tuple[str, ...] = MESSAGE_KINDS) -> Scope:
-    return Scope.of_channel(name, kinds)
-
-
-# --- what is kept -------------------------------------------------------------
-
-
-def test_every_kind_of_event_round_trips(store: SQLiteHistoryStore) -> None:
-    clock = Clock()
-    events: list[ev.Event] = [
-        ev.Joined("j1", clock(), "u-bob", "bob!~b@h", "#Tea", "bobacct", "Bob B"),
-        said(clock, "#Tea", "hello", tags={"+draft/reply": "x", "account": "bobacct"}),
-        said(clock, "#Tea", "a notice", command="NOTICE"),
-        said(clock, "#Tea", "", command="TAGMSG", tags={"+draft/react": "👍"}),
-        ev.TopicChanged("t1", clock(), "u-bob", "bob!~b@h", "#Tea", "new topic"),
-        ev.ChannelModeChanged("mo", clock(), "u-bob", "bob!~b@h", "#Tea",
-                              ((True, "o", "alice"), (False, "n", None))),
-        ev.Kicked("k1", clock(), "u-bob", "bob!~b@h", "#Tea", "u-carol", "carol", "bye"),
-        ev.NickChanged("n1", clock(), "u-bob", "bob!~b@h", "robert"),
-        ev.Parted("p1", clock(), "u-alice", "alice!~a@host", "#Tea", ""),
-        ev.UserQuit("q1", clock(), "u-bob", "robert!~b@h", "gone"),
-    ]  # fmt: skip
-    keep(store, *events, channels=("#tea",))
-    got = store.latest(chan(kinds=PLAYBACK_KINDS), None, 100)
-    assert [f.event for f in got] == [
-        e._replace(time=from_ms(time_ms(e.time))) for e in events
-    ]
-    assert {f.channel for f in got} == {"#tea"}
-    # Without event playback, only PRIVMSG and NOTICE.
-    assert texts(store.latest(chan(), None, 100)) == ["hello", "a notice"]
-
-
-def test_times_come_back_as_the_same_server_time(store: SQLiteHistoryStore) -> None:
-    from hubbub.server.ids import server_time
-
-    e = said(Clock(), "#tea", "x")._replace(time=1_700_000_000.999)
-    keep(store, e)
-    (found,) = store.latest(chan(), None, 1)
-    assert server_time(found.event.time) == server_time(e.time) == "2023-11-14T22:13:20.999Z"
-
-
-def test_a_quit_is_kept_in_every_channel_of_the_user(store: SQLiteHistoryStore) -> None:
-    quit_ = ev.UserQuit("q", T0, "u-bob", "bob!~b@h", "bye")
-    keep(store, quit_, channels=("#a", "#b"))
-    for name in ("#a", "#b"):
-        assert [f.event for f in store.latest(chan(name, PLAYBACK_KINDS), None, 10)] == [
-            quit_._replace(time=from_ms(time_ms(T0)))
-        ]
-    assert store.latest(chan("#c", PLAYBACK_KINDS), None, 10) == []
-
-
-def test_status_messages_are_read_only_by_that_rank(store: SQLiteHistoryStore) -> None:
-    clock = Clock()
-    keep(store, said(clock, "#tea", "everyone"), said(clock, "#tea", "ops only", status="@"),
-         said(clock, "#tea", "voiced+", status="+"))  # fmt: skip
-    assert texts(store.latest(chan(), None, 10)) == ["everyone"]
-    voiced = Scope.of_channel("#tea", statuses=("+",))
-    assert texts(store.latest(voiced, None, 10)) == ["everyone", "voiced+"]
-    op = Scope.of_channel("#tea", statuses=("@", "+"))
-    assert texts(store.latest(op, None, 10)) == ["everyone", "ops only", "voiced+"]
-
-
-# --- paging ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def ten(store: SQLiteHistoryStore) -> list[ev.MessageSent]:
-    """Ten messages in #tea, interleaved with others in #other."""
-    clock = Clock()
-    mine = []
-    for i in range(10):
-        mine.append(said(clock, "#tea", f"m{i}"))
-        keep(store, mine[-1], said(clock, "#other", f"other {i}"))
-    return mine
-
-
-def ms(e: ev.MessageSent) -> int:
-    return time_ms(e.time)
-
-
-def test_latest(store: SQLiteHistoryStore, ten: list[ev.MessageSent]) -> None:
-    all_ = [e.text for e in ten]
-    assert texts(store.latest(chan(), None, 100)) == all_
-    assert texts(store.latest(chan(), None, 3)) == all_[-3:]
-    assert texts(store.latest(chan(), Ref(msgid=ten[4].msgid), 100)) == all_[5:]
-    assert texts(store.latest(chan(), Ref(time_ms=ms(ten[4])), 100)) == all_[5:]
-    assert texts(store.latest(chan(), Ref(msgid=ten[4].msgid), 2)) == all_[-2:]
-    assert store.latest(chan(), Ref(msgid="nope"), 10) == []
-    assert store.latest(chan(), Ref(msgid=ev.make_msgid(T0 + 99, "test", 1)), 10) == []
-    assert store.latest(chan("#nowhere"), None, 10) == []
-
-
-def test_before_and_after(store: SQLiteHistoryStore, ten: list[ev.MessageSent]) -> None:
-    all_ = [e.text for e in ten]
-    assert texts(store.before(chan(), Ref(msgid=ten[6].msgid), 100)) == all_[:6]
-    assert texts(store.before(chan(), Ref(time_ms=ms(ten[6])), 2)) == all_[4:6]
-    assert texts(store.after(chan(), Ref(msgid=ten[3].msgid), 100)) == all_[4:]
-    assert texts(store.after(chan(), Ref(time_ms=ms(ten[3])), 3)) == all_[4:7]
-    assert texts(store.before(chan(), Ref(time_ms=ms(ten[-1]) + 10_000), 100)) == all_
-    assert texts(store.after(chan(), Ref(time_ms=0), 100)) == all_
-
-
-def test_between_counts_from_the_first_reference(
-    store: SQLiteHistoryStore, ten: list[ev.MessageSent]
-) -> None:
-    all_ = [e.text for e in ten]
-    first, last = ten[0], ten[-1]
-    for a, b in [(Ref(msgid=first.msgid), Ref(msgid=last.msgid)),
-                 (Ref(time_ms=ms(first)), Ref(time_ms=ms(last))),
-                 (Ref(msgid=first.msgid), Ref(time_ms=ms(last)))]:  # fmt: skip
-        assert texts(store.between(chan(), a, b, 100)) == all_[1:-1]
-        assert texts(store.between(chan(), b, a, 100)) == all_[1:-1]
-        assert texts(store.between(chan(), a, b, 3)) == all_[1:4]
-        assert texts(store.between(chan(), b, a, 3)) == all_[-4:-1]
-
-
-def test_around(store: SQLiteHistoryStore, ten: list[ev.MessageSent]) -> None:
-    all_ = [e.text for e in ten]
-    assert texts(store.around(chan(), Ref(msgid=ten[7].msgid), 1)) == [all_[7]]
-    assert texts(store.around(chan(), Ref(msgid=ten[7].msgid), 3)) == all_[6:9]
-    # Nothing before the first: all four come from it on.
-    assert texts(store.around(chan(), Ref(msgid=ten[0].msgid), 4)) == all_[0:4]
-    got = texts(store.around(chan(), Ref(time_ms=ms(ten[7])), 3))
-    assert all_[7] in got and len(got) == 3
-
-
-def test_a_msgid_is_found_among_many_rows_of_its_millisecond(store: SQLiteHistoryStore) -> None:
-    # Forty messages in one millisecond, in three channels: each one's msgid
-    # still finds exactly it (the msgid gives the millisecond, then the id range).
-    same = T0 + 5
-    events = [ev.MessageSent(ev.make_msgid(same, "burst", i), same, "u-a", "a!b@c", "PRIVMSG",
-                             f"#c{i % 3}", f"#c{i % 3}", "", "", f"n{i}", {})
-              for i in range(40)]  # fmt: skip
-    keep(store, said(Clock(), "#c1", "before"), *events)
-    for e in events[::7]:
-        scope = chan(e.channel)
-        assert texts(store.around(scope, Ref(msgid=e.msgid), 1)) == [e.text]
-        found = store.author(scope, e.msgid)
-        assert found is not None and found.uid == "u-a"
-        assert store.author(chan("#c9"), e.msgid) is None
-
-
-def test_paging_backwards_gives_every_message_exactly_once(store: SQLiteHistoryStore) -> None:
-    clock = Clock()
-    events = [said(clock, "#tea", f"line {i}") for i in range(237)]
-    for start in range(0, len(events), 50):
-        keep(store, *events[start : start + 50])
-    seen: list[str] = []
-    page = store.latest(chan(), None, 40)
-    while page:
-        seen[:0] = texts(page)
-        page = store.before(chan(), Ref(msgid=page[0].event.msgid), 40)
-    assert seen == [e.text for e in events]
-
-
-# --- private conversations ---------------------------------------------------------
-
-
-def test_only_the_two_parties_read_a_private_conversation(store: SQLiteHistoryStore) -> None:
-    clock = Clock()
-    keep_dm(store, dm(clock, "alice", "bob", "hi bob"), dm(clock, "bob", "alice", "hi alice"),
-            dm(clock, "alice", "carol", "psst carol"))  # fmt: skip
-    alice = ("u-alice",)
-    as_key = tuple(identity_key(u, None) for u in alice)
-    assert texts(store.latest(Scope.of_private(as_key, "bob"), None, 10)) == ["hi bob", "hi alice"]
-    bob = (identity_key("u-bob", None),)
-    assert texts(store.latest(Scope.of_private(bob, "alice"), None, 10)) == ["hi bob", "hi alice"]
-    assert texts(store.latest(Scope.of_private(as_key, "*"), None, 10)) == [
-        "hi bob", "hi alice", "psst carol"]  # fmt: skip
-    # A third party sees none of it, whatever peer it names.
-    mallory = (identity_key("u-mallory", None),)
-    for peer in ("alice", "bob", "carol", "*"):
-        assert store.latest(Scope.of_private(mallory, peer), None, 10) == []
-    # A later session with bob's nick is not bob (another uid).
-    later_bob = (identity_key("u-bob-again", None),)
-    assert store.latest(Scope.of_private(later_bob, "alice"), None, 10) == []
-    # An account is a party across sessions.
-    keep_dm_account(store, clock)
-    acct = (identity_key("u-any-session", "Dana"),)
-    assert texts(store.latest(Scope.of_private(acct, "erin"), None, 10)) == ["to erin"]
-
-
-def keep_dm_account(store: SQLiteHistoryStore, clock: Clock) -> None:
-    e = dm(clock, "dana", "erin", "to erin")
-    store.record(Entry(e, "dana", (), (Party(identity_key("u-dana", "dana"), "dana"),
-                                       Party(identity_key("u-erin", None), "Erin"))))
-    store.commit()
-
-
-def test_a_message_to_oneself_is_kept_once(store: SQLiteHistoryStore) -> None:
-    keep_dm(store, dm(Clock(), "alice", "alice", "note to self"))
-    me = (identity_key("u-alice", None),)
-    assert texts(store.latest(Scope.of_private(me, "alice"), None, 10)) == ["note to self"]
-    assert texts(store.latest(Scope.of_private(me, "*"), None, 10)) == ["note to self"]
-
-
-def test_targets_lists_conversations_by_their_latest_message(store: SQLiteHistoryStore) -> None:
-    clock = Clock()
-    a = said(clock, "#a", "in a")
-    keep(store, a)
-    d1 = dm(clock, "me", "bob", "to bob")
-    keep_dm(store, d1)
-    b = said(clock, "#b", "in b")
-    keep(store, b, said(clock, "#secret", "not mine"))
-    d2 = dm(clock, "carol", "me", "from carol")
-    keep_dm(store, d2)
-    me = (identity_key("u-me", None),)
-    every = store.targets(me, ("#a", "#b"), 0, 2**62, 100)
-    assert every == [Target("#a", ms(a), True), Target("bob", ms(d1), False),
-                     Target("#b", ms(b), True), Target("carol", ms(d2), False)]  # fmt: skip
-    assert [t.name for t in store.targets(me, ("#a", "#b"), 0, 2**62, 2)] == ["#a", "bob"]
-    assert [t.name for t in store.targets(me, ("#a", "#b"), ms(a), ms(d2), 100)] == ["bob", "#b"]
-
-
-def test_author_finds_the_sender_within_the_scope_only(store: SQLiteHistoryStore) -> None:
-    clock = Clock()
-    m = said(clock, "#tea", "mine")
-    t = clock()
-    keep(store, m, ev.Joined(ev.make_msgid(t, "test", 0), t, "u-x", "x!y@z", "#tea", None, "X"))
-    found = store.author(chan(), m.msgid)
-    assert found is not None and (found.uid, found.kind) == ("u-alice", "PRIVMSG")
-    assert store.author(chan("#other"), m.msgid) is None
-    joined = store.latest(chan(kinds=PLAYBACK_KINDS), None, 10)[-1].event.msgid
-    assert store.author(chan(), joined) is None  # not a message
-    assert store.author(chan(), "unknown") is None
 
 
 # --- redaction, renames, pruning -------------------------------------------------------
@@ -335,18 +60,6 @@ def test_a_redacted_message_is_gone_from_history_search_and_the_file(
         assert steps < 1000
     store.close()
     assert b"hunter2" not in store.db.path.read_bytes()
-
-
-def test_a_renamed_channel_keeps_its_history(store: SQLiteHistoryStore) -> None:
-    clock = Clock()
-    keep(store, said(clock, "#old", "before the rename"), said(clock, "#new", "a stale #new"))
-    keep(store, ev.ChannelRenamed("rn", clock(), "u-op", "op!o@h", "#old", "#New", ""),
-         channels=("#old",))
-    keep(store, said(clock, "#New", "after the rename"), channels=("#new",))
-    got = store.latest(chan("#new"), None, 10)
-    assert texts(got) == ["before the rename", "after the rename"]
-    assert {f.channel for f in got} == {"#new"}
-    assert store.latest(chan("#old"), None, 10) == []
 
 
 def test_pruning_deletes_the_oldest_everywhere(store: SQLiteHistoryStore) -> None:
@@ -411,52 +124,6 @@ def test_history_survives_closing_and_reopening(tmp_path: Path) -> None:
     ids = [r[0] for r in store.db.writer.execute("SELECT id FROM history ORDER BY id")]
     assert ids == [1, 2, 3]
     store.close()
-
-
-# --- search -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def corpus(store: SQLiteHistoryStore) -> Clock:
-    clock = Clock()
-    keep(store,
-         said(clock, "#tea", "That was fast!", "bill"),
-         said(clock, "#tea", "Fasting is hard.", "jackie"),
-         said(clock, "#tea", "slow and steady", "jackie"),
-         said(clock, "#secret", "fast secret plans", "eve"))  # fmt: skip
-    keep_dm(store, dm(clock, "alice", "bob", "fast private hello"),
-            dm(clock, "carol", "dave", "fast but not yours"))  # fmt: skip
-    return clock
-
-
-def find(store: SQLiteHistoryStore, **kw: object) -> list[str]:
-    base: dict[str, object] = {"owners": (identity_key("u-alice", None),),
-                               "channels": ("#tea",)}  # fmt: skip
-    store.index()  # what SEARCH does first
-    return texts(store.search(SearchQuery(**{**base, **kw})))  # type: ignore[arg-type]
-
-
-def test_search_finds_words_and_prefixes_within_what_the_asker_may_read(
-    store: SQLiteHistoryStore, corpus: Clock
-) -> None:
-    assert find(store, text="fast") == ["That was fast!", "Fasting is hard.",
-                                        "fast private hello"]  # fmt: skip
-    assert find(store, text="fast", in_channel="#tea") == ["That was fast!", "Fasting is hard."]
-    assert find(store, text="fast", in_channel="#secret") == []
-    assert find(store, text="fast", in_peer="bob") == ["fast private hello"]
-    assert find(store, text="fast", from_nick="JACKIE") == ["Fasting is hard."]
-    assert find(store, from_nick="jackie") == ["Fasting is hard.", "slow and steady"]
-    assert find(store, text="fast", limit=1) == ["fast private hello"]
-    assert find(store, text='"AND NEAR( * ') == []  # FTS syntax is not the user's to write
-    assert find(store, text="!!!") == []
-
-
-def test_search_by_time(store: SQLiteHistoryStore, corpus: Clock) -> None:
-    rows = store.latest(chan(), None, 10)
-    second = time_ms(rows[1].event.time)
-    assert find(store, text="fast", after_ms=second) == ["Fasting is hard.", "fast private hello"]
-    assert find(store, text="fast", before_ms=second) == ["That was fast!", "Fasting is hard."]
-    assert find(store, after_ms=second, limit=1) == ["Fasting is hard."]
 
 
 def test_the_index_follows_in_batches_and_catches_up_after_a_kill(tmp_path: Path) -> None:

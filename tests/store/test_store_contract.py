@@ -1,20 +1,22 @@
 """What every store must do, run against each implementation.
 
 The null stores are the ones a server uses when it keeps nothing; the
-SQLite history store keeps everything. Both take the same calls in the same
-order (record, commit, queries, prune, close) without failing; what they
-answer differs only in whether anything was kept.
-The embedded database's account and channel stores must answer unknown names
-as the null ones do, and keep what they are given (tests below the contract).
+SQLite and PostgreSQL history stores keep everything. All take the same
+calls in the same order (record, commit, queries, prune, close) without
+failing; what they answer differs only in whether anything was kept.
+The databases' account and channel stores must answer unknown names as the
+null ones do, and keep what they are given (test_account_contract.py); the
+history stores' full behaviour is test_history_contract.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from historykit import settle
 from hubbub import events as ev
 from hubbub.store.base import (
     Account,
@@ -29,42 +31,58 @@ from hubbub.store.base import (
     SearchQuery,
 )
 from hubbub.store.null import NullAccountStore, NullChannelStore, NullHistoryStore
+from hubbub.store.postgres.accounts import PostgresAccountStore, PostgresChannelStore
+from hubbub.store.postgres.database import PgDatabase
+from hubbub.store.postgres.history import PostgresHistoryStore
+from hubbub.store.postgres.writer import Writer
 from hubbub.store.sqlite.accounts import SQLiteAccountStore, SQLiteChannelStore
 from hubbub.store.sqlite.database import Database
 from hubbub.store.sqlite.history import SQLiteHistoryStore
 
-HISTORY_STORES: dict[str, Callable[[Path], HistoryStore]] = {
-    "null": lambda _: NullHistoryStore(),
-    "sqlite": lambda tmp: SQLiteHistoryStore.open(tmp / "h.sqlite3"),
-}
+IMPLEMENTATIONS = ["null", "postgres", "sqlite"]
 
 
-@pytest.fixture(params=sorted(HISTORY_STORES))
+@pytest.fixture(params=IMPLEMENTATIONS)
 def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
-    store = HISTORY_STORES[request.param](tmp_path)
+    store: HistoryStore
+    if request.param == "null":
+        store = NullHistoryStore()
+    elif request.param == "sqlite":
+        store = SQLiteHistoryStore.open(tmp_path / "h.sqlite3")
+    else:
+        store = PostgresHistoryStore.open(request.getfixturevalue("pg_url"))
     yield store
     store.close()
 
 
+@pytest.fixture(params=IMPLEMENTATIONS)
+def stores(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[AccountStore, ChannelStore]]:
+    """An account store and a channel store on one database."""
+    if request.param == "null":
+        yield NullAccountStore(), NullChannelStore()
+    elif request.param == "sqlite":
+        db = Database.open(tmp_path / "hubbub.sqlite3")
+        yield SQLiteAccountStore(db), SQLiteChannelStore(db)
+        db.close()
+    else:
+        pg = PgDatabase.open(request.getfixturevalue("pg_url"))
+        writer = Writer(pg)
+        writer.start()
+        yield PostgresAccountStore(pg), PostgresChannelStore(pg, writer)
+        writer.stop(10)
+        pg.close()
+
+
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database.open(tmp_path / "hubbub.sqlite3")
-    yield db
-    db.close()
+def accounts(stores: tuple[AccountStore, ChannelStore]) -> AccountStore:
+    return stores[0]
 
 
-@pytest.fixture(params=["null", "sqlite"])
-def accounts(request: pytest.FixtureRequest, database: Database) -> AccountStore:
-    if request.param == "null":
-        return NullAccountStore()
-    return SQLiteAccountStore(database)
-
-
-@pytest.fixture(params=["null", "sqlite"])
-def channels(request: pytest.FixtureRequest, database: Database) -> ChannelStore:
-    if request.param == "null":
-        return NullChannelStore()
-    return SQLiteChannelStore(database)
+@pytest.fixture
+def channels(stores: tuple[AccountStore, ChannelStore]) -> ChannelStore:
+    return stores[1]
 
 
 M2 = ev.make_msgid(2.0, "test", 2)
@@ -80,7 +98,8 @@ def test_a_history_store_takes_entries_answers_queries_and_closes(history: Histo
     pm = ev.MessageSent("m3", 3.0, "u1", "a!b@c", "PRIVMSG", "bob", "", "u2", "", "psst", {})
     history.record(Entry(pm, None, (), (Party("u:u1", "a"), Party("u:u2", "bob"))))
     history.commit()
-    kept = isinstance(history, SQLiteHistoryStore)
+    settle(history)
+    kept = not isinstance(history, NullHistoryStore)
     scope = Scope.of_channel("#x")
     got = history.latest(scope, None, 10)
     assert [f.event.msgid for f in got] == ([M2] if kept else [])
@@ -120,6 +139,15 @@ def test_a_channel_store_starts_empty_and_forgets_on_drop(channels: ChannelStore
     assert channels.channels() == []
     channels.drop("#nowhere")
     channels.close()
+
+
+def test_only_the_database_stores_block_on_the_network(
+    history: HistoryStore, accounts: AccountStore
+) -> None:
+    # PostgreSQL's round trips never run on the loop: the server asks.
+    postgres = isinstance(history, PostgresHistoryStore)
+    assert history.upkeep_blocks is postgres
+    assert accounts.writes_block is isinstance(accounts, PostgresAccountStore)
 
 
 def test_the_null_account_store_keeps_no_account() -> None:

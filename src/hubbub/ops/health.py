@@ -30,12 +30,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from hubbub.server.server import Server
+    from hubbub.store.base import Checkable
 
-
-class Checkable(Protocol):
-    """Something whose health is a sentence, or None (the database)."""
-
-    def health(self) -> str | None: ...
 
 #: How long an answer of /readyz is reused.
 CACHE_SECONDS = 0.5

@@ -51,8 +51,9 @@ from .health import Readiness
 from .lag import LoopLag
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from hubbub.server.server import Server
-    from hubbub.store.sqlite.database import Database
 
 PREFIX = "hubbub_"
 #: A bucket bound as prometheus_client writes its own ("0.005", "+Inf").
@@ -82,12 +83,13 @@ class ServerCollector(Collector):
 
     def __init__(
         self, server: Server, lag: LoopLag | None = None, readiness: Readiness | None = None,
-        database: Database | None = None,
+        database_file: Path | None = None,
     ) -> None:  # fmt: skip
         self.server = server
         self.lag = lag
         self.readiness = readiness
-        self.database = database
+        #: The SQLite file (None: PostgreSQL, or nothing kept).
+        self.database_file = database_file
 
     def collect(self) -> Iterator[Metric]:
         if self.readiness is not None:
@@ -241,9 +243,9 @@ class ServerCollector(Collector):
         yield from self._database_size()
 
     def _database_size(self) -> Iterator[Metric]:
-        if self.database is None:
+        path = self.database_file
+        if path is None:
             return
-        path = self.database.path
         size = GaugeMetricFamily(
             PREFIX + "database_bytes", "Size of the database file and its write-ahead log",
             labels=["file"],
@@ -299,10 +301,10 @@ class MetricsRegistry:
 
     def __init__(
         self, server: Server, lag: LoopLag | None = None, readiness: Readiness | None = None,
-        database: Database | None = None,
+        database_file: Path | None = None,
     ) -> None:  # fmt: skip
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(ServerCollector(server, lag, readiness, database))
+        self.registry.register(ServerCollector(server, lag, readiness, database_file))
         self.process = ProcessSnapshot()
         self.registry.register(self.process)
         PlatformCollector(registry=self.registry)

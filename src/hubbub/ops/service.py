@@ -15,17 +15,21 @@ from .lag import LoopLag
 from .metrics import MetricsRegistry
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from hubbub.server.server import Server
-    from hubbub.store.sqlite.database import Database
+    from hubbub.store.base import Checkable
 
 
 class Operations:
     """What ``[metrics] listen`` serves, for one server."""
 
-    def __init__(self, server: Server, database: Database | None = None) -> None:
+    def __init__(
+        self, server: Server, database: Checkable | None = None, file: Path | None = None
+    ) -> None:
         self.lag = LoopLag()
         self.readiness = Readiness(server, database)
-        self.metrics = MetricsRegistry(server, self.lag, self.readiness, database)
+        self.metrics = MetricsRegistry(server, self.lag, self.readiness, file)
         self.site = OpsSite(self.metrics, self.readiness, time.monotonic, server.run_blocking)
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.AbstractServer | None = None

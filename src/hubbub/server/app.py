@@ -32,24 +32,19 @@ import gc
 import logging
 import resource
 import signal
-import sqlite3
 import ssl
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 from hubbub.config import Address, Config, ConfigError, LimitsSection
-from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
-from hubbub.store.null import NullHistoryStore
-from hubbub.store.sqlite.accounts import SQLiteAccountStore, SQLiteChannelStore
-from hubbub.store.sqlite.database import Database, DatabaseError, explain
-from hubbub.store.sqlite.history import SQLiteHistoryStore
 from hubbub.web.site import Site
 
 from . import notify
 from .commands import COMMANDS
 from .dispatch import Dispatcher
 from .server import Server
+from .stores import Stores, open_stores
 from .timeouts import sweep
 from .transports.base import SOCKET_QUEUE
 from .transports.client_certs import accept_any_client_certificate
@@ -95,43 +90,6 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-
-
-def open_database(config: Config) -> Database | None:
-    """The embedded database, when anything is kept: one file (``[history]
-    database``, under the data dir) for history and accounts alike, so it is
-    opened when either is on."""
-    if not (config.history.enabled or config.accounts.enabled):
-        return None
-    path = config.resolve(config.history.database)
-    try:
-        db = Database.open(path)
-    except DatabaseError as exc:
-        file = str(config.path) if config.path else None
-        raise ConfigError(file, "history.database", str(exc)) from None
-    db.start_checkpoints()
-    log.info("database %s", path, extra={"event": "database.opened", "path": str(path)})
-    return db
-
-
-def history_store(config: Config, db: Database | None) -> HistoryStore:
-    """The history store on ``db`` (the null one when history is off)."""
-    if db is None or not config.history.enabled:
-        return NullHistoryStore()
-    try:
-        return SQLiteHistoryStore(db, search=config.history.search)
-    except sqlite3.Error as exc:
-        file = str(config.path) if config.path else None
-        raise ConfigError(file, "history.database", f"{db.path}: {explain(exc)}") from None
-
-
-def account_stores(
-    config: Config, db: Database | None
-) -> tuple[AccountStore | None, ChannelStore | None]:
-    """The account and channel stores on ``db`` (None: accounts are off)."""
-    if db is None or not config.accounts.enabled:
-        return None, None
-    return SQLiteAccountStore(db), SQLiteChannelStore(db)
 
 
 def tls_context(config: Config) -> ssl.SSLContext:
@@ -234,7 +192,7 @@ def _bound(
 
 
 async def _start_operations(
-    server: Server, config: Config, db: Database | None
+    server: Server, config: Config, stores: Stores
 ) -> Operations | None:
     """The operations listener (``[metrics] listen``), serving at once, before
     the IRC listeners are even bound: /healthz answers during start-up and
@@ -245,7 +203,7 @@ async def _start_operations(
     # Imported here: a server without metrics does not load prometheus_client.
     from hubbub.ops.service import Operations
 
-    ops = Operations(server, db)
+    ops = Operations(server, stores.database, stores.file)
     listener = await _listen(config, "metrics.listen", addr, ops.protocol, None, start=True)
     _bound(listener, "metrics.listen", None)
     ops.start(listener)
@@ -332,14 +290,12 @@ async def serve(
     # context of their own that does not, so browsers never prompt for one.
     tls = tls_context(config) if section.tls_listen else None
     web_tls = tls_context(config) if section.websocket_listen and section.tls_cert else None
-    db = open_database(config)
+    stores = open_stores(config)
     try:
-        history = history_store(config, db)
-        accounts, channels = account_stores(config, db)
-        server = Server(config, loop, history=history, accounts=accounts, channels=channels)
+        server = Server(config, loop, history=stores.history, accounts=stores.accounts,
+                        channels=stores.channels)  # fmt: skip
     except BaseException:
-        if db is not None:
-            db.close()
+        stores.close()
         raise
     server.dispatch = Dispatcher(server, COMMANDS).run
     stop = shutdown_trigger or asyncio.Event()
@@ -361,7 +317,7 @@ async def serve(
     tasks: list[asyncio.Task[None]] = []
     operations = None
     try:
-        operations = await _start_operations(server, config, db)
+        operations = await _start_operations(server, config, stores)
         listeners, bound = await _bind(server, config, tls, web_tls)
         tune_gc()
         tasks = [asyncio.create_task(_sweep(server)), asyncio.create_task(_maintain(server))]
@@ -396,8 +352,7 @@ async def serve(
             # Last to go: /readyz said "stopping" through the whole drain.
             await operations.close()
         server.close()
-        if db is not None:
-            db.close()
+        stores.close()
         log.info("stopped", extra={"event": "server.stopped"})
     return server.restart_requested
 
@@ -411,7 +366,7 @@ async def _maintain(server: Server) -> None:
             max_age = server.config.history.max_age
             if max_age > 0:
                 cutoff = int((server.now() - max_age) * 1000)
-                while server.history.prune(cutoff, PRUNE_BATCH) == PRUNE_BATCH:
+                while await _prune(server, cutoff) == PRUNE_BATCH:
                     await asyncio.sleep(0.01)
             server.history.index()
             while server.history.compact():
@@ -426,6 +381,31 @@ def sweep_period(limits: LimitsSection) -> float:
     tenth of the registration timeout (so a connection that never registers
     is closed within 10% of it), at most 5 s, at least 0.5 s."""
     return max(0.5, min(5.0, limits.ping_interval / 4, limits.registration_timeout / 10))
+
+
+async def _prune(server: Server, cutoff: int) -> int:
+    """One pruning step: on the loop (SQLite: its writer lives there), or on
+    a worker thread when it waits on the network (PostgreSQL)."""
+    history = server.history
+    if not history.upkeep_blocks:
+        return history.prune(cutoff, PRUNE_BATCH)
+    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def answer(pruned: int | Exception) -> None:
+        if not done.done():
+            done.set_result(0 if isinstance(pruned, Exception) else pruned)
+        if isinstance(pruned, Exception):
+            log.error("history upkeep failed: %s", pruned,
+                      extra={"event": "history.upkeep_failed", "reason": str(pruned)})
+
+    def step() -> int | Exception:
+        try:
+            return history.prune(cutoff, PRUNE_BATCH)
+        except Exception as exc:  # a DatabaseError: PostgreSQL away; next round
+            return exc
+
+    server.run_blocking(step, answer)
+    return await done
 
 
 async def _sweep(server: Server) -> None:

@@ -28,6 +28,7 @@ from hubbub.protocol.numerics import (
     ERR_NOTREGISTERED,
     ERR_UNKNOWNCOMMAND,
 )
+from hubbub.store.errors import DatabaseError
 
 from .reply_buffer import ReplyBuffer
 from .server import Server
@@ -115,12 +116,14 @@ class Context(ReplyBuffer):
                     then(value)  # type: ignore[arg-type]
                 else:
                     assert isinstance(value, Exception)
-                    # Work on a thread failed: a store read (whose queries bind
-                    # what clients send, never quote it) or a password check.
-                    # Its message helps the operator: it is shown.
+                    # A database that cannot answer is a condition, said in one
+                    # line (it names the database); anything else is a bug. A
+                    # store read binds what clients send, never quotes it, so
+                    # the message is safe to show the operator.
+                    trace = None if isinstance(value, DatabaseError) else value
                     verb = self.msg.command.upper()
                     log.error("%s failed for %s: %s", verb, self.session.ip, value,
-                              exc_info=value, extra={**failure_fields(self.session, verb),
+                              exc_info=trace, extra={**failure_fields(self.session, verb),
                               "event": "command.work_failed", "exc_private": False,
                               "reason": str(value)})  # fmt: skip
                     if failed is not None:

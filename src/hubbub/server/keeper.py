@@ -28,7 +28,7 @@ from typing import Any
 from hubbub import events as ev
 from hubbub.protocol import casefold
 from hubbub.store.base import ChannelStore, RegisteredChannel
-from hubbub.store.sqlite.database import DatabaseError
+from hubbub.store.errors import DatabaseError
 
 from .state import Channel, Network
 

@@ -146,6 +146,13 @@ class SearchQuery:
     limit: int = 50
 
 
+class Checkable(Protocol):
+    """A database whose health is a sentence, or None (``/readyz`` asks it
+    on the event loop, so it never waits on the network)."""
+
+    def health(self) -> str | None: ...
+
+
 class WriteStats:
     """What a store's commits did, for the metrics (changed on the loop only)."""
 
@@ -173,6 +180,9 @@ class HistoryStore(Protocol):
 
     #: What the commits did (the metrics read it).
     stats: WriteStats
+    #: Whether :meth:`prune` waits on the network (PostgreSQL): then the
+    #: server runs it on a worker thread, not on the loop.
+    upkeep_blocks: bool
 
     def record(self, entry: Entry) -> None:
         """Take ``entry`` for storing (on the loop, for every kept event)."""
@@ -270,9 +280,14 @@ class AccountStore(Protocol):
 
     Reading methods block on the disk: run them on a worker thread. Writing
     methods go through the database's one writer, on the event loop thread
-    (each is one small transaction, appended to the write-ahead log).
+    (each is one small transaction, appended to the write-ahead log), unless
+    :attr:`writes_block` says they wait on the network too (PostgreSQL):
+    then they run on a worker thread like reads.
     Names are matched casefolded, like nicks.
     """
+
+    #: Whether writes wait on the network (run them on a worker thread).
+    writes_block: bool
 
     def get(self, name: str) -> Account | None:
         """The account called ``name``, verified or not (blocking)."""

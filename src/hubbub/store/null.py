@@ -20,6 +20,8 @@ from .base import (
 class NullHistoryStore:
     """Records nothing, so every query is empty."""
 
+    upkeep_blocks = False
+
     def __init__(self) -> None:
         self.stats = WriteStats()
 
@@ -85,6 +87,8 @@ class NullHistoryStore:
 
 class NullAccountStore:
     """Has no accounts and takes none."""
+
+    writes_block = False
 
     def get(self, name: str) -> Account | None:
         """No such account."""

@@ -7,12 +7,15 @@ Two kinds of work, two places:
 * On the event loop, at once: whether a nick belongs to an account
   (:meth:`Accounts.owner`, from the in-memory :attr:`Accounts.names`, read
   from the store at start and kept up to date here), the checks of a new
-  registration that need no disk, throttling, and the store's writes (one
-  small transaction each through the database's one writer).
+  registration that need no disk, throttling, and the store's writes when
+  they are page-cache writes (SQLite: one small transaction each through
+  the database's one writer).
 * On worker threads, answering through a callback on the loop: reading an
   account, argon2 (about 20 ms), deriving SCRAM keys, sending mail. Hashing
   has a thread of its own, so a storm of logins never queues behind disk
-  reads (or the other way round).
+  reads (or the other way round). The store's writes go there too when
+  they wait on the network (PostgreSQL, :attr:`AccountStore.writes_block`):
+  every write answers through a callback either way (:meth:`Accounts._write`).
 
 Every operation answers with the account, or a :class:`Refused` carrying
 the IRCv3 FAIL code and a sentence; the command layer turns that into its
@@ -36,7 +39,7 @@ from hubbub.auth.scram import ScramCredentials, ScramError, decoy, derive
 from hubbub.config import AccountsSection, Config, is_email
 from hubbub.protocol import casefold, is_valid_nick
 from hubbub.store.base import Account, AccountStore, PendingVerification
-from hubbub.store.sqlite.database import DatabaseError
+from hubbub.store.errors import DatabaseError
 
 from ..limits import NICKLEN
 from ..service_names import SERVICE_NICKS
@@ -222,7 +225,8 @@ class Accounts:
             self.throttle.succeeded(account.name)
             if fresh is not None:
                 # Stronger hashing parameters since it was stored: upgrade it.
-                self._write(lambda: store.set_password(account.name, fresh, account.scram))
+                self._write(lambda: store.set_password(account.name, fresh, account.scram),
+                            _ignore)  # fmt: skip
             then(account)
 
         self._run_hashing(check, answer)
@@ -317,20 +321,23 @@ class Accounts:
             pending = (
                 PendingVerification(code_hash(code), now + CODE_LIFETIME) if code else None
             )
-            created = self._write(lambda: self.store.create(account, pending, now=now))
-            if created is None:
-                then(_UNAVAILABLE)
-            elif not created:
-                then(Refused("ACCOUNT_EXISTS", f"The account {name} already exists"))
-            elif code is None:
-                self.names[casefold(name)] = name
-                log.info("account %s registered from %s", name, ip, extra={
-                    "event": "account.registered", "address": ip, "account": name,
-                })  # fmt: skip
-                then(account)
-            else:
-                assert email is not None
-                self._mail_code(account, email, code, then)
+
+            def stored(created: bool | None) -> None:
+                if created is None:
+                    then(_UNAVAILABLE)
+                elif not created:
+                    then(Refused("ACCOUNT_EXISTS", f"The account {name} already exists"))
+                elif code is None:
+                    self.names[casefold(name)] = name
+                    log.info("account %s registered from %s", name, ip, extra={
+                        "event": "account.registered", "address": ip, "account": name,
+                    })  # fmt: skip
+                    then(account)
+                else:
+                    assert email is not None
+                    self._mail_code(account, email, code, then)
+
+            self._write(lambda: self.store.create(account, pending, now=now), stored)
 
         self._run_hashing(hashes, store_it)
 
@@ -361,7 +368,7 @@ class Accounts:
             log.error("could not send the verification mail for %s: %s", account.name, why,
                       extra={"event": "account.mail_failed", "account": account.name,
                              "reason": why})  # fmt: skip
-            self._write(lambda: self.store.drop(account.name))
+            self._write(lambda: self.store.drop(account.name), _ignore)
             then(Refused("TEMPORARILY_UNAVAILABLE",
                          "The verification mail could not be sent; try again later"))  # fmt: skip
 
@@ -393,15 +400,19 @@ class Accounts:
                 self.login_failed(name, ip)
                 then(Refused("INVALID_CODE", "That code is wrong or has expired"))
                 return
-            if not self._write(lambda: store.mark_verified(account.name)):
-                then(_UNAVAILABLE)
-                return
-            self.names[casefold(account.name)] = account.name
-            log.info("account %s verified from %s", account.name, ip, extra={
-                "event": "account.verified", "address": ip, "account": account.name,
-            })  # fmt: skip
-            then(Account(account.name, account.password_hash, account.scram, account.email,
-                         account.created, account.certfps, True))  # fmt: skip
+
+            def verified(done: bool | None) -> None:
+                if not done:
+                    then(_UNAVAILABLE)
+                    return
+                self.names[casefold(account.name)] = account.name
+                log.info("account %s verified from %s", account.name, ip, extra={
+                    "event": "account.verified", "address": ip, "account": account.name,
+                })  # fmt: skip
+                then(Account(account.name, account.password_hash, account.scram, account.email,
+                             account.created, account.certfps, True))  # fmt: skip
+
+            self._write(lambda: store.mark_verified(account.name), verified)
 
         self._run_blocking(read, check)
 
@@ -431,11 +442,14 @@ class Accounts:
             if isinstance(result, Refused):
                 then(result)
                 return
-            done = self._write(lambda: self.store.set_password(name, *result))
-            if done:
-                log.info("account %s changed its password", name,
-                         extra={"event": "account.password_changed", "account": name})
-            then(None if done else _UNAVAILABLE)
+
+            def changed(done: bool | None) -> None:
+                if done:
+                    log.info("account %s changed its password", name,
+                             extra={"event": "account.password_changed", "account": name})
+                then(None if done else _UNAVAILABLE)
+
+            self._write(lambda: self.store.set_password(name, *result), changed)
 
         self._run_hashing(lambda: (hash_password(password), derive(password).encode()), store_it)
 
@@ -451,28 +465,45 @@ class Accounts:
             return Refused("WEAK_PASSWORD", "The password cannot be the account name")
         return None
 
-    def add_certfp(self, name: str, fp: str) -> bool | None:
+    def add_certfp(self, name: str, fp: str, then: Then[bool | None]) -> None:
         """Let a certificate log in to ``name``; False if it belongs to an
         account already, None on a database error."""
-        return self._write(lambda: self.store.add_certfp(name, fp))
+        self._write(lambda: self.store.add_certfp(name, fp), then)
 
-    def del_certfp(self, name: str, fp: str) -> bool | None:
+    def del_certfp(self, name: str, fp: str, then: Then[bool | None]) -> None:
         """Forget one of ``name``'s certificates (None on a database error)."""
-        return self._write(lambda: self.store.del_certfp(name, fp))
+        self._write(lambda: self.store.del_certfp(name, fp), then)
 
-    def drop(self, name: str) -> bool | None:
+    def drop(self, name: str, then: Then[bool | None]) -> None:
         """Delete the account ``name`` (None on a database error)."""
-        dropped = self._write(lambda: self.store.drop(name))
-        if dropped:
-            self.names.pop(casefold(name), None)
-            log.info("account %s dropped", name,
-                     extra={"event": "account.dropped", "account": name})
-        return dropped
 
-    def _write(self, fn: Callable[[], R]) -> R | None:
-        """Run one store write on the loop; None (logged) when the database fails."""
-        try:
-            return fn()
-        except DatabaseError as exc:
-            log.error("accounts: %s", exc, extra=_store_failed(exc))
-            return None
+        def dropped(done: bool | None) -> None:
+            if done:
+                self.names.pop(casefold(name), None)
+                log.info("account %s dropped", name,
+                         extra={"event": "account.dropped", "account": name})
+            then(done)
+
+        self._write(lambda: self.store.drop(name), dropped)
+
+    def _write(self, fn: Callable[[], R], then: Then[R | None]) -> None:
+        """Run one store write, then ``then(result)`` on the loop; the result
+        is None (logged) when the database fails. On the loop at once when
+        the store's writes are page-cache writes (SQLite); on a worker thread
+        when they wait on the network (PostgreSQL), so the loop never does."""
+
+        def write() -> R | None:
+            try:
+                return fn()
+            except DatabaseError as exc:
+                log.error("accounts: %s", exc, extra=_store_failed(exc))
+                return None
+
+        if self.store.writes_block:
+            self._run_blocking(write, then)
+        else:
+            then(write())
+
+
+def _ignore(result: object) -> None:
+    """A write whose outcome changes nothing for the asker (logged if it failed)."""

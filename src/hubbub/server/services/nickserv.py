@@ -200,25 +200,35 @@ def drop(req: Request, args: list[str]) -> None:
     def answer(result: Account | Refused) -> None:
         if isinstance(result, Refused):
             req.say(result.text + "." if result.code != "FAILED" else "Invalid password.")
+            req.finish()
         else:
             _drop(req, result.name)
-        req.finish()
 
     req.defer()
     accounts.login_password(name, args[1], ctx.session.ip, answer)
 
 
 def _drop(req: Request, name: str) -> None:
-    """Delete ``name``: log its users out, unregister its channels, take its access away."""
+    """Delete ``name`` (the answer is deferred until the store has), then
+    :func:`_dropped`."""
+
+    def answer(dropped: bool | None) -> None:
+        if dropped is None:
+            req.say(_UNAVAILABLE)
+        elif not dropped:
+            req.say(f"There is no account {name}.")
+        else:
+            _dropped(req, name)
+        req.finish()
+
+    req.defer()
+    req.ctx.server.accounts.drop(name, answer)
+
+
+def _dropped(req: Request, name: str) -> None:
+    """``name`` is gone: log its users out, unregister its channels, take its access away."""
     ctx = req.ctx
     server = ctx.server
-    dropped = server.accounts.drop(name)
-    if dropped is None:
-        req.say(_UNAVAILABLE)
-        return
-    if not dropped:
-        req.say(f"There is no account {name}.")
-        return
     cf = casefold(name)
     for chan in list(server.network.channels.values()):
         reg = chan.registration
@@ -329,11 +339,17 @@ def cert(req: Request, args: list[str]) -> None:
                 "certificate and use CERT ADD alone.")  # fmt: skip
         return
     if sub == "ADD":
-        done = accounts.add_certfp(account, fp)
+        change = accounts.add_certfp
         said = {True: f"Certificate {fp} now logs in to {account}.",
                 False: "That certificate already logs in to an account."}  # fmt: skip
     else:
-        done = accounts.del_certfp(account, fp)
+        change = accounts.del_certfp
         said = {True: f"Certificate {fp} removed.",
                 False: f"{fp} is not one of {account}'s certificates."}  # fmt: skip
-    req.say(_UNAVAILABLE if done is None else said[done])
+
+    def changed(done: bool | None) -> None:
+        req.say(_UNAVAILABLE if done is None else said[done])
+        req.finish()
+
+    req.defer()
+    change(account, fp, changed)

@@ -48,14 +48,14 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import re
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import IO
+
+from .. import errors
+from ..migrations import Migration, load_migrations, newer_than_code
 
 log = logging.getLogger(__name__)
 
@@ -70,43 +70,17 @@ CHECKPOINT_INTERVAL = 1.0
 #: How long the writer waits for a lock another program holds (on the loop).
 WRITER_BUSY_TIMEOUT_MS = 1000
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
-
-class DatabaseError(Exception):
-    """The database cannot be used; the message names the file and says why."""
+class DatabaseError(errors.DatabaseError):
+    """The database file cannot be used; the message names the file and says why."""
 
     def __init__(self, path: Path | str, why: str) -> None:
-        self.path, self.why = Path(path), why
-        super().__init__(f"{path}: {why}")
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """One numbered schema change."""
-
-    version: int
-    name: str
-    sql: str
-
-
-def load_migrations() -> tuple[Migration, ...]:
-    """The migrations in ``migrations/``, in order; numbered 1, 2, 3... with no gap."""
-    folder = resources.files(__package__).joinpath("migrations")
-    found = []
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
-    found.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(found, start=1):
-        if migration.version != expected:
-            raise RuntimeError(f"migration {migration.name}: expected number {expected:04d}")
-    return tuple(found)
+        super().__init__(path, why)
+        self.path = Path(path)
 
 
 #: Every migration this code knows; the last one's number is the schema version.
-MIGRATIONS = load_migrations()
+MIGRATIONS = load_migrations(__package__)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
@@ -327,12 +301,7 @@ def migrate(path: Path, conn: sqlite3.Connection, migrations: tuple[Migration, .
     current = schema_version(conn)
     newest = migrations[-1].version if migrations else 0
     if current > newest:
-        raise DatabaseError(
-            path,
-            f"its schema version is {current}, newer than this hubbub knows ({newest}): "
-            "it was written by a newer hubbub. Run that version, or restore a backup "
-            "made for this one; it is never downgraded.",
-        )
+        raise DatabaseError(path, newer_than_code(current, newest))
     for migration in migrations:
         if migration.version <= current:
             continue

@@ -23,8 +23,8 @@ turned into id bounds through the time index (ids and times rise together).
 If a commit fails (a full disk), the entries stay queued and the next turn
 tries again; the error is logged (at most every few seconds) with the file.
 
-Reading: the named queries of :class:`~.queries.HistoryQueries`, on worker
-threads.
+Reading: the named queries of :class:`~hubbub.store.queries.HistoryQueries`
+(shared with PostgreSQL), on worker threads.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ from hubbub import events as ev
 from hubbub.protocol import casefold
 
 from ..base import REDACTABLE_KINDS, Entry, WriteStats
+from ..rows import encode, time_ms
 from .database import Database, DatabaseError, explain
-from .queries import HistoryQueries, first_at, marks, msgid_rows
-from .rows import encode, time_ms
+from .queries import SQLiteQueries, first_at, marks, msgid_rows
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,11 @@ _DELETE_FTS = "INSERT INTO history_fts (history_fts, rowid, text) VALUES ('delet
 ChannelOp = tuple[str, int, str]  # ("insert" | "rename", channel id, name)
 
 
-class SQLiteHistoryStore(HistoryQueries):
+class SQLiteHistoryStore(SQLiteQueries):
     """History in the embedded database (see the module docstring)."""
+
+    #: Pruning is a page-cache write on the loop's writer: no thread needed.
+    upkeep_blocks = False
 
     def __init__(self, db: Database, *, search: bool = True) -> None:
         self.db = db
