@@ -110,9 +110,10 @@ def _parser() -> argparse.ArgumentParser:
     backup = sub.add_parser(
         "backup", help="copy the database of a running (or stopped) server",
         description="Make a consistent copy of the server's database (history and accounts), "
-        "found the way `serve` finds it, while the server runs or not. To restore, stop the "
-        "server, remove the database's -wal and -shm files, and copy DEST to the database's "
-        "path (docs/operating.md).",
+        "found the way `serve` finds it, while the server runs or not: SQLite's online "
+        "backup, or pg_dump's custom format for a postgresql:// database. To restore SQLite, "
+        "stop the server, remove the database's -wal and -shm files, and copy DEST to the "
+        "database's path; PostgreSQL: pg_restore (docs/operating.md).",
     )  # fmt: skip
     backup.add_argument("--config", metavar="PATH", help="the server's TOML configuration file")
     backup.add_argument("--data-dir", metavar="DIR", help="the server's data dir (./hubbub-data)")
@@ -197,6 +198,7 @@ def _config_failed(args: argparse.Namespace, text: str, exc: ConfigError) -> int
 
 def backup_main(args: argparse.Namespace) -> int:
     """``hubbub backup``."""
+    import subprocess
     from pathlib import Path
 
     from hubbub.ops.backup import BackupError, backup
@@ -206,16 +208,24 @@ def backup_main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"hubbub: config error: {exc}", file=sys.stderr)
         return 2
-    source = config.resolve(config.history.database)
     try:
-        done = backup(source, Path(args.dest))
-    except (BackupError, OSError) as exc:
+        if config.history.postgres:
+            from hubbub.ops.pgbackup import pg_backup
+
+            done = pg_backup(config.history.database, Path(args.dest))
+            restore = ("stop the server, run pg_restore --clean --if-exists --no-owner "
+                       f"--dbname '{done.source}' {done.dest} (with the password), "
+                       "start the server.")  # fmt: skip
+        else:
+            done = backup(config.resolve(config.history.database), Path(args.dest))
+            restore = ("stop the server, delete the database's -wal and -shm files, copy "
+                       f"{done.dest} to {done.source}, start the server.")  # fmt: skip
+    except (BackupError, OSError, subprocess.TimeoutExpired) as exc:
         print(f"hubbub backup: {exc}", file=sys.stderr)
         return 1
     print(f"Copied {done.source} ({done.size:,} bytes, schema version {done.schema_version}) "
           f"to {done.dest} in {done.seconds:.2f} s.")  # fmt: skip
-    print("To restore: stop the server, delete the database's -wal and -shm files, copy "
-          f"{done.dest} to {done.source}, start the server.")  # fmt: skip
+    print(f"To restore: {restore}")
     return 0
 
 

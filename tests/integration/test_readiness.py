@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import time
 
 from hubtest import RunningServer, ServerFactory
 from opstest import http, metrics_section, wait_for_scrape, wait_for_status
+from pgtest import PgServer
 
 HISTORY_CAPS = ("batch", "server-time", "message-tags", "draft/chathistory")
 
@@ -79,3 +81,42 @@ def test_a_full_disk_makes_the_server_unready_until_it_has_room(
     texts = [m.params[1] for m in end if m.command == "PRIVMSG"]
     assert texts[-2:] == ["before the disk filled", "said while the disk was full"]
     assert server.alive()
+
+
+def test_postgresql_stopped_makes_the_server_unready_until_it_is_back(
+    server_factory: ServerFactory,
+) -> None:
+    pg = PgServer()
+    pg.start()
+    try:
+        section, mport = metrics_section()
+        server = server_factory(f'{section}[history]\ndatabase = "{pg.new_database()}"\n')
+        assert wait_for_status(mport, "/readyz", 200) == b"ready\n"
+        alice = server.client("alice", HISTORY_CAPS)
+        pg.stop()
+        # No traffic needed: the probe finds PostgreSQL gone by itself.
+        body = wait_for_status(mport, "/readyz", 503).decode()
+        assert body.startswith("database:") or "\ndatabase:" in body
+        assert "postgresql://hubbub@" in body
+        assert http(mport, "/healthz")[0] == 200
+        # Chat goes on meanwhile, and what is said is kept once it is back.
+        alice.send("PRIVMSG #lobby :said while PostgreSQL was down")
+        alice.send("PING :sync")
+        alice.expect("PONG")
+        pg.start()
+        assert wait_for_status(mport, "/readyz", 200, timeout=30) == b"ready\n"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            alice.send("CHATHISTORY LATEST #lobby * 10")
+            _, inside = alice.wait_for(
+                lambda m: m.command == "FAIL" or (m.command == "BATCH" and m.params[0][0] == "-")
+            )
+            texts = [m.params[1] for m in inside if m.command == "PRIVMSG"]
+            if "said while PostgreSQL was down" in texts:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the line said during the outage never reached history")
+        assert server.alive()
+    finally:
+        pg.remove()

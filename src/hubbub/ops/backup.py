@@ -45,7 +45,8 @@ class BackupError(Exception):
 class Backup:
     """A finished backup."""
 
-    source: Path
+    #: The database copied: its file, or its URL without the password.
+    source: Path | str
     dest: Path
     size: int
     schema_version: int
