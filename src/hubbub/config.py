@@ -221,6 +221,14 @@ class LimitsSection:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSection:
+    """``[metrics]``: where Prometheus scrapes /metrics, and load balancers
+    and orchestrators ask /healthz and /readyz. Off unless set."""
+
+    listen: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration, frozen; a rehash builds a new one."""
 
@@ -229,6 +237,7 @@ class Config:
     accounts: AccountsSection = field(default_factory=AccountsSection)
     history: HistorySection = field(default_factory=HistorySection)
     limits: LimitsSection = field(default_factory=LimitsSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
     data_dir: Path = Path("hubbub-data")
     #: Where the config came from (None: embedded defaults), for errors and REHASH.
     path: Path | None = None
@@ -525,6 +534,16 @@ def _limits(s: _Section) -> LimitsSection:
     )
 
 
+def _metrics(s: _Section) -> MetricsSection:
+    text = s.get("listen", str, None)
+    if text is None:
+        return MetricsSection()
+    try:
+        return MetricsSection(listen=parse_address(text))
+    except ValueError as exc:
+        raise s.error("listen", str(exc)) from None
+
+
 def _operators(file: str | None, value: Any) -> tuple[Operator, ...]:
     if not isinstance(value, list):
         raise ConfigError(file, "operators", "expected [[operators]] tables")
@@ -546,6 +565,7 @@ _SECTIONS: dict[str, Callable[[_Section], Any]] = {
     "accounts": _accounts,
     "history": _history,
     "limits": _limits,
+    "metrics": _metrics,
 }
 
 

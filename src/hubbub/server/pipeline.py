@@ -22,6 +22,10 @@ same event, at once. For each event it:
 Subscribers come before delivery, so what anyone is shown was recorded
 first; the output scheduler commits the record before the bytes leave.
 
+Each kind of event has a :class:`Tally`: how many passed, and how many
+deliveries they made (the audience's size, added once per event rather
+than counted per recipient). The metrics read them when scraped.
+
 An event that arrives from another process later takes exactly the same road,
 with no origin. The origin never travels: it is kept here by msgid until
 the event comes back.
@@ -47,10 +51,20 @@ class Subscriber(Protocol):
     def record(self, event: Event) -> None: ...
 
 
+class Tally:
+    """Events of one kind that passed, and the deliveries they made."""
+
+    __slots__ = ("deliveries", "events")
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.deliveries = 0
+
+
 class Pipeline:
     """Publishes events and runs those the bus hands back."""
 
-    __slots__ = ("_origins", "_steps", "bus", "delivery", "network", "subscribers")
+    __slots__ = ("_origins", "_steps", "bus", "delivery", "network", "subscribers", "tallies")
 
     def __init__(
         self,
@@ -64,10 +78,15 @@ class Pipeline:
         self.bus = bus
         self.subscribers = subscribers
         self._origins: dict[str, ReplyBuffer] = {}
+        #: Per event kind, for the metrics.
+        self.tallies = {kind: Tally() for kind in ROUTES}
         watchers = watchers or {}
-        # One lookup per event for all the steps of its kind.
+        # One lookup per event for all the steps of its kind, and its tally.
         self._steps = {
-            kind: (route.audience, APPLY.get(kind), route.deliver, watchers.get(kind))
+            kind: (
+                route.audience, APPLY.get(kind), route.deliver, watchers.get(kind),
+                self.tallies[kind],
+            )
             for kind, route in ROUTES.items()
         }
         bus.attach(self.receive)
@@ -81,9 +100,11 @@ class Pipeline:
     def receive(self, event: Event) -> None:
         """Apply, record and deliver one event from the bus."""
         origin = self._origins.pop(event.msgid, None) if self._origins else None
-        audience_of, apply, deliver, watcher = self._steps[type(event)]
+        audience_of, apply, deliver, watcher, tally = self._steps[type(event)]
         delivery = self.delivery
         audience = audience_of(delivery, event)
+        tally.events += 1
+        tally.deliveries += len(audience)
         for subscriber in self.subscribers:
             subscriber.record(event)
         if apply is not None:

@@ -11,6 +11,7 @@ kept on the session's :class:`~..registration.Registration`.
 from __future__ import annotations
 
 import hmac
+import logging
 import sys
 
 from hubbub.events import NickChanged, UserRegistered
@@ -31,6 +32,8 @@ from ..dispatch import CommandTable, Context
 from ..limits import NICKLEN, USERLEN
 from .channels import join_with_replay
 from .server_queries import send_lusers, send_motd
+
+log = logging.getLogger(__name__)
 
 table = CommandTable()
 
@@ -216,6 +219,7 @@ def try_register(ctx: Context) -> None:
         return
     if session.sasl is not None:
         # Registration finished in the middle of SASL: it registers without (3.1).
+        server.meters.sasl.record(session.sasl.mechanism, "aborted")
         session.sasl = None
         ctx.reply(ERR_SASLABORTED, "SASL authentication aborted")
     if server.network.user(reg.nick) is not None:
@@ -227,7 +231,7 @@ def try_register(ctx: Context) -> None:
         ctx.reply(ERR_NICKNAMEINUSE, reg.nick, RESERVED)
         reg.nick = None
         return
-    uid = server.ids.uid()
+    uid = reg.uid  # named the connection in the logs already
     source = f"{reg.nick}!{reg.username}@{session.ip}"
     ctx.publish(
         UserRegistered(
@@ -237,6 +241,9 @@ def try_register(ctx: Context) -> None:
     )  # fmt: skip
     session.attach(server.network.by_uid[uid])
     server.admission.registered(session.ip)
+    log.info("%s registered", source, extra={
+        "event": "client.registered", "client_id": uid, "address": session.ip, "nick": reg.nick,
+    })  # fmt: skip
     welcome(ctx)
     rooms = list(server.config.server.auto_join)
     if rooms and replay.wanted(ctx):
