@@ -332,3 +332,35 @@ def test_a_reload_may_not_change_the_cluster() -> None:
     assert "cluster.node" in (refusal(node("n1"), node("n2")) or "")  # type: ignore[arg-type]
     why = refusal(node("n1"), node("n1", "redis://:other@h/0"))  # type: ignore[arg-type]
     assert why is not None and "cluster.redis" in why and "pw" not in why and "other" not in why
+
+
+def test_metrics_are_off_unless_listen_is_set() -> None:
+    assert from_mapping({}).metrics.listen is None
+    config = from_mapping({"metrics": {"listen": "127.0.0.1:9477"}})
+    assert config.metrics.listen == Address("127.0.0.1", 9477)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "why"),
+    [
+        ({"listen": "9477"}, "metrics.listen", "is not HOST:PORT"),
+        ({"listen": 9477}, "metrics.listen", "expected str, got int"),
+        ({"listen": "127.0.0.1:9477", "path": "/m"}, "metrics.path", "unknown key"),
+    ],
+)
+def test_metrics_errors_name_the_key_and_the_file(
+    section: dict[str, object], key: str, why: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_mapping({"metrics": section}, file="hubbub.toml")
+    assert str(err.value).startswith(f"hubbub.toml: {key}: ")
+    assert why in str(err.value)
+
+
+def test_a_reload_may_not_move_the_metrics_listener() -> None:
+    from hubbub.server.rehash import refusal
+
+    old = from_mapping({"metrics": {"listen": "127.0.0.1:9477"}})
+    assert refusal(old, from_mapping({"metrics": {"listen": "127.0.0.1:9477"}})) is None
+    why = refusal(old, from_mapping({}))
+    assert why == "metrics.listen cannot change while running; restart instead"

@@ -1,5 +1,5 @@
-"""The command line: ``hubbub serve``, ``hubbub chat`` and ``hubbub cert`` (see DESIGN.md,
-the contract, which these extend)."""
+"""The command line: ``hubbub serve``, ``hubbub chat``, ``hubbub cert`` and
+``hubbub backup`` (see DESIGN.md, the contract, which these extend)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hubbub import __version__
 from hubbub.config import DEFAULT_WEB, Config, ConfigError, load, parse_address, with_overrides
+from hubbub.ops import logs
 
 if TYPE_CHECKING:
     from hubbub.client.trust import Trust
@@ -31,7 +32,9 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hubbub", description="A chat server that speaks IRC.")
     parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,chat,cert}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="{serve,chat,cert,backup}"
+    )
 
     serve = sub.add_parser(
         "serve", help="run the chat server in the foreground",
@@ -57,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="info",
         choices=["debug", "info", "warning", "error"], help="log verbosity (info)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--log-format", default="human", choices=logs.LOG_FORMATS,
+        help="human: one readable line per event (the default); json: one JSON object per "
+        "line (time, level, event, client_id, address, reason, message, ...)",
     )  # fmt: skip
 
     chat = sub.add_parser("chat", help="the terminal chat client")
@@ -98,6 +106,22 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     cert.add_argument("--days", type=int, default=365, help="validity in days (365)")
     cert.add_argument("--force", action="store_true", help="replace an existing certificate")
+
+    backup = sub.add_parser(
+        "backup", help="copy the database of a running (or stopped) server",
+        description="Make a consistent copy of the server's database (history and accounts), "
+        "found the way `serve` finds it, while the server runs or not: SQLite's online "
+        "backup, or pg_dump's custom format for a postgresql:// database. To restore SQLite, "
+        "stop the server, remove the database's -wal and -shm files, and copy DEST to the "
+        "database's path; PostgreSQL: pg_restore (docs/operating.md).",
+    )  # fmt: skip
+    backup.add_argument("--config", metavar="PATH", help="the server's TOML configuration file")
+    backup.add_argument("--data-dir", metavar="DIR", help="the server's data dir (./hubbub-data)")
+    backup.add_argument(
+        "dest", metavar="DEST",
+        help="the file to write (replaced if it exists), or a folder to write a file named "
+        "after the time into",
+    )  # fmt: skip
     return parser
 
 
@@ -120,7 +144,7 @@ def _build_config(args: argparse.Namespace) -> Config:
         # many servers side by side and must not fight over port 8097).
         web = [DEFAULT_WEB]
     return with_overrides(
-        base, name=args.name, data_dir=args.data_dir, listen=listen, web=web,
+        base, name=getattr(args, "name", None), data_dir=args.data_dir, listen=listen, web=web,
         tls_listen=getattr(args, "tls_listen", None),
     )  # fmt: skip
 
@@ -131,15 +155,11 @@ def serve_main(args: argparse.Namespace) -> int:
     # config is about to be read anyway) and must not kill the process,
     # which is SIGUSR1's default action.
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(args.log_level, args.log_format)
     try:
         config = _build_config(args)
     except ConfigError as exc:
-        print(f"hubbub: config error: {exc}", file=sys.stderr)
-        return 2
+        return _config_failed(args, f"config error: {exc}", exc)
     from hubbub.server.app import serve
 
     # A reload re-reads the file and the flags; without a file it still
@@ -150,16 +170,62 @@ def serve_main(args: argparse.Namespace) -> int:
     try:
         restart = _run(serve(config, reload_config=reload))
     except ConfigError as exc:
-        print(f"hubbub: {exc}", file=sys.stderr)
-        return 2
+        return _config_failed(args, str(exc), exc)
     except KeyboardInterrupt:
         return 0
     if restart:
         # RESTART: the same process (same PID, for supervisors) starts afresh.
-        logging.getLogger("hubbub").warning("restarting")
+        logging.getLogger("hubbub").warning("restarting", extra={"event": "server.restarting"})
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(sys.executable, [sys.executable, "-m", "hubbub", *sys.argv[1:]])
+    return 0
+
+
+def _config_failed(args: argparse.Namespace, text: str, exc: ConfigError) -> int:
+    """A configuration that stops the start: said on stderr as a sentence,
+    and as a log record too when the logs are JSON (a log system reading
+    them must see why the server did not start)."""
+    if args.log_format == "json":
+        logging.getLogger("hubbub").error(text, extra={
+            "event": "server.config_error", "reason": exc.why, "key": exc.key,
+            "path": exc.file,
+        })  # fmt: skip
+    else:
+        print(f"hubbub: {text}", file=sys.stderr)
+    return 2
+
+
+def backup_main(args: argparse.Namespace) -> int:
+    """``hubbub backup``."""
+    import subprocess
+    from pathlib import Path
+
+    from hubbub.ops.backup import BackupError, backup
+
+    try:
+        config = _build_config(args)
+    except ConfigError as exc:
+        print(f"hubbub: config error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if config.history.postgres:
+            from hubbub.ops.pgbackup import pg_backup
+
+            done = pg_backup(config.history.database, Path(args.dest))
+            restore = ("stop the server, run pg_restore --clean --if-exists --no-owner "
+                       f"--dbname '{done.source}' {done.dest} (with the password), "
+                       "start the server.")  # fmt: skip
+        else:
+            done = backup(config.resolve(config.history.database), Path(args.dest))
+            restore = ("stop the server, delete the database's -wal and -shm files, copy "
+                       f"{done.dest} to {done.source}, start the server.")  # fmt: skip
+    except (BackupError, OSError, subprocess.TimeoutExpired) as exc:
+        print(f"hubbub backup: {exc}", file=sys.stderr)
+        return 1
+    print(f"Copied {done.source} ({done.size:,} bytes, schema version {done.schema_version}) "
+          f"to {done.dest} in {done.seconds:.2f} s.")  # fmt: skip
+    print(f"To restore: {restore}")
     return 0
 
 
@@ -238,4 +304,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_main(args)
     if args.command == "cert":
         return cert_main(args)
+    if args.command == "backup":
+        return backup_main(args)
     return chat_main(args)

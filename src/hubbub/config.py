@@ -255,6 +255,14 @@ class ClusterSection:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSection:
+    """``[metrics]``: where Prometheus scrapes /metrics, and load balancers
+    and orchestrators ask /healthz and /readyz. Off unless set."""
+
+    listen: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration, frozen; a rehash builds a new one."""
 
@@ -264,6 +272,7 @@ class Config:
     history: HistorySection = field(default_factory=HistorySection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     cluster: ClusterSection = field(default_factory=ClusterSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
     data_dir: Path = Path("hubbub-data")
     #: Where the config came from (None: embedded defaults), for errors and REHASH.
     path: Path | None = None
@@ -621,6 +630,16 @@ def _cluster_storage(config: Config, file: str | None) -> None:
     )  # fmt: skip
 
 
+def _metrics(s: _Section) -> MetricsSection:
+    text = s.get("listen", str, None)
+    if text is None:
+        return MetricsSection()
+    try:
+        return MetricsSection(listen=parse_address(text))
+    except ValueError as exc:
+        raise s.error("listen", str(exc)) from None
+
+
 def _operators(file: str | None, value: Any) -> tuple[Operator, ...]:
     if not isinstance(value, list):
         raise ConfigError(file, "operators", "expected [[operators]] tables")
@@ -643,6 +662,7 @@ _SECTIONS: dict[str, Callable[[_Section], Any]] = {
     "history": _history,
     "limits": _limits,
     "cluster": _cluster,
+    "metrics": _metrics,
 }
 
 

@@ -89,18 +89,27 @@ def test_a_failed_commit_keeps_the_entries_for_the_next_turn(
     real = store._write
     calls = 0
 
-    def failing(pending: list[Entry]) -> None:
+    def failing(pending: list[Entry]) -> int:
         nonlocal calls
         calls += 1
-        if calls == 1:
+        if calls <= 2:
             raise sqlite3.OperationalError("database or disk is full")
-        real(pending)
+        return real(pending)
 
     monkeypatch.setattr(store, "_write", failing)
     keep(store, said(clock, "#tea", "first"))
     assert store.latest(chan(), None, 10) == []
+    # The metrics see the failure; the readiness check tries the waiting
+    # entry again (the second failure) and reports it.
+    assert (store.stats.failures, store.stats.waiting, store.stats.commits) == (1, 1, 0)
+    assert "the disk is full" in (store.health() or "")
+    assert store.stats.failures == 2
     keep(store, said(clock, "#tea", "second"))
     assert texts(store.latest(chan(), None, 10)) == ["first", "second"]
+    # The recovery: two rows in one commit, nothing waits, ready again.
+    assert (store.stats.commits, store.stats.rows, store.stats.waiting) == (1, 2, 0)
+    assert store.stats.latency.count == 1
+    assert store.health() is None
 
 
 def test_history_survives_closing_and_reopening(tmp_path: Path) -> None:

@@ -123,11 +123,14 @@ class Archiver:
             if self._down_since is None:
                 self._down_since = time.monotonic()
                 log.error("history: PostgreSQL is unreachable (%s); archiving waits, chat "
-                          "goes on", exc)  # fmt: skip
+                          "goes on", exc, extra={
+                              "event": "history.archive_failed", "reason": str(exc),
+                          })  # fmt: skip
             return
         if self._down_since is not None:
             log.warning("history: PostgreSQL answers again (after %.1f s); archiving "
-                        "catches up", time.monotonic() - self._down_since)  # fmt: skip
+                        "catches up", time.monotonic() - self._down_since,
+                        extra={"event": "history.archive_resumed"})  # fmt: skip
             self._down_since = None
         history.passed(number)
         await bus.set_archived(entry_id, number)
@@ -146,5 +149,6 @@ class Archiver:
         if not history.covers(int(number)):
             log.error("history: entries %d to %d of the log were not archived and no running "
                       "node recorded them (their nodes are gone): whatever they held for "
-                      "history is missing from it", int(number) + 1, history.since - 1)  # fmt: skip
+                      "history is missing from it", int(number) + 1, history.since - 1,
+                      extra={"event": "history.archive_gap"})  # fmt: skip
         await bus.set_archived(entry_id, int(number))

@@ -63,6 +63,11 @@ class Membership(Protocol):
         """The nodes of the cluster, as last reported."""
         ...
 
+    def health(self) -> str | None:
+        """Why this node should get no clients now (not live in the log,
+        Redis not answering), or None; ``/readyz`` asks it on the loop."""
+        ...
+
 
 class Replica(Protocol):
     """What a cluster's bus needs of the node it serves, besides the

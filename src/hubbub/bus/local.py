@@ -47,3 +47,7 @@ class Alone:
     def links(self) -> list[Link]:
         """No other node."""
         return []
+
+    def health(self) -> str | None:
+        """Nothing beyond the process itself to be unwell."""
+        return None

@@ -212,6 +212,15 @@ class RedisBus:
         """The live nodes, as they last reported (every ``renew_ms``)."""
         return list(self._links)
 
+    def health(self) -> str | None:
+        """Why this node should get no clients now, or None (see Membership)."""
+        if self.state is not State.LIVE:
+            return f"this node is {self.state.value} (log {self.settings.redis_shown})"
+        if self._unreachable_since is not None:
+            silent = time.monotonic() - self._unreachable_since
+            return f"Redis {self.settings.redis_shown} has not answered for {silent:.0f} s"
+        return None
+
     @property
     def prefix(self) -> str:
         """What this incarnation's msgids and uids start with: unique per
@@ -328,7 +337,8 @@ class RedisBus:
         self._replica.load(data["state"])
         self.entry_id, self.number = data["position"], int(data["number"])
         self.loaded_from = self.number
-        log.info("loaded the snapshot at entry %d of the log", self.number)
+        log.info("loaded the snapshot at entry %d of the log", self.number,
+                 extra={"event": "cluster.snapshot_loaded"})
 
     async def _read_until(self, number: int) -> None:
         """Apply the log up to entry ``number`` (before the reader runs)."""
@@ -364,7 +374,8 @@ class RedisBus:
             except (ValueError, KeyError) as exc:
                 # A newer node's event this version cannot read: said loudly,
                 # since this node now differs from those that can.
-                log.error("log entry %s skipped: %s", entry_id, exc)
+                log.error("log entry %s skipped: %s", entry_id, exc,
+                          extra={"event": "cluster.entry_skipped", "reason": str(exc)})
                 event = None
             self.entry_id, self.number = entry_id, n
             if event is None:
@@ -408,7 +419,8 @@ class RedisBus:
                 self._resync(str(exc), new_log=exc.went_back)
                 return
             except Exception:
-                log.exception("applying the log failed: rebuilding this node's state")
+                log.exception("applying the log failed: rebuilding this node's state",
+                              extra={"event": "cluster.apply_failed"})
                 self._resync("an event could not be applied", new_log=False)
                 return
 
@@ -495,7 +507,8 @@ class RedisBus:
             args=[self.netepoch, k.lease_prefix],
         )  # fmt: skip
         for gone in reaped:
-            log.warning("node %s did not renew its lease: its users quit", gone)
+            log.warning("node %s did not renew its lease: its users quit", gone,
+                        extra={"event": "cluster.node_gone", "node": gone})
         nodes = await redis.hgetall(k.nodes)
         reports = await redis.hgetall(k.positions)
         self._links = [_link(node, int(epoch), reports.get(node)) for node, epoch in
@@ -534,7 +547,7 @@ class RedisBus:
         oldest = min(keep, key=_id_key)
         trimmed = await self._redis.xtrim(self.keys.log, minid=oldest)
         log.info("snapshot at entry %d (%d bytes); %d entries trimmed", number, len(text),
-                 trimmed)  # fmt: skip
+                 trimmed, extra={"event": "cluster.snapshot_written"})  # fmt: skip
 
     async def claim(self, role: str) -> bool:
         """Take ``role`` now if nobody holds it (it is then kept at each
@@ -585,14 +598,16 @@ class RedisBus:
         self.last_contact = time.monotonic()
         if self._unreachable_since is not None:
             log.warning("Redis answers again (after %.1f s)",
-                        self.last_contact - self._unreachable_since)  # fmt: skip
+                        self.last_contact - self._unreachable_since,
+                        extra={"event": "cluster.redis_back"})  # fmt: skip
             self._unreachable_since = None
 
     def _trouble(self, exc: BaseException) -> None:
         """Redis did not answer; said once, until it does again."""
         if self._unreachable_since is None:
             self._unreachable_since = time.monotonic()
-            log.warning("Redis does not answer (%s): waiting for it", type(exc).__name__)
+            log.warning("Redis does not answer (%s): waiting for it", type(exc).__name__,
+                        extra={"event": "cluster.redis_unreachable", "reason": type(exc).__name__})
 
     # --- fenced, resyncing ------------------------------------------------------------
 
@@ -601,7 +616,8 @@ class RedisBus:
         state (it is the log up to the last entry read)."""
         if self.state is not State.LIVE:
             return
-        log.warning("fenced: %s; dropping every client and joining again", reason)
+        log.warning("fenced: %s; dropping every client and joining again", reason,
+                    extra={"event": "cluster.fenced", "reason": reason})
         self.state = State.FENCED
         self._outbox.clear()
         self._mine.clear()
@@ -617,7 +633,8 @@ class RedisBus:
             return
         log.error("the log is not what this server applied (%s): dropping every client "
                   "and rebuilding from %s", reason,
-                  "a new log" if new_log else "the snapshot")  # fmt: skip
+                  "a new log" if new_log else "the snapshot",
+                  extra={"event": "cluster.resync", "reason": reason})  # fmt: skip
         was = self.state
         self.state = State.RESYNCING
         self._outbox.clear()
@@ -650,7 +667,8 @@ class RedisBus:
         self.state = State.LIVE
         assert self._replica is not None
         self._replica.rejoined(self.prefix, fresh=False)
-        log.warning("joined the network again as %s, epoch %d", self.node, self.epoch)
+        log.warning("joined the network again as %s, epoch %d", self.node, self.epoch,
+                    extra={"event": "cluster.rejoined"})
 
     async def _rebuild(self, new_log: bool) -> None:
         await asyncio.sleep(0)
@@ -677,7 +695,8 @@ class RedisBus:
         self._start_reader()
         assert self._replica is not None
         self._replica.rejoined(self.prefix, fresh=True)
-        log.warning("rebuilt from the log: serving again as %s, epoch %d", self.node, self.epoch)
+        log.warning("rebuilt from the log: serving again as %s, epoch %d", self.node, self.epoch,
+                    extra={"event": "cluster.rebuilt"})
 
     async def _retry(self, call: Callable[[], Awaitable[T]]) -> T:
         while True:

@@ -51,7 +51,7 @@ from .recorder import HistoryRecorder
 from .server import Server
 from .service_names import SERVICE_NICKS
 from .state import Network
-from .stores import open_stores
+from .stores import Stores, open_stores
 from .timeouts import sweep
 from .transports.base import SOCKET_QUEUE
 from .transports.client_certs import accept_any_client_certificate
@@ -61,6 +61,7 @@ from .transports.websocket import WebConnection
 if TYPE_CHECKING:
     from hubbub.bus.archiver import Archiver
     from hubbub.bus.redis import RedisBus
+    from hubbub.ops.service import Operations
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,11 @@ def raise_fd_limit() -> None:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         except (ValueError, OSError) as exc:
-            log.warning("could not raise the open files limit from %d: %s", soft, exc)
+            log.warning("could not raise the open files limit from %d: %s", soft, exc,
+                        extra={"event": "process.fd_limit_kept", "reason": str(exc)})
             return
-        log.info("raised the open files limit from %d to %d", soft, hard)
+        log.info("raised the open files limit from %d to %d", soft, hard,
+                 extra={"event": "process.fd_limit_raised"})
 
 
 def tune_gc() -> None:
@@ -123,7 +126,6 @@ async def _bind(
 ) -> tuple[list[asyncio.base_events.Server], list[tuple[str, int]]]:
     """Bind every configured listener, not yet accepting (see :func:`serve`);
     the listeners and the addresses bound."""
-    loop = asyncio.get_running_loop()
     listeners: list[asyncio.base_events.Server] = []
     bound: list[tuple[str, int]] = []
     section = config.server
@@ -148,31 +150,79 @@ async def _bind(
     handshake = config.limits.registration_timeout
     for key, addr, factory, ctx in plans:
         try:
-            listener = await loop.create_server(
-                factory, addr.host, addr.port,
-                ssl=ctx, backlog=4096, reuse_address=True, start_serving=False,
-                ssl_handshake_timeout=handshake if ctx is not None else None,
-            )
-        except OSError as exc:
+            listener = await _listen(
+                config, key, addr, factory, ctx, start=False,
+                handshake=handshake if ctx is not None else None,
+            )  # fmt: skip
+        except ConfigError:
             for other in listeners:
                 other.close()
-            raise ConfigError(
-                str(config.path) if config.path else None,
-                key,
-                f"cannot listen on {addr}: {exc.strerror or exc}",
-            ) from None
+            raise
         listeners.append(listener)
-        for sock in listener.sockets:
-            host, port = sock.getsockname()[:2]
-            bound.append((host, port))
-            log.info("bound %s:%d%s", host, port, _describe(key, ctx, host, port))
+        bound += _bound(listener, key, ctx)
     if site is not None:
-        log.info("web client: %d files, %d bytes", len(site.assets) - 1, site.size)
+        log.info("web client: %d files, %d bytes", len(site.assets) - 1, site.size,
+                 extra={"event": "web.loaded"})
     return listeners, bound
+
+
+async def _listen(
+    config: Config, key: str, addr: Address, factory: Callable[[], asyncio.Protocol],
+    ctx: ssl.SSLContext | None, *, start: bool, handshake: float | None = None,
+) -> asyncio.base_events.Server:  # fmt: skip
+    """One listener on ``addr``; a ConfigError naming ``key`` if the address
+    cannot be had (in use, not ours)."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.create_server(
+            factory, addr.host, addr.port,
+            ssl=ctx, backlog=4096, reuse_address=True, start_serving=start,
+            ssl_handshake_timeout=handshake,
+        )  # fmt: skip
+    except OSError as exc:
+        raise ConfigError(
+            str(config.path) if config.path else None,
+            key,
+            f"cannot listen on {addr}: {exc.strerror or exc}",
+        ) from None
+
+
+def _bound(
+    listener: asyncio.base_events.Server, key: str, ctx: ssl.SSLContext | None
+) -> list[tuple[str, int]]:
+    """The addresses ``listener`` holds, each logged."""
+    bound = []
+    for sock in listener.sockets:
+        host, port = sock.getsockname()[:2]
+        bound.append((host, port))
+        log.info("bound %s:%d%s", host, port, _describe(key, ctx, host, port),
+                 extra={"event": "server.bound", "listener": key, "port": port})  # fmt: skip
+    return bound
+
+
+async def _start_operations(
+    server: Server, config: Config, stores: Stores
+) -> Operations | None:
+    """The operations listener (``[metrics] listen``), serving at once, before
+    the IRC listeners are even bound: /healthz answers during start-up and
+    /readyz says "starting" until everything accepts. None when not configured."""
+    addr = config.metrics.listen
+    if addr is None:
+        return None
+    # Imported here: a server without metrics does not load prometheus_client.
+    from hubbub.ops.service import Operations
+
+    ops = Operations(server, stores.database, stores.file)
+    listener = await _listen(config, "metrics.listen", addr, ops.protocol, None, start=True)
+    _bound(listener, "metrics.listen", None)
+    ops.start(listener)
+    return ops
 
 
 def _describe(key: str, ctx: ssl.SSLContext | None, host: str, port: int) -> str:
     """What a listener serves, for its log line."""
+    if key == "metrics.listen":
+        return " (/metrics, /healthz, /readyz)"
     if key != "server.websocket_listen":
         return " (TLS)" if ctx is not None else ""
     scheme = "https" if ctx is not None else "http"
@@ -195,16 +245,19 @@ def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals
         notify.notify(*notify.reloading())
         refused = server.rehash()
         if refused is not None:
-            log.error("reload refused: %s", refused)
+            log.error("reload refused: %s", refused,
+                      extra={"event": "config.reload_refused", "reason": refused})
         notify.notify(notify.READY)
 
     def stop_on(sig: signal.Signals) -> None:
         if sig == signal.SIGHUP:
             # Say so: someone used to `kill -HUP` for a reload learns the new way.
             log.info("hangup (SIGHUP: the terminal closed): shutting down; "
-                     "SIGUSR1 is the signal that reloads")  # fmt: skip
+                     "SIGUSR1 is the signal that reloads",
+                     extra={"event": "server.stop_requested", "signal": sig.name})  # fmt: skip
         else:
-            log.info("asked to stop (%s): shutting down", sig.name)
+            log.info("asked to stop (%s): shutting down", sig.name,
+                     extra={"event": "server.stop_requested", "signal": sig.name})
         stop.set()
 
     installed: list[signal.Signals] = []
@@ -214,7 +267,8 @@ def _install_signals(server: Server, stop: asyncio.Event) -> list[signal.Signals
     ]
     for sig, handler in handlers:
         if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
-            log.info("SIGHUP is ignored (nohup): the server outlives its terminal")
+            log.info("SIGHUP is ignored (nohup): the server outlives its terminal",
+                     extra={"event": "server.sighup_ignored"})
             continue
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, handler)
@@ -277,14 +331,17 @@ async def serve(
             server.client_certificates = True
             server.offer_caps()
         else:
-            log.warning("TLS client certificates are off (no SASL EXTERNAL): %s", why_not)
+            log.warning("TLS client certificates are off (no SASL EXTERNAL): %s", why_not,
+                        extra={"event": "tls.client_certificates_off", "reason": why_not})
     server.kernel = SOCKET_QUEUE  # the sendq counts what the sockets' kernel holds
     server.config_loader = reload_config
     server.stop = stop.set
     installed = _install_signals(server, stop)
     listeners: list[asyncio.base_events.Server] = []
     tasks: list[asyncio.Task[None]] = []
+    operations = None
     try:
+        operations = await _start_operations(server, config, stores)
         listeners, bound = await _bind(server, config, tls, web_tls)
         tune_gc()
         tasks = [asyncio.create_task(_sweep(server)), asyncio.create_task(_maintain(server))]
@@ -292,15 +349,20 @@ async def serve(
             tasks.append(asyncio.create_task(archiver.run()))
         for listener in listeners:
             await listener.start_serving()
+        if operations is not None:
+            operations.accepting(listeners)
         where = ", ".join(f"{host}:{port}" for host, port in bound) or "nothing"
-        log.info("hubbub %s ready as %s, listening on %s", server.version, server.name, where)
+        log.info("hubbub %s ready as %s, listening on %s", server.version, server.name, where,
+                 extra={"event": "server.ready", "version": server.version})
         notify.notify(notify.READY, f"STATUS=listening on {where}")
         if ready is not None:
             ready(bound)
         await stop.wait()
     finally:
-        log.info("shutting down")
+        log.info("shutting down", extra={"event": "server.stopping"})
         notify.notify(notify.STOPPING)
+        if operations is not None:
+            operations.stopping()
         for listener in listeners:
             listener.close()
         for task in tasks:
@@ -314,9 +376,12 @@ async def serve(
             loop.remove_signal_handler(sig)
         if bus is not None:
             await bus.leave()
+        if operations is not None:
+            # Last to go: /readyz said "stopping" through the whole drain.
+            await operations.close()
         server.close()
         stores.close()
-        log.info("stopped")
+        log.info("stopped", extra={"event": "server.stopped"})
     return server.restart_requested
 
 
@@ -355,7 +420,7 @@ async def join_cluster(
         section.node, config.server_name, bus.keys.prefix.rstrip(":"), section.redis_shown,
         "a new" if fresh else "the existing", bus.epoch, bus.position(), len(network.nodes),
         len(network.users), len(network.channels),
-    )  # fmt: skip
+    extra={"event": "cluster.joined"})  # fmt: skip
     if archiver is not None:
         # Recorded from the entry after the snapshot it started from.
         archiver.history.since = bus.loaded_from + 1
@@ -393,7 +458,7 @@ async def _maintain(server: Server) -> None:
             while server.history.compact():
                 await asyncio.sleep(0.01)
         except Exception:
-            log.exception("history upkeep failed")
+            log.exception("history upkeep failed", extra={"event": "history.upkeep_failed"})
         await asyncio.sleep(MAINTENANCE_INTERVAL)
 
 
@@ -416,7 +481,8 @@ async def _prune(server: Server, cutoff: int) -> int:
         if not done.done():
             done.set_result(0 if isinstance(pruned, Exception) else pruned)
         if isinstance(pruned, Exception):
-            log.error("history upkeep failed: %s", pruned)
+            log.error("history upkeep failed: %s", pruned,
+                      extra={"event": "history.upkeep_failed", "reason": str(pruned)})
 
     def step() -> int | Exception:
         try:
@@ -436,4 +502,4 @@ async def _sweep(server: Server) -> None:
         try:
             sweep(server)
         except Exception:
-            log.exception("timeout sweep failed")
+            log.exception("timeout sweep failed", extra={"event": "server.sweep_failed"})

@@ -41,6 +41,7 @@ from hubbub.store.base import (
     Scope,
     SearchQuery,
     Target,
+    WriteStats,
 )
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,11 @@ class ClusterHistory:
         #: Queries waiting for the archive now (the archiver then asks for
         #: its position more often).
         self.waiting = 0
+        #: The archive batches this node wrote, for the metrics (changed on
+        #: the archiver's thread only).
+        self.stats = WriteStats()
+        #: Since when archiving has been failing (monotonic), or None.
+        self.failing_since: float | None = None
 
     # --- recording (the loop) -------------------------------------------------
 
@@ -146,7 +152,31 @@ class ClusterHistory:
 
     def archive(self, batch: list[Kept], mark: str) -> int:
         """Write ``batch`` and the archive's new position ``mark`` (blocking)."""
-        return self.store.append_batch([entry for _, _, entry in batch], mark=(self.key, mark))
+        began = time.perf_counter()
+        try:
+            new = self.store.append_batch([entry for _, _, entry in batch], mark=(self.key, mark))
+        except Exception:
+            self.stats.failures += 1
+            self.stats.waiting = len(batch)
+            if self.failing_since is None:
+                self.failing_since = time.monotonic()
+            raise
+        self.failing_since = None
+        self.stats.waiting = 0
+        self.stats.rows += new
+        if batch:
+            self.stats.latency.observe(time.perf_counter() - began)
+        return new
+
+    def health(self) -> str | None:
+        """Why history is not being kept now, or None: this node holds the
+        archiver's role and its batches fail (PostgreSQL's reachability is
+        the database's to say)."""
+        since = self.failing_since
+        if since is None:
+            return None
+        return (f"archiving history has failed for {time.monotonic() - since:.0f} s; "
+                f"{len(self.unarchived())} entries wait in memory")  # fmt: skip
 
     def mark(self) -> str | None:
         """The archive's position as PostgreSQL has it (blocking)."""
@@ -177,7 +207,8 @@ class ClusterHistory:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         log.warning("history: the archive is behind (entry %d of %d); answering"
-                                    " from what it has", self.archived, target)  # fmt: skip
+                                    " from what it has", self.archived, target,
+                                    extra={"event": "history.archive_behind"})  # fmt: skip
                         return
                     self._moved.wait(left)
             finally:

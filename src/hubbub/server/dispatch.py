@@ -15,6 +15,7 @@ writes to another client itself.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -100,14 +101,19 @@ class Context(ReplyBuffer):
         fn: Callable[[], T],
         then: Callable[[T], None],
         failed: Callable[[Exception], None] | None = None,
+        *,
+        query: str | None = None,
     ) -> None:
         """Run ``fn`` on a worker thread, then ``then(result)`` on the loop and
         send the replies. Nothing runs if the client left meanwhile; if ``fn``
         raised, ``failed(exc)`` answers instead (after the error is logged).
         ``then`` may itself call ``run_blocking``: the replies are sent when
-        the last job has answered."""
+        the last job has answered. ``query`` names a history read for the
+        metrics (one of ``meters.HISTORY_QUERIES``): its time, from here to
+        the answer, waiting for a thread included, is what the client waited."""
         self.defer()
         self._jobs += 1
+        started = time.perf_counter()
 
         def attempt() -> tuple[bool, T | Exception]:
             try:
@@ -117,6 +123,10 @@ class Context(ReplyBuffer):
 
         def answer(outcome: tuple[bool, T | Exception]) -> None:
             ok, value = outcome
+            if query is not None:
+                self.server.meters.history_queries.observe(
+                    query, time.perf_counter() - started, ok
+                )
             try:
                 if self.session.closing:
                     return
@@ -125,15 +135,21 @@ class Context(ReplyBuffer):
                 else:
                     assert isinstance(value, Exception)
                     # A database that cannot answer is a condition, said in one
-                    # line (it names the database); anything else is a bug.
+                    # line (it names the database); anything else is a bug. A
+                    # store read binds what clients send, never quotes it, so
+                    # the message is safe to show the operator.
                     trace = None if isinstance(value, DatabaseError) else value
-                    log.error("%s failed for %s: %s", self.msg.command.upper(),
-                              self.session.ip, value, exc_info=trace)  # fmt: skip
+                    verb = self.msg.command.upper()
+                    log.error("%s failed for %s: %s", verb, self.session.ip, value,
+                              exc_info=trace, extra={**failure_fields(self.session, verb),
+                              "event": "command.work_failed", "exc_private": False,
+                              "reason": str(value)})  # fmt: skip
                     if failed is not None:
                         failed(value)
             except Exception:
-                log.exception("%s failed for %s; disconnecting it", self.msg.command.upper(),
-                              self.session.ip)  # fmt: skip
+                verb = self.msg.command.upper()
+                log.exception("%s failed for %s; disconnecting it", verb, self.session.ip,
+                              extra=failure_fields(self.session, verb))  # fmt: skip
                 self.messages.clear()
                 self.session.close("Internal server error")
             finally:
@@ -178,6 +194,14 @@ class Context(ReplyBuffer):
 
 
 Handler = Callable[[Context, Message], None]
+
+
+def failure_fields(session: Session, verb: str) -> dict[str, object]:
+    """Log fields of a command that raised: the exception's message may
+    quote what the client sent, so ``exc_private`` has the log show its
+    type and where it was raised, never its text."""
+    return {"event": "command.failed", "client_id": session.client_id, "address": session.ip,
+            "command": verb, "exc_private": True}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +280,8 @@ class Dispatcher:
             try:
                 cmd.handler(ctx, msg)
             except Exception:
-                log.exception("handler %s failed for %s; disconnecting it", verb, session.ip)
+                log.exception("handler %s failed for %s; disconnecting it", verb, session.ip,
+                              extra=failure_fields(session, verb))  # fmt: skip
                 ctx.messages.clear()
                 session.close("Internal server error")
                 return

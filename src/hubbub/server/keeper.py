@@ -129,4 +129,5 @@ class ChannelKeeper:
                     self.store.save(kept_state(chan))
                 self._dirty.discard(cf)
         except DatabaseError as exc:
-            log.error("registered channels not saved (trying again): %s", exc)
+            log.error("registered channels not saved (trying again): %s", exc,
+                      extra={"event": "channels.save_failed", "reason": str(exc)})

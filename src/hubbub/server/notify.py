@@ -34,7 +34,8 @@ def notify(*fields: str) -> bool:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.sendto("\n".join(fields).encode(), address)
     except OSError as exc:
-        log.warning("could not notify the service manager at %s: %s", address, exc)
+        log.warning("could not notify the service manager at %s: %s", address, exc,
+                    extra={"event": "systemd.notify_failed", "reason": str(exc)})  # fmt: skip
         return False
     return True
 

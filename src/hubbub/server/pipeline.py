@@ -22,6 +22,10 @@ same event, at once. For each event it:
 Subscribers come before delivery, so what anyone is shown was recorded
 first; the output scheduler commits the record before the bytes leave.
 
+Each kind of event has a :class:`Tally`: how many passed, and how many
+deliveries they made (the audience's size, added once per event rather
+than counted per recipient). The metrics read them when scraped.
+
 An event that arrives from another process takes exactly the same road,
 with no origin. The origin never travels: it is kept here by msgid until
 the event comes back (from a Redis log, as a different object with the same
@@ -91,12 +95,22 @@ class Subscriber(Protocol):
     def record(self, event: Event) -> None: ...
 
 
+class Tally:
+    """Events of one kind that passed, and the deliveries they made."""
+
+    __slots__ = ("deliveries", "events")
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.deliveries = 0
+
+
 class Pipeline:
     """Publishes events and runs those the bus hands back."""
 
     __slots__ = (
         "_ahead", "_in_flight", "_origins", "_steps", "_thens", "bus", "delivery", "network",
-        "subscribers", "waits",
+        "subscribers", "tallies", "waits",
     )  # fmt: skip
 
     def __init__(
@@ -118,11 +132,13 @@ class Pipeline:
         self._in_flight: dict[object, int] = {}
         #: Whether origins wait for their events (the bus hands them back later).
         self.waits = not bus.synchronous
+        #: Per event kind, for the metrics.
+        self.tallies = {kind: Tally() for kind in ROUTES}
         watchers = watchers or {}
-        # One lookup per event for all the steps of its kind.
+        # One lookup per event for all the steps of its kind, and its tally.
         self._steps = {
             kind: (GUARDS.get(kind), route.audience, APPLY.get(kind), route.deliver,
-                   watchers.get(kind))
+                   watchers.get(kind), self.tallies[kind])
             for kind, route in ROUTES.items()
         }  # fmt: skip
         # A node that left stands for the QUIT of each of its users.
@@ -168,12 +184,14 @@ class Pipeline:
                 else:
                     del self._in_flight[session]
         origin = self._origins.pop(event.msgid, None) if self._origins else None
-        guard, audience_of, apply, deliver, watcher = self._steps[type(event)]
+        guard, audience_of, apply, deliver, watcher, tally = self._steps[type(event)]
         if guard is not None and not guard(self.network, event):
             self._answer(event, False, origin)
             return
         delivery = self.delivery
         audience = audience_of(delivery, event)
+        tally.events += 1
+        tally.deliveries += len(audience)
         for subscriber in self.subscribers:
             subscriber.record(event)
         if apply is not None:
@@ -192,7 +210,8 @@ class Pipeline:
                 then(applied)
             except Exception:
                 # As the dispatcher does for a handler: one client, not the server.
-                log.exception("the continuation of %s failed", type(event).__name__)
+                log.exception("the continuation of %s failed", type(event).__name__,
+                              extra={"event": "command.continuation_failed"})
                 if origin is not None:
                     origin.messages.clear()
                     origin.session.close("Internal server error")

@@ -16,12 +16,16 @@ class Registration:
 
     __slots__ = (
         "account", "asked_nick", "cap_negotiating", "nick", "pass_ok", "realname", "started",
-        "username",
+        "uid", "username",
     )  # fmt: skip
 
-    def __init__(self, *, password_required: bool, started: float) -> None:
+    def __init__(self, *, password_required: bool, started: float, uid: str) -> None:
         #: When the connection opened (loop clock), for the registration timeout.
         self.started = started
+        #: The uid the user will have: it names the connection in the logs
+        #: from its accept on (kept here, not on the session, which then
+        #: has its user's).
+        self.uid = uid
         self.nick: str | None = None
         self.username: str | None = None
         self.realname = ""

@@ -17,6 +17,7 @@ FIXED_KEYS = (
     ("server", "listen"), ("server", "tls_listen"), ("server", "websocket_listen"),
     ("server", "name"), ("history", "enabled"), ("history", "database"), ("history", "search"),
     ("cluster", "redis"), ("cluster", "node"), ("cluster", "network"),
+    ("metrics", "listen"),
 )  # fmt: skip
 
 

@@ -62,4 +62,4 @@ def fetch_then(
         else:
             then(replays)
 
-    ctx.run_blocking(query, answer, lambda exc: then({}))
+    ctx.run_blocking(query, answer, lambda exc: then({}), query="replay")

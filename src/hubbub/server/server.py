@@ -34,6 +34,7 @@ from .delivery import Delivery
 from .ids import Ids
 from .interfaces import NO_KERNEL, KernelQueue, Loop, Transport
 from .keeper import WATCHED, ChannelKeeper, restore_events
+from .meters import Meters, loggable_reason
 from .monitor import Monitors
 from .output import OutputScheduler
 from .pipeline import Pipeline
@@ -114,7 +115,10 @@ class Server:
         #: TLS listeners ask for client certificates (SASL EXTERNAL); set by the app.
         self.client_certificates = False
         self.caps: dict[str, str | None] = {}
+        #: Commands run, by verb (STATS m, and the metrics).
         self.stats: dict[str, int] = {}
+        #: Counters for operators (see :mod:`.meters`): read at scrape time.
+        self.meters = Meters()
         self.max_users = 0
         self.max_local = 0
         #: Runs one client command; the app sets it (``Dispatcher.run``).
@@ -215,7 +219,7 @@ class Server:
         except ConfigError as exc:
             return str(exc)
         self.hold_server_rooms()
-        log.info("configuration reloaded")
+        log.info("configuration reloaded", extra={"event": "config.reloaded"})
         return None
 
     def hold_server_rooms(self) -> None:
@@ -259,21 +263,30 @@ class Server:
         reason = self.admission.refusal(ip, self.config.limits)
         if reason is not None:
             # Not INFO: a connection flood would write one line per attempt.
-            log.debug("refused a connection from %s: %s", ip, reason)
+            log.debug("refused a connection from %s: %s", ip, reason, extra={
+                "event": "client.refused", "address": ip, "reason": reason,
+            })  # fmt: skip
             transport.write(f"ERROR :Closing link: [{reason}]\r\n".encode())
             transport.close()
             return None
         registration = Registration(
             password_required=self.config.server.password is not None,
             started=self.loop.time() if started is None else started,
-        )
+            uid=self.ids.uid(),
+        )  # fmt: skip
+        meter = self.meters.transport(tls=tls, framed=framed)
         session = Session(
-            self, transport, ip, registration,
+            self, transport, ip, registration, meter=meter,
             tls=tls, flood_control=self.config.limits.flood_control, framed=framed,
             certfp=certfp,
         )  # fmt: skip
+        meter.accepted += 1
         self.sessions.add(session)
         self.admission.admit(session.ip)
+        log.debug("connection from %s over %s", session.ip, meter.name, extra={
+            "event": "client.connected", "client_id": session.client_id, "address": session.ip,
+            "transport": meter.name,
+        })  # fmt: skip
         return session
 
     def session_closed(self, session: Session, reason: str) -> None:
@@ -285,13 +298,29 @@ class Server:
         self.admission.release(session.ip, registered=session.registration is None)
         self.monitors.unwatch_all(session)
         user = session.user
-        who = user.source if user is not None else f"unregistered {session.ip}"
-        # Ordinary goodbyes are routine; cut-offs (sendq, flood, ping, kill)
-        # are what an operator needs to see to explain a vanished client.
-        routine = reason == "Connection closed" or reason.startswith("Quit")
-        log.log(logging.DEBUG if routine else logging.INFO, "%s disconnected: %s", who, reason)
+        meter = session.meter
+        meter.closed += 1
+        if user is not None:
+            meter.registered_closed += 1
+        self.meters.disconnected(reason)
+        self._log_disconnect(session, reason)
         if user is not None and user.present:
             self.pipeline.publish(UserQuit(*self.stamp(), user.uid, user.source, reason))
+
+    def _log_disconnect(self, session: Session, reason: str) -> None:
+        """One line per closed connection. A user's leaving is logged as its
+        registration was; for a connection that never registered, ordinary
+        goodbyes are routine (debug), while cut-offs (timeouts, flood,
+        malformed lines) are what an operator needs to explain a vanished
+        client."""
+        user = session.user
+        who = user.source if user is not None else f"unregistered {session.ip}"
+        shown = loggable_reason(reason)
+        routine = user is None and (reason == "Connection closed" or reason.startswith("Quit"))
+        log.log(logging.DEBUG if routine else logging.INFO, "%s disconnected: %s", who, shown,
+                extra={"event": "client.disconnected", "client_id": session.client_id,
+                       "address": session.ip, "reason": shown,
+                       "transport": session.meter.name})  # fmt: skip
 
     def shutdown(self, reason: str) -> None:
         """Tell every client why and close them all."""

@@ -77,6 +77,7 @@ from .caps import TagProfile, tag_profile
 from .encoding import encode
 from .flood import TokenBucket
 from .interfaces import KernelQueue, Loop, Transport
+from .meters import Meters, TransportMeter
 from .output import OutputScheduler
 from .registration import Registration
 from .state import User
@@ -92,11 +93,22 @@ _NONE: frozenset[str] = frozenset()
 Line = bytes | TooLong
 
 
+def _fault(line: str) -> str:
+    """What is wrong with a malformed line, for the log. Not the parser's
+    message: that quotes the line, and no line a client sends is logged."""
+    if "\0" in line:
+        return "NUL in the line"
+    if "\r" in line or "\n" in line:
+        return "CR or LF in the line"
+    return "a bad command, source or tags"
+
+
 class SessionHost(Protocol):
     """What a session needs of the server it belongs to."""
 
     loop: Loop
     output: OutputScheduler
+    meters: Meters
     name: str
     sendq_bytes: int
     #: The kernel's send queue below the transports (none in tests).
@@ -129,6 +141,7 @@ class Session:
         "ip",
         "last_active",
         "last_recv",
+        "meter",
         "monitoring",
         "ping_sent",
         "registration",
@@ -147,12 +160,16 @@ class Session:
         ip: str,
         registration: Registration,
         *,
+        meter: TransportMeter,
         tls: bool = False,
         flood_control: bool = True,
         framed: bool = False,
         certfp: str | None = None,
     ) -> None:
         self.host = host
+        #: The counters of this connection's kind of transport (bytes in
+        #: are counted per read; bytes out per loop turn, by the scheduler).
+        self.meter = meter
         self.server_name = host.name
         self.transport = transport
         # Interned: the User's host is the same string, and so are the hosts
@@ -211,6 +228,15 @@ class Session:
             return self.registration.nick
         return "*"
 
+    @property
+    def client_id(self) -> str:
+        """Names the connection in the logs from its accept: the uid its
+        user has (or will have), so log lines and history rows agree."""
+        if self.user is not None:
+            return self.user.uid
+        assert self.registration is not None
+        return self.registration.uid
+
     def attach(self, user: User) -> User:
         """Registration is done: this session is ``user``'s link to this
         process (the one tie between state and a session, and a local one:
@@ -218,6 +244,7 @@ class Session:
         self.user = user
         user.session = self
         self.registration = None
+        self.meter.registered += 1
         return user
 
     def set_caps(self, caps: set[str] | frozenset[str]) -> None:
@@ -271,6 +298,8 @@ class Session:
 
     def _throttle(self) -> None:
         if self._check_held() and not self._paused:
+            if not self._reading_paused:  # counted once per held burst, not per release
+                self.host.meters.flood_throttles += 1
             self._paused = True
             self._pause_reading()
             assert self._bucket is not None
@@ -324,7 +353,7 @@ class Session:
         try:
             msg = parse_line(text)
         except ProtocolError as exc:
-            self._unparsable(exc)
+            self._unparsable(exc, text)
             return
         if not valid:
             # UTF8ONLY is advertised: refuse rather than relay mojibake.
@@ -338,7 +367,7 @@ class Session:
             return
         self.host.dispatch(self, msg)
 
-    def _unparsable(self, exc: ProtocolError) -> None:
+    def _unparsable(self, exc: ProtocolError, text: str) -> None:
         """Answer a line that is not a message (see docs/robustness.md).
 
         Only the empty line goes unanswered, as Modern IRC asks. Tags or a
@@ -352,7 +381,9 @@ class Session:
         if isinstance(exc, MissingCommand):
             self.send_numeric(ERR_UNKNOWNCOMMAND, "*", "No command given")
             return
-        log.debug("malformed line from %s: %s", self.ip, exc)
+        log.debug("malformed line from %s: %s", self.ip, _fault(text), extra={
+            "event": "client.malformed_line", "client_id": self.client_id, "address": self.ip,
+        })  # fmt: skip
         self.close("Received malformed line")
 
     # --- output ----------------------------------------------------------
@@ -410,17 +441,19 @@ class Session:
         """Queue a numeric from the server addressed to this client."""
         self.send(Message(numeric, reply_params((self.display_nick, *params)), self.server_name))
 
-    def flush(self) -> None:
-        """Write everything queued in one call."""
+    def flush(self) -> int:
+        """Write everything queued in one call; the number of bytes written."""
         out, self._out = self._out, None
         if out:
-            self._out_size = 0
+            size, self._out_size = self._out_size, 0
             if not self.closing:
                 if self._framed:
                     self.transport.writelines(out)
                 else:
                     self.transport.write(b"".join(out) if len(out) > 1 else out[0])
                 self._transport_size = self.transport.get_write_buffer_size()
+                return size
+        return 0
 
     # --- closing ---------------------------------------------------------
 

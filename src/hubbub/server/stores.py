@@ -17,9 +17,10 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hubbub.config import Config, ConfigError
-from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
+from hubbub.store.base import AccountStore, ChannelStore, Checkable, HistoryStore
 from hubbub.store.errors import DatabaseError
 from hubbub.store.null import NullHistoryStore
 
@@ -40,6 +41,10 @@ class Stores:
     channels: ChannelStore | None = None
     #: Closes the database (after the stores were closed).
     close: Callable[[], None] = _nothing
+    #: The database, for the readiness check (None: nothing is kept).
+    database: Checkable | None = None
+    #: The SQLite file (its size is a metric); None on PostgreSQL.
+    file: Path | None = None
 
 
 def _error(config: Config, why: str) -> ConfigError:
@@ -67,8 +72,8 @@ def _sqlite(config: Config) -> Stores:
     except DatabaseError as exc:
         raise _error(config, str(exc)) from None
     db.start_checkpoints()
-    log.info("database %s", path)
-    stores = Stores(close=db.close)
+    log.info("database %s", path, extra={"event": "database.opened", "path": str(path)})
+    stores = Stores(close=db.close, database=db, file=path)
     try:
         if config.history.enabled:
             stores.history = SQLiteHistoryStore(db, search=config.history.search)
@@ -95,10 +100,10 @@ def _postgres(config: Config) -> Stores:
         db = PgDatabase.open(config.history.database)
     except DatabaseError as exc:
         raise _error(config, str(exc)) from None
-    log.info("database %s", db.shown)
+    log.info("database %s", db.shown, extra={"event": "database.opened", "path": db.shown})
     # One writer thread per database: history batches and channel saves in order.
     writer = Writer(db)
-    stores = Stores()
+    stores = Stores(database=db)
     try:
         if config.history.enabled:
             stores.history = PostgresHistoryStore(db, search=config.history.search, writer=writer)

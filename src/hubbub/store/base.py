@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from hubbub.events import Event
+from hubbub.histogram import FAST_BUCKETS, Histogram
 from hubbub.protocol import casefold
 
 #: Kinds of stored lines (persisted: stable). What every history client gets:
@@ -145,9 +146,40 @@ class SearchQuery:
     limit: int = 50
 
 
+class Checkable(Protocol):
+    """A database whose health is a sentence, or None (``/readyz`` asks it
+    on the event loop, so it never waits on the network)."""
+
+    def health(self) -> str | None: ...
+
+
+class WriteStats:
+    """What a store's commits did, for the metrics (changed on the loop only)."""
+
+    __slots__ = ("failures", "latency", "rows", "waiting")
+
+    def __init__(self) -> None:
+        #: Rows written by the commits (each commit is one observation of
+        #: ``latency``: its count is the number of commits).
+        self.rows = 0
+        #: Commits that failed (their entries wait for the next turn).
+        self.failures = 0
+        #: Entries waiting because the last commit failed (0 when healthy).
+        self.waiting = 0
+        #: Seconds per commit (a transaction that wrote something), on the loop.
+        self.latency = Histogram(FAST_BUCKETS)
+
+    @property
+    def commits(self) -> int:
+        """Commits that wrote something."""
+        return self.latency.count
+
+
 class HistoryStore(Protocol):
     """Keeps what was said and what happened, and answers named queries."""
 
+    #: What the commits did (the metrics read it).
+    stats: WriteStats
     #: Whether :meth:`prune` waits on the network (PostgreSQL): then the
     #: server runs it on a worker thread, not on the loop.
     upkeep_blocks: bool
@@ -209,6 +241,11 @@ class HistoryStore(Protocol):
 
     def search(self, query: SearchQuery) -> list[Found]:
         """Messages matching ``query``, oldest first."""
+        ...
+
+    def health(self) -> str | None:
+        """Why the store cannot keep what is said right now (its writes
+        fail), or None when it can. On the loop; the readiness check calls it."""
         ...
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from .base import (
     Scope,
     SearchQuery,
     Target,
+    WriteStats,
 )
 
 
@@ -20,6 +21,13 @@ class NullHistoryStore:
     """Records nothing, so every query is empty."""
 
     upkeep_blocks = False
+
+    def __init__(self) -> None:
+        self.stats = WriteStats()
+
+    def health(self) -> str | None:
+        """Keeping nothing never fails."""
+        return None
 
     def record(self, entry: Entry) -> None:
         """Forget ``entry``."""

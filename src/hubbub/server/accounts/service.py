@@ -59,6 +59,12 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _CODE_LENGTH = 8
 
 
+def _store_failed(exc: Exception) -> dict[str, object]:
+    """Log fields of a database error met by the accounts (it names the
+    file and the reason, never an account's secret)."""
+    return {"event": "account.store_failed", "reason": str(exc)}
+
+
 @dataclass(frozen=True, slots=True)
 class Refused:
     """Why an account operation did not happen: an IRCv3 FAIL code and a sentence."""
@@ -93,7 +99,9 @@ def _guarded(run: RunBlocking) -> RunBlocking:
             try:
                 return fn()
             except Exception:
-                log.exception("accounts: a job on a worker thread failed")
+                # Jobs handle passwords: the error's type and place, not its text.
+                log.exception("accounts: a job on a worker thread failed",
+                              extra={"event": "account.job_failed", "exc_private": True})
                 return _UNAVAILABLE
 
         run(job, then)
@@ -210,7 +218,7 @@ class Accounts:
             try:
                 account = store.get(name)
             except DatabaseError as exc:
-                log.error("login: %s", exc)
+                log.error("login: %s", exc, extra=_store_failed(exc))
                 return _UNAVAILABLE
             usable = account is not None and account.verified
             stored = account.password_hash if account is not None and usable else dummy_hash()
@@ -252,13 +260,15 @@ class Accounts:
             try:
                 account = store.get(name)
             except DatabaseError as exc:
-                log.error("login: %s", exc)
+                log.error("login: %s", exc, extra=_store_failed(exc))
                 return _UNAVAILABLE
             if account is not None and account.verified:
                 try:
                     return account, ScramCredentials.decode(account.scram)
                 except ScramError:
-                    log.error("account %s has unreadable SCRAM credentials", account.name)
+                    log.error("account %s has unreadable SCRAM credentials", account.name,
+                              extra={"event": "account.credentials_unreadable",
+                                     "account": account.name})  # fmt: skip
             return None, decoy(casefold(name), secret)
 
         self._run_blocking(read, then)
@@ -268,7 +278,9 @@ class Accounts:
         # Only a name that is an account is logged: people type their password
         # into the name field too, and the log must never hold one.
         known = self.names.get(casefold(name)) if name else None
-        log.info("failed login to %s from %s", known or "an unknown account", ip)
+        log.info("failed login to %s from %s", known or "an unknown account", ip, extra={
+            "event": "account.login_failed", "address": ip, "account": known,
+        })  # fmt: skip
         self.throttle.failed(name, ip)
 
     def login_certfp(self, fp: str, then: Then[Account | Refused]) -> None:
@@ -279,7 +291,7 @@ class Accounts:
             try:
                 account = store.by_certfp(fp)
             except DatabaseError as exc:
-                log.error("login: %s", exc)
+                log.error("login: %s", exc, extra=_store_failed(exc))
                 return _UNAVAILABLE
             if account is None or not account.verified:
                 return Refused("FAILED", "This client certificate belongs to no account")
@@ -332,7 +344,9 @@ class Accounts:
                 elif code is None:
                     self.learn(name, True)
                     self.announce(name, True)
-                    log.info("account %s registered from %s", name, ip)
+                    log.info("account %s registered from %s", name, ip, extra={
+                        "event": "account.registered", "address": ip, "account": name,
+                    })  # fmt: skip
                     then(account)
                 else:
                     assert email is not None
@@ -360,11 +374,15 @@ class Accounts:
 
         def sent(error: str | Refused | None) -> None:
             if error is None:
-                log.info("account %s registered, waiting for its e-mail code", account.name)
+                log.info("account %s registered, waiting for its e-mail code", account.name,
+                         extra={"event": "account.registered", "account": account.name,
+                                "pending": True})  # fmt: skip
                 then(Pending(account.name))
                 return
-            log.error("could not send the verification mail for %s: %s", account.name,
-                      error.text if isinstance(error, Refused) else error)  # fmt: skip
+            why = error.text if isinstance(error, Refused) else error
+            log.error("could not send the verification mail for %s: %s", account.name, why,
+                      extra={"event": "account.mail_failed", "account": account.name,
+                             "reason": why})  # fmt: skip
             self._write(lambda: self.store.drop(account.name), _ignore)
             then(Refused("TEMPORARILY_UNAVAILABLE",
                          "The verification mail could not be sent; try again later"))  # fmt: skip
@@ -383,7 +401,7 @@ class Accounts:
             try:
                 return store.get(name), store.pending(name)
             except DatabaseError as exc:
-                log.error("verify: %s", exc)
+                log.error("verify: %s", exc, extra=_store_failed(exc))
                 return _UNAVAILABLE
 
         def check(result: tuple[Account | None, PendingVerification | None] | Refused) -> None:
@@ -404,7 +422,9 @@ class Accounts:
                     return
                 self.learn(account.name, True)
                 self.announce(account.name, True)
-                log.info("account %s verified from %s", account.name, ip)
+                log.info("account %s verified from %s", account.name, ip, extra={
+                    "event": "account.verified", "address": ip, "account": account.name,
+                })  # fmt: skip
                 then(Account(account.name, account.password_hash, account.scram, account.email,
                              account.created, account.certfps, True))  # fmt: skip
 
@@ -422,7 +442,7 @@ class Accounts:
             try:
                 return store.get(name)
             except DatabaseError as exc:
-                log.error("accounts: %s", exc)
+                log.error("accounts: %s", exc, extra=_store_failed(exc))
                 return _UNAVAILABLE
 
         self._run_blocking(read, then)
@@ -441,7 +461,8 @@ class Accounts:
 
             def changed(done: bool | None) -> None:
                 if done:
-                    log.info("account %s changed its password", name)
+                    log.info("account %s changed its password", name,
+                             extra={"event": "account.password_changed", "account": name})
                 then(None if done else _UNAVAILABLE)
 
             self._write(lambda: self.store.set_password(name, *result), changed)
@@ -476,7 +497,8 @@ class Accounts:
             if done:
                 self.learn(name, False)
                 self.announce(name, False)
-                log.info("account %s dropped", name)
+                log.info("account %s dropped", name,
+                         extra={"event": "account.dropped", "account": name})
             then(done)
 
         self._write(lambda: self.store.drop(name), dropped)
@@ -491,7 +513,7 @@ class Accounts:
             try:
                 return fn()
             except DatabaseError as exc:
-                log.error("accounts: %s", exc)
+                log.error("accounts: %s", exc, extra=_store_failed(exc))
                 return None
 
         if self.store.writes_block:

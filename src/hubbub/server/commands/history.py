@@ -178,7 +178,7 @@ def _run(
     def failed(exc: Exception) -> None:
         _fail(ctx, "MESSAGE_ERROR", sub, target, text="Messages could not be retrieved")
 
-    ctx.run_blocking(query, answer, failed)
+    ctx.run_blocking(query, answer, failed, query=sub.lower())
 
 
 def _targets(ctx: Context, start: str, end: str, limit: int) -> None:

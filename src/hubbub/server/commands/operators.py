@@ -37,9 +37,21 @@ def check_password(stored: str, given: str) -> bool:
 def become_oper(ctx: Context, name: str) -> None:
     """Grant operator status (381, then the MODE +o of the event)."""
     user = ctx.user
-    log.info("%s is now an operator (%s)", user.source, name)
+    log.info("%s is now an operator (%s)", user.source, name, extra={
+        "event": "oper.up", "client_id": user.uid, "address": ctx.session.ip, "oper": name,
+    })  # fmt: skip
     ctx.reply(RPL_YOUREOPER, "You are now an IRC operator")
     ctx.publish(OperUp(*ctx.stamp(), user.uid, user.source, name))
+
+
+def refuse_oper(ctx: Context, name: str) -> None:
+    """A wrong operator password: 464, and a warning an operator can alert
+    on (the name tried, never the password)."""
+    log.warning("wrong OPER password for %s from %s", name, ctx.session.ip, extra={
+        "event": "oper.refused", "client_id": ctx.session.client_id,
+        "address": ctx.session.ip, "oper": name,
+    })  # fmt: skip
+    ctx.reply(ERR_PASSWDMISMATCH, "Password incorrect")
 
 
 @table("OPER", min_params=2)
@@ -54,14 +66,14 @@ def oper(ctx: Context, msg: Message) -> None:
         if check_password(block.password, given):
             become_oper(ctx, name)
         else:
-            ctx.reply(ERR_PASSWDMISMATCH, "Password incorrect")
+            refuse_oper(ctx, name)
         return
 
     def answer(ok: bool) -> None:
         if ok:
             become_oper(ctx, name)
         else:
-            ctx.reply(ERR_PASSWDMISMATCH, "Password incorrect")
+            refuse_oper(ctx, name)
 
     ctx.run_blocking(lambda: check_password(block.password, given), answer)
 
@@ -75,7 +87,11 @@ def kill(ctx: Context, msg: Message) -> None:
         return
     killer = ctx.user
     reason = msg.params[1] or "No reason"
-    log.info("%s killed %s: %s", killer.source, target.source, reason)
+    # An operator's action and its stated reason: the audit trail of KILL.
+    log.info("%s killed %s: %s", killer.source, target.source, reason, extra={
+        "event": "oper.kill", "client_id": killer.uid, "address": ctx.session.ip,
+        "reason": reason, "target": target.uid,
+    })  # fmt: skip
     ctx.publish(Killed(*ctx.stamp(), killer.uid, killer.source, target.uid, target.nick, reason))
 
 
@@ -113,7 +129,9 @@ def chghost(ctx: Context, msg: Message) -> None:
 @table("DIE", oper=True)
 def die(ctx: Context, msg: Message) -> None:
     """DIE: shut the server down (clients are told, as on SIGTERM)"""
-    log.warning("DIE from %s", ctx.user.source)
+    log.warning("DIE from %s", ctx.user.source, extra={
+        "event": "oper.die", "client_id": ctx.user.uid, "address": ctx.session.ip,
+    })  # fmt: skip
     if ctx.server.stop is not None:
         ctx.server.stop()
 
@@ -121,7 +139,9 @@ def die(ctx: Context, msg: Message) -> None:
 @table("RESTART", oper=True)
 def restart(ctx: Context, msg: Message) -> None:
     """RESTART: shut down cleanly, then start again with the same command line"""
-    log.warning("RESTART from %s", ctx.user.source)
+    log.warning("RESTART from %s", ctx.user.source, extra={
+        "event": "oper.restart", "client_id": ctx.user.uid, "address": ctx.session.ip,
+    })  # fmt: skip
     if ctx.server.stop is not None:
         ctx.server.restart_requested = True
         ctx.server.stop()

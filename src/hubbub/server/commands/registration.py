@@ -11,6 +11,7 @@ kept on the session's :class:`~..registration.Registration`.
 from __future__ import annotations
 
 import hmac
+import logging
 import sys
 
 from hubbub.events import NickChanged, UserQuit, UserRegistered
@@ -31,6 +32,8 @@ from ..dispatch import CommandTable, Context
 from ..limits import NICKLEN, USERLEN
 from .channels import join_with_replay
 from .server_queries import send_lusers, send_motd
+
+log = logging.getLogger(__name__)
 
 table = CommandTable()
 
@@ -222,6 +225,7 @@ def try_register(ctx: Context) -> None:
         return
     if session.sasl is not None:
         # Registration finished in the middle of SASL: it registers without (3.1).
+        server.meters.sasl.record(session.sasl.mechanism, "aborted")
         session.sasl = None
         ctx.reply(ERR_SASLABORTED, "SASL authentication aborted")
     if server.network.user(reg.nick) is not None:
@@ -233,7 +237,7 @@ def try_register(ctx: Context) -> None:
         ctx.reply(ERR_NICKNAMEINUSE, reg.nick, RESERVED)
         reg.nick = None
         return
-    uid = server.ids.uid()
+    uid = reg.uid  # named the connection in the logs already
     nick = reg.nick
     source = f"{nick}!{reg.username}@{session.ip}"
 
@@ -252,6 +256,9 @@ def try_register(ctx: Context) -> None:
             return
         session.attach(user)
         server.admission.registered(session.ip)
+        log.info("%s registered", source, extra={
+            "event": "client.registered", "client_id": uid, "address": session.ip, "nick": nick,
+        })  # fmt: skip
         _welcomed(ctx)
 
     ctx.publish(

@@ -69,6 +69,7 @@ def authenticate(ctx: Context, msg: Message) -> None:
             return
         mechanism = arg.upper()
         if mechanism not in mechanisms:
+            ctx.server.meters.sasl.record(mechanism, "failure")
             ctx.reply(RPL_SASLMECHS, ",".join(mechanisms), "are available SASL mechanisms")
             ctx.reply(ERR_SASLFAIL, _FAILED)
             return
@@ -76,6 +77,7 @@ def authenticate(ctx: Context, msg: Message) -> None:
         ctx.send("AUTHENTICATE", "+")
         return
     if arg == "*":
+        ctx.server.meters.sasl.record(exchange.mechanism, "aborted")
         _drop(ctx)
         ctx.reply(ERR_SASLABORTED, "SASL authentication aborted")
         return
@@ -83,6 +85,7 @@ def authenticate(ctx: Context, msg: Message) -> None:
     if read is Read.MORE:
         return
     if read is Read.TOO_LONG:
+        ctx.server.meters.sasl.record(exchange.mechanism, "failure")
         _drop(ctx)
         ctx.reply(ERR_SASLTOOLONG, "SASL message too long")
     elif read is not Read.DONE:
@@ -97,6 +100,9 @@ def _drop(ctx: Context) -> None:
 
 
 def _fail(ctx: Context, reason: str | None = None) -> None:
+    exchange = ctx.session.sasl
+    if exchange is not None:
+        ctx.server.meters.sasl.record(exchange.mechanism, "failure")
     _drop(ctx)
     ctx.reply(ERR_SASLFAIL, f"{_FAILED}: {reason}" if reason else _FAILED)
 
@@ -104,7 +110,11 @@ def _fail(ctx: Context, reason: str | None = None) -> None:
 def _succeed(ctx: Context, account: str) -> None:
     exchange = ctx.session.sasl
     mechanism = exchange.mechanism if exchange is not None else "?"
-    log.info("%s logged in to %s with SASL %s", ctx.session.ip, account, mechanism)
+    ctx.server.meters.sasl.record(mechanism, "success")
+    log.info("%s logged in to %s with SASL %s", ctx.session.ip, account, mechanism, extra={
+        "event": "account.login", "client_id": ctx.session.client_id,
+        "address": ctx.session.ip, "account": account, "mechanism": mechanism,
+    })  # fmt: skip
     _drop(ctx)
     logged_in(ctx, account, (RPL_SASLSUCCESS, "SASL authentication successful"))
 

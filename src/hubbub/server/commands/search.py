@@ -102,4 +102,4 @@ def search(ctx: Context, msg: Message) -> None:
     def failed(exc: Exception) -> None:
         ctx.standard_reply("FAIL", "INTERNAL_ERROR", text="The search could not be run")
 
-    ctx.run_blocking(lambda: store.search(query), answer, failed)
+    ctx.run_blocking(lambda: store.search(query), answer, failed, query="search")

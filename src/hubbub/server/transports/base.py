@@ -19,10 +19,14 @@ from typing import Any, Protocol
 from hubbub.protocol.framing import TooLong
 
 from ..interfaces import Transport
+from ..meters import TransportMeter
 
 
 class LineReceiver(Protocol):
     """A session as its transport sees it."""
+
+    #: Where the transport counts the bytes it reads.
+    meter: TransportMeter
 
     def receive(self, lines: Sequence[bytes | TooLong]) -> None: ...
     def connection_lost(self) -> None: ...

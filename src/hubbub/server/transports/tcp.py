@@ -61,8 +61,10 @@ class IRCProtocol(LineBuffer, asyncio.Protocol):
         return None
 
     def data_received(self, data: bytes) -> None:
-        if self.session is not None:
-            self.session.receive(self.feed(data))
+        session = self.session
+        if session is not None:
+            session.meter.bytes_in += len(data)
+            session.receive(self.feed(data))
 
     def pause_writing(self) -> None:
         # The transport holds bytes back (high-water mark 0, see tune_socket).

@@ -176,6 +176,8 @@ class WebConnection(asyncio.Protocol):
         self._timer = loop.call_later(HANDSHAKE_TIMEOUT, transport.abort)
 
     def data_received(self, data: bytes) -> None:
+        if self.session is not None:  # counted once IRC is spoken (not the page's files)
+            self.session.meter.bytes_in += len(data)
         ws = self.ws
         ws.receive_data(data)
         lines: list[bytes | TooLong] = []
@@ -331,7 +333,9 @@ class WebConnection(asyncio.Protocol):
         if self.session is not None:
             session, self.session = self.session, None
             session.close(reason, error=False)  # no ERROR line: the socket is closing
-        log.debug("%s: %s", self.peer, reason)
+        log.debug("%s: %s", self.peer, reason, extra={
+            "event": "websocket.failed", "address": self.peer, "reason": reason,
+        })  # fmt: skip
 
     def _request(self, request: Request) -> None:
         """The HTTP request: a file, or the WebSocket handshake."""
@@ -353,7 +357,9 @@ class WebConnection(asyncio.Protocol):
         )
         origin = _header(headers, "Origin")
         if not OriginPolicy(section.allowed_origins).allows(origin, host):
-            log.info("refused a WebSocket from %s: origin %s is not allowed", ip, origin)
+            log.info("refused a WebSocket from %s: origin %s is not allowed", ip, origin,
+                     extra={"event": "websocket.origin_refused", "address": ip,
+                            "origin": origin})  # fmt: skip
             response = self.ws.reject(403, f"Origin not allowed: {origin}\n")
             self.ws.send_response(response)
             return

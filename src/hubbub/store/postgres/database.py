@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,6 +56,9 @@ STATEMENT_TIMEOUT_MS = 15_000
 #: Tables hubbub makes: a database holding some of them without a
 #: schema_version table is someone else's.
 _OURS = ("meta", "channels", "history", "private", "accounts", "certfps", "registered_channels")
+
+#: How long a readiness probe's answer stands before health() asks again (seconds).
+PROBE_INTERVAL = 1.0
 
 #: The errors that mean "PostgreSQL cannot be reached now" (down, restarting,
 #: the connection cut), as opposed to a query it refused.
@@ -91,6 +95,11 @@ class PgDatabase:
         self._all: list[psycopg.Connection[Any]] = []
         self._all_lock = threading.Lock()
         self.closed = False
+        self._probe_wanted = threading.Event()
+        self._probe_thread: threading.Thread | None = None
+        self._probed_at = 0.0
+        #: What the last readiness probe found (None: PostgreSQL answered).
+        self._problem: str | None = None
 
     # --- opening -------------------------------------------------------------
 
@@ -179,9 +188,42 @@ class PgDatabase:
                 self._forget(conn)
             raise self.error(exc) from None
 
+    # --- readiness ---------------------------------------------------------------
+
+    def health(self) -> str | None:
+        """Why PostgreSQL cannot be used now, or None, as the last probe found.
+        Called on the event loop, so it never waits for PostgreSQL: it asks a
+        probe thread (``SELECT 1`` on a connection of its own) for a fresh
+        answer when the last is older than :data:`PROBE_INTERVAL`, and answers
+        with the last one meanwhile (so a readiness check lags PostgreSQL's
+        fall by a probe, about a second)."""
+        if time.monotonic() - self._probed_at >= PROBE_INTERVAL and not self.closed:
+            if self._probe_thread is None:
+                self._probe_thread = threading.Thread(
+                    target=self._probe_loop, name="hubbub-pg-probe", daemon=True
+                )
+                self._probe_thread.start()
+            self._probe_wanted.set()
+        return self._problem
+
+    def _probe_loop(self) -> None:
+        while not self.closed:
+            self._probe_wanted.wait()
+            self._probe_wanted.clear()
+            if self.closed:
+                break
+            try:
+                with self.reading() as conn:
+                    conn.execute("SELECT 1")
+                self._problem = None
+            except DatabaseError as exc:
+                self._problem = str(exc)
+            self._probed_at = time.monotonic()
+
     def close(self) -> None:
         """Close every thread's connection."""
         self.closed = True
+        self._probe_wanted.set()
         with self._all_lock:
             conns, self._all = self._all, []
         for conn in conns:
@@ -226,7 +268,8 @@ def migrate(shown: str, conn: psycopg.Connection[Any], migrations: tuple[Migrati
         for migration in migrations:
             if migration.version <= current:
                 continue
-            log.info("%s: applying migration %s", shown, migration.name)
+            log.info("%s: applying migration %s", shown, migration.name,
+                     extra={"event": "history.migration", "path": shown})
             with conn.transaction():
                 conn.execute(migration.sql.encode())
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")

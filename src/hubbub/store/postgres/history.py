@@ -42,6 +42,7 @@ by msgid, and can note how far the log is archived in the same transaction
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -108,6 +109,8 @@ class PostgresHistoryStore(HistoryQueries):
         self._pending: list[Entry] = []
         #: The writer thread (shared with the channel store: one writer per database).
         self.writer = writer or Writer(db)
+        #: The writer's counters (its commits are this store's).
+        self.stats = self.writer.stats
         if not self.writer.is_alive():
             self.writer.start()
         self._prepare_search(search)
@@ -133,7 +136,8 @@ class PostgresHistoryStore(HistoryQueries):
             row = conn.execute("SELECT value FROM meta WHERE key = 'search_indexed'").fetchone()
             indexed = row is None or row[0] == "1"  # a new database starts indexed
             if search and not indexed:
-                log.info("%s: rebuilding the search index", self.db.shown)
+                log.info("%s: rebuilding the search index", self.db.shown,
+                         extra={"event": "history.search_rebuild"})
                 rebuild_search(conn)
             if row is None or indexed != search:
                 conn.execute(
@@ -154,6 +158,16 @@ class PostgresHistoryStore(HistoryQueries):
         if self._pending:
             pending, self._pending = self._pending, []
             self.writer.submit(HistoryJob(pending, self.search_enabled))
+
+    def health(self) -> str | None:
+        """Why history cannot be kept now, or None (never waits: the writer
+        thread's last outcome). Whether PostgreSQL answers at all is the
+        database's to say (:meth:`PgDatabase.health`)."""
+        down = self.writer.down_since
+        if down is None:
+            return None
+        return (f"{self.db.shown}: history cannot be written for {time.monotonic() - down:.0f} s; "
+                f"{self.writer.waiting} events wait")  # fmt: skip
 
     def index(self) -> None:
         """Nothing to do: documents are written with their rows."""

@@ -24,6 +24,19 @@ def is_postgres(database: str) -> bool:
 
 def masked(url: str) -> str:
     """``url`` with its password (if any) replaced by ``***``."""
+    return _without(url, ":***", "***")
+
+
+def without_password(url: str) -> str:
+    """``url`` with no password at all (for a program's command line, which
+    ``ps`` shows: the password goes in its environment instead)."""
+    return _without(url, "", "")
+
+
+_QUERY_PASSWORD_PARAM = re.compile(r"(?i)[?&]password=[^&]*")
+
+
+def _without(url: str, in_userinfo: str, in_query: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
@@ -31,9 +44,16 @@ def masked(url: str) -> str:
     if "@" in netloc:
         userinfo, _, hosts = netloc.rpartition("@")
         if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
+            userinfo = userinfo.split(":", 1)[0] + in_userinfo
         netloc = f"{userinfo}@{hosts}"
-    return _QUERY_PASSWORD.sub(r"\1***", f"{scheme}://{netloc}{slash}{tail}")
+    shown = f"{scheme}://{netloc}{slash}{tail}"
+    if in_query:
+        return _QUERY_PASSWORD.sub(rf"\g<1>{in_query}", shown)
+    # Drop the parameter; a query that then starts with "&" starts with "?".
+    kept = _QUERY_PASSWORD_PARAM.sub("", shown)
+    if "?" not in kept and "&" in kept:
+        kept = kept.replace("&", "?", 1)
+    return kept
 
 
 def password(url: str) -> str | None:

@@ -40,6 +40,7 @@ from typing import Any
 
 import psycopg
 
+from ..base import WriteStats
 from .database import UNREACHABLE, PgDatabase
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,9 @@ class Writer(threading.Thread):
         #: Transactions committed, and the entries they carried.
         self.commits = 0
         self.written = 0
+        #: What the commits did, for the metrics (changed on this thread only;
+        #: the store's ``stats``).
+        self.stats = WriteStats()
 
     # --- from the loop (or any thread) --------------------------------------------
 
@@ -155,7 +159,8 @@ class Writer(threading.Thread):
         self.dropped += dropped
         if dropped:
             log.error("%s: %d events of history dropped: PostgreSQL has been unreachable and "
-                      "%d more wait", self.db.shown, dropped, self._queued_entries)  # fmt: skip
+                      "%d more wait", self.db.shown, dropped, self._queued_entries,
+                      extra={"event": "history.dropped", "path": self.db.shown})  # fmt: skip
 
     @property
     def waiting(self) -> int:
@@ -185,7 +190,8 @@ class Writer(threading.Thread):
             self.join(timeout=max(1.0, timeout))
         if self._queued_entries:
             log.error("%s: %d events of history could not be written before stopping",
-                      self.db.shown, self._queued_entries)  # fmt: skip
+                      self.db.shown, self._queued_entries,
+                      extra={"event": "history.lost_on_close", "path": self.db.shown})  # fmt: skip
 
     # --- the thread -------------------------------------------------------------------
 
@@ -198,6 +204,7 @@ class Writer(threading.Thread):
                 if self._stopping:
                     break
                 jobs = self._take()
+            began = time.perf_counter()
             try:
                 self._write(jobs)
             except UNREACHABLE as exc:
@@ -211,9 +218,10 @@ class Writer(threading.Thread):
                 self._one_by_one(jobs, exc)
                 continue
             except Exception:
-                log.exception("%s: the history writer failed; its jobs are dropped", self.db.shown)
+                log.exception("%s: the history writer failed; its jobs are dropped", self.db.shown,
+                              extra={"event": "history.write_failed", "path": self.db.shown})
             backoff = FIRST_BACKOFF
-            self._done(jobs)
+            self._done(jobs, time.perf_counter() - began)
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()
@@ -250,8 +258,10 @@ class Writer(threading.Thread):
 
     def _one_by_one(self, jobs: list[Job], exc: psycopg.Error) -> None:
         """A batch was refused: write each job alone; drop the ones refused alone."""
+        self.stats.failures += 1
         log.warning("%s: a batch was refused (%s); writing its %d jobs one by one",
-                    self.db.shown, self.db.error(exc).why, len(jobs))  # fmt: skip
+                    self.db.shown, self.db.error(exc).why, len(jobs),
+                    extra={"event": "history.batch_refused", "path": self.db.shown})  # fmt: skip
         for job in jobs:
             try:
                 conn = self._connection()
@@ -265,7 +275,9 @@ class Writer(threading.Thread):
                     return
                 if job.size <= 1:
                     log.error("%s: dropped a write PostgreSQL refuses (%d events): %s",
-                              self.db.shown, job.size, self.db.error(refused).why)  # fmt: skip
+                              self.db.shown, job.size, self.db.error(refused).why,
+                              extra={"event": "history.write_refused",
+                                     "path": self.db.shown})  # fmt: skip
             self._done([job])
 
     def _alone(self, parts: list[Job]) -> bool:
@@ -281,12 +293,19 @@ class Writer(threading.Thread):
                 return False
             except psycopg.Error as refused:
                 log.error("%s: dropped a write PostgreSQL refuses (%d events): %s",
-                          self.db.shown, part.size, self.db.error(refused).why)  # fmt: skip
+                          self.db.shown, part.size, self.db.error(refused).why,
+                          extra={"event": "history.write_refused",
+                                 "path": self.db.shown})  # fmt: skip
         return True
 
-    def _done(self, jobs: list[Job]) -> None:
-        """The jobs are written (or dropped): out of the queue."""
+    def _done(self, jobs: list[Job], took: float | None = None) -> None:
+        """The jobs are written (or dropped): out of the queue. ``took``: the
+        seconds their one transaction took (None: written one by one)."""
         written = sum(j.size for j in jobs)
+        self.stats.rows += written
+        self.stats.waiting = 0
+        if took is not None and written:
+            self.stats.latency.observe(took)
         with self._cond:
             upto = jobs[-1].seq
             while self._queue and self._queue[0].seq <= upto:
@@ -300,7 +319,9 @@ class Writer(threading.Thread):
         if self.down_since is not None:
             log.warning("%s: PostgreSQL is back after %.1f s; history is being written again "
                         "(%d events still wait)", self.db.shown,
-                        time.monotonic() - self.down_since, self._queued_entries)  # fmt: skip
+                        time.monotonic() - self.down_since, self._queued_entries,
+                        extra={"event": "history.database_back",
+                               "path": self.db.shown})  # fmt: skip
             self.down_since = None
 
     def _unreachable(self, exc: BaseException) -> None:
@@ -308,6 +329,8 @@ class Writer(threading.Thread):
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
+        self.stats.failures += 1
+        self.stats.waiting = self._queued_entries
         now = time.monotonic()
         if self.down_since is None:
             self.down_since = now
@@ -315,4 +338,5 @@ class Writer(threading.Thread):
             self._last_log = now
             log.error("%s: cannot write history: %s; %d events wait and will be written when "
                       "it is back (chat goes on)", self.db.shown, self.db.error(exc).why,
-                      self._queued_entries)  # fmt: skip
+                      self._queued_entries,
+                      extra={"event": "history.write_failed", "path": self.db.shown})  # fmt: skip

@@ -34,6 +34,13 @@ checkpoints never block the writer.
 
 Readers: queries run on worker threads, each with its own connection
 (:meth:`Database.reader`), opened ``query_only``.
+
+Health: :meth:`Database.health` says whether what is said can still be
+kept, for the server's readiness check. An open SQLite connection goes on
+"working" on a file that was deleted or replaced (it writes into an inode
+nobody will ever open again), so the check compares the path's file with
+the one opened, then commits a tiny write (a ``meta`` row) without waiting
+for locks: a read-only file, a full disk or a foreign writer fails it.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -59,6 +67,8 @@ APPLICATION_ID = 0x68756262
 WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
 #: How often the checkpointer looks at the log, in seconds.
 CHECKPOINT_INTERVAL = 1.0
+#: How long the writer waits for a lock another program holds (on the loop).
+WRITER_BUSY_TIMEOUT_MS = 1000
 
 
 class DatabaseError(errors.DatabaseError):
@@ -90,6 +100,12 @@ def explain(exc: sqlite3.Error) -> str:
     if "disk is full" in text:
         return f"the disk is full (SQLite: {text})"
     return f"SQLite: {text}"
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """The file at ``path``, as (device, inode)."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
 
 
 def _lock(path: Path) -> IO[bytes]:
@@ -127,6 +143,8 @@ class Database:
         self._readers_lock = threading.Lock()
         self._checkpointer: Checkpointer | None = None
         self.closed = False
+        #: The file opened (device, inode): the one health checks look for.
+        self.identity = _identity(path)
 
     # --- opening -------------------------------------------------------------
 
@@ -146,7 +164,7 @@ class Database:
         lock = _lock(path)
         writer = None
         try:
-            writer = connect(path, timeout=1.0)
+            writer = connect(path, timeout=WRITER_BUSY_TIMEOUT_MS / 1000)
             _configure_writer(path, writer)
             migrate(path, writer, migrations)
         except sqlite3.Error as exc:
@@ -202,6 +220,32 @@ class Database:
         except OSError:
             return 0
 
+    def health(self) -> str | None:
+        """Why the database cannot take writes now, or None (see the module
+        docstring). On the loop thread: it uses the writer."""
+        try:
+            now = _identity(self.path)
+        except FileNotFoundError:
+            return f"{self.path} is gone (deleted or moved): nothing said now would be kept"
+        except OSError as exc:
+            return f"{self.path} cannot be reached: {exc.strerror or exc}"
+        if now != self.identity:
+            return f"{self.path} was replaced by another file since the server opened it"
+        writer = self.writer
+        # Never wait on the loop for another program's lock: busy is unready.
+        writer.execute("PRAGMA busy_timeout = 0")
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            self.set_meta("health_probe", str(int(time.time())))
+            writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if writer.in_transaction:
+                writer.execute("ROLLBACK")
+            return f"{self.path}: {explain(exc)}"
+        finally:
+            writer.execute(f"PRAGMA busy_timeout = {WRITER_BUSY_TIMEOUT_MS}")
+        return None
+
     def close(self) -> None:
         """Checkpoint, close every connection and release the lock."""
         if self.closed:
@@ -217,7 +261,10 @@ class Database:
             # The last connection to close folds the log into the file and removes it.
             self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
-            log.warning("%s: final checkpoint failed: %s", self.path, explain(exc))
+            log.warning("%s: final checkpoint failed: %s", self.path, explain(exc), extra={
+                "event": "history.checkpoint_failed", "reason": explain(exc),
+                "path": str(self.path),
+            })  # fmt: skip
         self.writer.close()
         self._lock_file.close()
 
@@ -258,7 +305,9 @@ def migrate(path: Path, conn: sqlite3.Connection, migrations: tuple[Migration, .
     for migration in migrations:
         if migration.version <= current:
             continue
-        log.info("%s: applying migration %s", path, migration.name)
+        log.info("%s: applying migration %s", path, migration.name, extra={
+            "event": "history.migration", "path": str(path), "migration": migration.name,
+        })  # fmt: skip
         try:
             conn.executescript(
                 f"BEGIN IMMEDIATE;\n{migration.sql}\n"
@@ -307,7 +356,10 @@ class Checkpointer(threading.Thread):
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             self.checkpoints += 1
         except sqlite3.Error as exc:
-            log.warning("%s: checkpoint failed: %s", self.path, explain(exc))
+            log.warning("%s: checkpoint failed: %s", self.path, explain(exc), extra={
+                "event": "history.checkpoint_failed", "reason": explain(exc),
+                "path": str(self.path),
+            })  # fmt: skip
 
     def stop(self) -> None:
         """Stop after the current checkpoint."""

@@ -38,7 +38,7 @@ from typing import Any
 from hubbub import events as ev
 from hubbub.protocol import casefold
 
-from ..base import REDACTABLE_KINDS, Entry
+from ..base import REDACTABLE_KINDS, Entry, WriteStats
 from ..rows import encode, time_ms
 from .database import Database, DatabaseError, explain
 from .queries import SQLiteQueries, first_at, marks, msgid_rows
@@ -80,8 +80,10 @@ class SQLiteHistoryStore(SQLiteQueries):
         #: opened it (:meth:`open`); a shared one is closed by its owner.
         self.owns_db = False
         self.search_enabled = search
+        self.stats = WriteStats()
         self._pending: list[Entry] = []
         self._last_failure_log = 0.0
+        self._last_error = ""
         #: A redaction left the words of a message inside the search index.
         self._purge_index = False
         writer = db.writer
@@ -126,7 +128,8 @@ class SQLiteHistoryStore(SQLiteQueries):
                 db.set_meta("search_indexed", "0")
             return False
         if db.meta("search_indexed") != "1":
-            log.info("%s: rebuilding the search index", db.path)
+            log.info("%s: rebuilding the search index", db.path,
+                     extra={"event": "history.search_rebuild", "path": str(db.path)})
             db.writer.execute("BEGIN")
             db.writer.execute("INSERT INTO history_fts (history_fts) VALUES ('rebuild')")
             db.set_meta("search_indexed", "1")
@@ -150,11 +153,17 @@ class SQLiteHistoryStore(SQLiteQueries):
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        started = time.perf_counter()
         try:
-            self._write(pending)
+            rows = self._write(pending)
         except sqlite3.Error as exc:
             self._failed(pending, exc)
             return
+        stats = self.stats
+        stats.latency.observe(time.perf_counter() - started)
+        stats.rows += rows
+        if stats.waiting:
+            stats.waiting = 0
         if self._indexed and self._next_id - 1 - self._indexed_upto >= INDEX_BATCH:
             self.index()
 
@@ -177,11 +186,14 @@ class SQLiteHistoryStore(SQLiteQueries):
         except sqlite3.Error as exc:
             if writer.in_transaction:
                 writer.execute("ROLLBACK")
-            log.error("%s: cannot update the search index: %s", self.db.path, explain(exc))
+            log.error("%s: cannot update the search index: %s", self.db.path, explain(exc),
+                      extra={"event": "history.index_failed", "reason": explain(exc),
+                             "path": str(self.db.path)})  # fmt: skip
             return
         self._indexed_upto = last
 
-    def _write(self, pending: list[Entry]) -> None:
+    def _write(self, pending: list[Entry]) -> int:
+        """Write ``pending`` in one transaction; the number of rows written."""
         rows: list[tuple[Any, ...]] = []
         private: list[tuple[str, str, int, str]] = []
         redactions: list[str] = []
@@ -237,6 +249,7 @@ class SQLiteHistoryStore(SQLiteQueries):
             self._load_channels()  # forget the ids given in the failed batch
             raise
         self._next_id = next_id
+        return len(rows)
 
     def _channel_id(self, name: str, ops: list[ChannelOp]) -> int:
         cid = self._channels.get(name)
@@ -288,14 +301,30 @@ class SQLiteHistoryStore(SQLiteQueries):
         dropped = len(self._pending) - MAX_QUEUED
         if dropped > 0:
             del self._pending[:dropped]
+        self.stats.failures += 1
+        self.stats.waiting = len(self._pending)
+        self._last_error = explain(exc)
         now = time.monotonic()
         if now - self._last_failure_log >= FAILURE_LOG_INTERVAL:
             self._last_failure_log = now
             log.error(
                 "%s: cannot write history (%s); %d events wait%s",
-                self.db.path, explain(exc), len(self._pending),
+                self.db.path, self._last_error, len(self._pending),
                 f", {dropped} oldest dropped" if dropped > 0 else "",
+                extra={"event": "history.write_failed", "reason": self._last_error,
+                       "path": str(self.db.path)},
             )  # fmt: skip
+
+    def health(self) -> str | None:
+        """Why history cannot be kept now, or None. Entries waiting after a
+        failed commit are tried again first: once the disk has room, the
+        next check finds them written. (The file itself is the database's
+        to check: :meth:`Database.health`.)"""
+        if self.stats.waiting:
+            self.commit()
+            if self.stats.waiting:
+                return f"history writes fail ({self._last_error}); {self.stats.waiting} events wait"
+        return None
 
     def prune(self, before_ms: int, limit: int) -> int:
         """Delete up to ``limit`` of the oldest events from before ``before_ms``."""
@@ -351,6 +380,8 @@ class SQLiteHistoryStore(SQLiteQueries):
         self.commit()
         self.index()
         if self._pending:
-            log.error("%s: %d events could not be written", self.db.path, len(self._pending))
+            log.error("%s: %d events could not be written", self.db.path, len(self._pending),
+                      extra={"event": "history.lost_on_close", "path": str(self.db.path),
+                             "reason": self._last_error})  # fmt: skip
         if self.owns_db:
             self.db.close()
