@@ -17,7 +17,10 @@ def test_a_node_s_metrics_and_readiness_follow_the_cluster(
     nodes.extra = ""
     nodes.start("n2")
     assert wait_for_status(mport, "/readyz", 200) == b"ready\n"
-    samples = wait_for_scrape(mport, lambda s: s.get(("hubbub_cluster_nodes", ())) == 2)
+    # Each node reports its lag at its lease renewals.
+    samples = wait_for_scrape(mport, lambda s: all(
+        ("hubbub_cluster_report_age_seconds", (("node", n),)) in s for n in ("n1", "n2")
+    ))  # fmt: skip
     assert samples.get_value("hubbub_cluster_nodes") == 2
     for node in ("n1", "n2"):
         assert 0 <= samples.get_value("hubbub_cluster_log_lag_seconds", node=node) < 5

@@ -125,6 +125,8 @@ class ServerCollector(Collector):
         )  # fmt: skip
         now_ms = time.time() * 1000
         for link in links:
+            if not link.reported_ms:
+                continue  # a node that has not reported yet has no lag to show
             lag.add_metric([link.node], link.lag_ms / 1000)
             age.add_metric([link.node], max(0.0, (now_ms - link.reported_ms) / 1000))
         yield lag
