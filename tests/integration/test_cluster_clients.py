@@ -4,6 +4,7 @@ node that joins late gets the same state as the others."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -22,7 +23,9 @@ from terminal import Tmux
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
     need(shutil.which("irssi") is not None, "irssi is not installed (apt-get install irssi)")
     need(shutil.which("tmux") is not None, "tmux is not installed (apt-get install tmux)")
-    session = Tmux(f"hubbub-cluster-{tmp_path.name}", "irssi")
+    # A socket of this run's own: two test runs on one machine (two worktrees)
+    # have the same tmp_path names, and kill-server would end the other's.
+    session = Tmux(f"hubbub-cluster-{os.getpid()}-{tmp_path.name}", "irssi")
     try:
         yield session
     finally:
