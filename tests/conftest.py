@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from clusterkit import RedisServer
 from hubtest import RunningServer, ServerFactory, start_server
 from pgtest import PgServer
 
@@ -39,6 +40,23 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
 def server(server_factory: ServerFactory) -> RunningServer:
     """A server with the embedded defaults (auto_join #lobby, flood control on)."""
     return server_factory()
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own that keeps nothing (skips outside CI
+    when redis-server is missing)."""
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def durable_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server with an append-only file synced on every write."""
+    server = RedisServer(tmp_path / "redis", fsync="always")
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -258,6 +258,82 @@ def test_unregistered_per_ip_can_be_set_and_must_be_positive() -> None:
     with pytest.raises(ConfigError) as exc:
         from_mapping({"limits": {"max_unregistered_per_ip": 0}}, file="x.toml")
     assert (exc.value.file, exc.value.key) == ("x.toml", "limits.max_unregistered_per_ip")
+
+
+CLUSTER_OK = {"history": {"enabled": False}, "accounts": {"enabled": False}}
+
+
+def test_cluster_mode_is_off_without_redis() -> None:
+    config = from_mapping({})
+    assert not config.cluster.enabled
+    assert config.server_name == config.server.name
+
+
+def test_cluster_keys_and_the_node_s_server_name() -> None:
+    config = from_mapping({**CLUSTER_OK, "server": {"name": "irc.example.org"},
+                           "cluster": {"redis": "redis://:s3cret@10.0.0.5:6379/2", "node": "n2",
+                                       "lease_ms": 20000, "renew_ms": 2000,
+                                       "stall_timeout_ms": 15000, "snapshot_interval_s": 30,
+                                       "network": "hubnet"}})  # fmt: skip
+    section = config.cluster
+    assert section.enabled and section.node == "n2" and section.network == "hubnet"
+    assert (section.lease_ms, section.renew_ms, section.stall_timeout_ms) == (20000, 2000, 15000)
+    assert config.server_name == "n2.irc.example.org"
+    # The password is never shown: not in what logs print, nor in a repr.
+    assert section.redis_shown == "redis://:***@10.0.0.5:6379/2"
+    assert "s3cret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "why"),
+    [
+        ({"redis": "redis://h:6379/0"}, "cluster.node", "is required"),
+        ({"redis": "http://h:6379/0", "node": "n1"}, "cluster.redis", "redis://HOST:PORT/DB"),
+        ({"redis": "redis://:pw@h:6379/0", "node": "n1.x"}, "cluster.node", "one host name label"),
+        ({"redis": "redis://h/0", "node": "n1", "renew_ms": 20000}, "cluster.renew_ms",
+         "a third of lease_ms"),
+        ({"redis": "redis://h/0", "node": "n1", "stall_timeout_ms": 40000},
+         "cluster.stall_timeout_ms", "between renew_ms and lease_ms"),
+        ({"redis": "redis://h/0", "node": "n1", "lease": 1}, "cluster.lease", "unknown key"),
+        ({"redis": "redis://h/0", "node": "n1", "network": "a b"}, "cluster.network", "letters"),
+    ],
+)  # fmt: skip
+def test_cluster_errors_name_the_key_and_file(table: dict[str, object], key: str, why: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_mapping({**CLUSTER_OK, "cluster": table}, file="hubbub.toml")
+    assert err.value.key == key and err.value.file == "hubbub.toml"
+    assert why in err.value.why
+    assert "pw" not in str(err.value)
+
+
+def test_cluster_mode_refuses_a_sqlite_database() -> None:
+    for history, accounts in ((True, False), (False, True), (True, True)):
+        with pytest.raises(ConfigError) as err:
+            from_mapping({"history": {"enabled": history, "database": "chat.sqlite3"},
+                          "accounts": {"enabled": accounts},
+                          "cluster": {"redis": "redis://h/0", "node": "n1"}},
+                         file="/etc/hubbub.toml")  # fmt: skip
+        assert err.value.key == "history.database" and err.value.file == "/etc/hubbub.toml"
+        assert "chat.sqlite3" in err.value.why and "postgresql://" in err.value.why
+    # Nothing kept: nothing to refuse. PostgreSQL: what a cluster uses.
+    from_mapping({**CLUSTER_OK, "cluster": {"redis": "redis://h/0", "node": "n1"}})
+    pg = from_mapping({"history": {"database": "postgresql://hubbub:pw@db/hubbub"},
+                       "cluster": {"redis": "redis://h/0", "node": "n1"}})  # fmt: skip
+    assert pg.history.postgres and pg.cluster.enabled
+
+
+def test_a_reload_may_not_change_the_cluster() -> None:
+    from hubbub.server.rehash import refusal
+
+    def node(name: str, redis: str = "redis://:pw@h/0") -> object:
+        return from_mapping({**CLUSTER_OK, "cluster": {"redis": redis, "node": name}})
+
+    assert refusal(node("n1"), node("n1")) is None  # type: ignore[arg-type]
+    assert "cluster.node" in (refusal(node("n1"), node("n2")) or "")  # type: ignore[arg-type]
+    why = refusal(node("n1"), node("n1", "redis://:other@h/0"))  # type: ignore[arg-type]
+    assert why is not None and "cluster.redis" in why and "pw" not in why and "other" not in why
+
+
 def test_metrics_are_off_unless_listen_is_set() -> None:
     assert from_mapping({}).metrics.listen is None
     config = from_mapping({"metrics": {"listen": "127.0.0.1:9477"}})

@@ -95,6 +95,7 @@ def test_the_alerting_rules_load_and_fire_when_they_should() -> None:
 def test_the_alerting_rules_use_only_metrics_the_server_exports(tmp_path: Path) -> None:
     import yaml
 
+    from hubbub.bus.base import Link
     from hubbub.config import from_mapping
     from hubbub.ops.health import Readiness
     from hubbub.ops.lag import LoopLag
@@ -113,6 +114,20 @@ def test_the_alerting_rules_use_only_metrics_the_server_exports(tmp_path: Path) 
     database = tmp_path / "hubbub.sqlite3"
     store = SQLiteHistoryStore.open(database)
     server = Server(from_mapping({"history": {"database": str(database)}}), Loop(), history=store)
+
+    class TwoNodes:
+        """A cluster's membership, so the cluster-only series are there too."""
+
+        def position(self) -> str:
+            return "12"
+
+        def links(self) -> list[Link]:
+            return [Link("n1", 1, "12", 1_000, 0), Link("n2", 1, "11", 1_000, 40)]
+
+        def health(self) -> str | None:
+            return None
+
+    server.membership = TwoNodes()
     registry = MetricsRegistry(server, LoopLag(), Readiness(server), store.db.path)
     registry.process.families = registry.process.read()
     page, _ = registry.render()

@@ -15,6 +15,7 @@ SAMPLES: dict[str, Any] = {
     "<class 'str'>": "x y",
     "<class 'float'>": 1700000000.125,
     "<class 'bool'>": True,
+    "<class 'int'>": 7,
     "str | None": None,
     "tuple[tuple[bool, str], ...]": ((True, "i"), (False, "w")),
     "tuple[tuple[bool, str, str | None], ...]": ((True, "o", "bob"), (False, "n", None)),

@@ -221,6 +221,40 @@ class LimitsSection:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSection:
+    """``[cluster]``: several processes serving one network over a Redis log
+    (docs/cluster.md). ``redis`` set means cluster mode."""
+
+    #: ``redis://[user:password@]host:port/db``, ``rediss://``, or ``unix:///path``.
+    redis: str | None = field(default=None, repr=False)
+    #: This process's name: it shows as the server ``<node>.<server.name>``.
+    node: str = ""
+    #: The network's name in Redis (its keys are ``hubbub:{network}:...``, so
+    #: several networks may share one Redis); default: ``server.network``.
+    network: str = ""
+    #: A node that has not renewed its lease for this long is gone: its
+    #: users quit everywhere.
+    lease_ms: int = 30000
+    #: How often a node renews its lease (and looks for nodes that are gone).
+    renew_ms: int = 3000
+    #: A node that cannot reach Redis for this long fences itself: it
+    #: closes its clients before the others reap it (less than lease_ms).
+    stall_timeout_ms: int = 25000
+    #: How often the snapshot that late joiners start from is written.
+    snapshot_interval_s: float = 60.0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this process is a node of a cluster."""
+        return self.redis is not None
+
+    @property
+    def redis_shown(self) -> str:
+        """The Redis URL without its password, for logs."""
+        return masked(self.redis or "")
+
+
+@dataclass(frozen=True, slots=True)
 class MetricsSection:
     """``[metrics]``: where Prometheus scrapes /metrics, and load balancers
     and orchestrators ask /healthz and /readyz. Off unless set."""
@@ -237,10 +271,19 @@ class Config:
     accounts: AccountsSection = field(default_factory=AccountsSection)
     history: HistorySection = field(default_factory=HistorySection)
     limits: LimitsSection = field(default_factory=LimitsSection)
+    cluster: ClusterSection = field(default_factory=ClusterSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
     data_dir: Path = Path("hubbub-data")
     #: Where the config came from (None: embedded defaults), for errors and REHASH.
     path: Path | None = None
+
+    @property
+    def server_name(self) -> str:
+        """The name this process shows as a server: ``server.name``, or on a
+        cluster ``<node>.<server.name>`` (each node is a server of the network)."""
+        if self.cluster.enabled:
+            return f"{self.cluster.node}.{self.server.name}"
+        return self.server.name
 
     def resolve(self, name: str) -> Path:
         """A data path from the config: relative paths are under the data dir."""
@@ -534,6 +577,59 @@ def _limits(s: _Section) -> LimitsSection:
     )
 
 
+#: Redis URL schemes redis-py understands.
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _cluster(s: _Section) -> ClusterSection:
+    redis = s.get("redis", str, None)
+    if redis is not None:
+        parts = urlsplit(redis)
+        if parts.scheme not in _REDIS_SCHEMES or not (parts.hostname or parts.path):
+            raise s.error("redis", f"{masked(redis)!r} is not like redis://HOST:PORT/DB")
+    section = ClusterSection(
+        redis=redis,
+        node=s.get("node", str, ""),
+        network=s.get("network", str, ""),
+        lease_ms=s.positive("lease_ms", int, 30000),
+        renew_ms=s.positive("renew_ms", int, 3000),
+        stall_timeout_ms=s.positive("stall_timeout_ms", int, 25000),
+        snapshot_interval_s=s.positive("snapshot_interval_s", float, 60.0),
+    )
+    if redis is not None and not section.node:
+        raise s.error("node", "is required in cluster mode (a name for this process, as n1)")
+    if section.node and not (
+        len(section.node) <= 32 and "." not in section.node
+        and is_valid_hostname(f"{section.node}.x")
+    ):
+        raise s.error("node", f"{section.node!r} must be one host name label, as n1")
+    if section.renew_ms * 3 > section.lease_ms:
+        raise s.error("renew_ms", "must be at most a third of lease_ms (a few renewals may fail)")
+    if not section.renew_ms < section.stall_timeout_ms < section.lease_ms:
+        raise s.error("stall_timeout_ms", "must be between renew_ms and lease_ms")
+    if section.network and not section.network.replace("-", "").replace("_", "").isalnum():
+        raise s.error("network", "letters, digits, '-' and '_' only")
+    return section
+
+
+def _cluster_storage(config: Config, file: str | None) -> None:
+    """Cluster mode keeps nothing in a SQLite file: every node must read
+    the same accounts, channels and history, so they must be in a database
+    all of them reach (PostgreSQL)."""
+    if not config.cluster.enabled:
+        return
+    history = config.history
+    if not (history.enabled or config.accounts.enabled) or history.postgres:
+        return
+    raise ConfigError(
+        file, "history.database",
+        f"cluster mode ([cluster] redis) needs a database every node shares, and "
+        f"{history.database!r} is a SQLite file of this process alone: set "
+        'history.database = "postgresql://USER@HOST/DB", or run the cluster without '
+        "history and accounts ([history] enabled = false and [accounts] enabled = false)",
+    )  # fmt: skip
+
+
 def _metrics(s: _Section) -> MetricsSection:
     text = s.get("listen", str, None)
     if text is None:
@@ -565,6 +661,7 @@ _SECTIONS: dict[str, Callable[[_Section], Any]] = {
     "accounts": _accounts,
     "history": _history,
     "limits": _limits,
+    "cluster": _cluster,
     "metrics": _metrics,
 }
 
@@ -583,7 +680,9 @@ def from_mapping(data: Mapping[str, Any], *, file: str | None = None) -> Config:
             section.done()
         else:
             raise ConfigError(file, key, "unknown section")
-    return Config(**parts, path=Path(file) if file else None)
+    config = Config(**parts, path=Path(file) if file else None)
+    _cluster_storage(config, file)
+    return config
 
 
 def load(path: str | Path) -> Config:

@@ -77,6 +77,8 @@ class UserRegistered(NamedTuple):
     realname: str
     account: str | None = None
     tls: bool = False
+    #: The cluster node the user is connected to ("" on a single server).
+    node: str = ""
 
 
 class UserQuit(NamedTuple):
@@ -334,6 +336,59 @@ class ChannelRestored(NamedTuple):
     access: tuple[tuple[str, str], ...]
 
 
+class AccountRegistered(NamedTuple):
+    """The (verified) account ``account`` now exists: the nick of that name
+    is its owner's. Accounts live in the store; this tells every node at
+    once, in the log's order (a cluster node reserves the nick when it
+    reads this, not when it next reads the store)."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    account: str
+
+
+class AccountDropped(NamedTuple):
+    """The account ``account`` was deleted: its nick is free."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    account: str
+
+
+# --- the nodes of a cluster -------------------------------------------------
+
+
+class NodeJoined(NamedTuple):
+    """A cluster node (a ``hubbub serve`` process) joined the network as
+    ``node``, in its ``epoch`` (a number no other incarnation of any node
+    had). The log itself writes it, so ``uid`` is empty."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    node: str
+    epoch: int
+
+
+class NodeGone(NamedTuple):
+    """The incarnation ``epoch`` of ``node`` left the network (its lease
+    expired, it was fenced, or it stopped): each of its users quits with
+    ``reason``, the same way on every node."""
+
+    msgid: str
+    time: float
+    uid: str
+    source: str
+    node: str
+    epoch: int
+    reason: str
+
+
 # --- talking -----------------------------------------------------------------
 
 
@@ -409,6 +464,10 @@ Event = (
     | ChannelRegistered
     | ChannelAccessChanged
     | ChannelRestored
+    | AccountRegistered
+    | AccountDropped
+    | NodeJoined
+    | NodeGone
     | MessageSent
     | MessageRedacted
     | Wallops
@@ -439,6 +498,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChannelRegistered,
         ChannelAccessChanged,
         ChannelRestored,
+        AccountRegistered,
+        AccountDropped,
+        NodeJoined,
+        NodeGone,
         MessageSent,
         MessageRedacted,
         Wallops,

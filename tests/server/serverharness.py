@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections import deque
@@ -64,6 +65,7 @@ __all__ = [
     "FakeTransport",
     "Handle",
     "Harness",
+    "LaterBus",
     "commands",
     "find",
     "find_all",
@@ -194,6 +196,43 @@ class FakeLoop:
             self._arrived.clear()
 
 
+class LaterBus:
+    """A bus that hands events back at the next loop turn, as a log between
+    processes does (later, and in order): the handlers must give the same
+    answers as on the local bus. ``HUBBUB_TEST_BUS=later`` runs every
+    harness on it."""
+
+    synchronous = False
+
+    def __init__(self, loop: FakeLoop) -> None:
+        self.loop = loop
+        self.queued: list[Any] = []
+        self.receiver: Callable[[Any], None] | None = None
+        self.appended = 0
+
+    def attach(self, receiver: Callable[[Any], None]) -> None:
+        self.receiver = receiver
+
+    def append(self, event: Any) -> None:
+        self.appended += 1
+        if not self.queued:
+            self.loop.call_soon(self._hand_back)
+        self.queued.append(event)
+
+    def _hand_back(self) -> None:
+        queued, self.queued = self.queued, []
+        assert self.receiver is not None
+        for event in queued:
+            self.receiver(event)
+
+    def close(self) -> None:
+        self.receiver = None
+
+
+#: Which bus harnesses use: "local" (the default) or "later" (:class:`LaterBus`).
+TEST_BUS = os.environ.get("HUBBUB_TEST_BUS", "local")
+
+
 class FakeTransport:
     """Collects what the server writes; records what it does to the connection."""
 
@@ -309,6 +348,13 @@ class FakeClient:
         self.session.receive(self.framing.feed(data))
         self.harness.loop.run()
 
+    def feed(self, *lines: str) -> None:
+        """Hand ``lines`` to the server without running the loop: what two
+        clients feed before the loop runs happens in the same loop turn
+        (a race, on a cluster)."""
+        data = b"".join(line.encode() + b"\r\n" for line in lines)
+        self.session.receive(self.framing.feed(data))
+
     def lines(self) -> list[str]:
         """The lines the server wrote since the last read (loop run first)."""
         self.harness.loop.run()
@@ -403,16 +449,20 @@ class Harness:
         *,
         history: HistoryStore | None = None,
         database: Path | None = None,
+        bus: Any = None,
+        loop: FakeLoop | None = None,
     ) -> None:
         base = DEFAULT_CONFIG if history is not None else _merge(DEFAULT_CONFIG, NO_HISTORY)
         self.config: Config = from_mapping(_merge(base, config or {}))
-        self.loop = FakeLoop()
+        self.loop = loop or FakeLoop()
         self.db = Database.open(database) if database is not None else None
         stores: dict[str, Any] = {}
         if self.db is not None:
             stores = {"accounts": SQLiteAccountStore(self.db),
                       "channels": SQLiteChannelStore(self.db)}  # fmt: skip
-        self.server = Server(self.config, self.loop, history=history, **stores)
+        if bus is None and TEST_BUS == "later":
+            bus = LaterBus(self.loop)
+        self.server = Server(self.config, self.loop, history=history, bus=bus, **stores)
         self.server.kernel = FAKE_KERNEL
         self.dispatcher = Dispatcher(self.server, COMMANDS)
         self.server.dispatch = self.dispatcher.run
@@ -429,6 +479,8 @@ class Harness:
         # Count worker jobs, so settle() knows when every answer is back.
         self.server.run_blocking = self._counted(self.server.run_blocking)  # type: ignore[method-assign]
         self.server.run_hashing = self._counted(self.server.run_hashing)  # type: ignore[method-assign]
+        # What the server published as it started (its rooms) comes back.
+        self.loop.run()
 
     def _counted(
         self, run: Callable[[Callable[[], Any], Callable[[Any], None]], None]

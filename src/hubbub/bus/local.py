@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hubbub.events import Event
 
-from .base import Receiver
+from .base import Link, Receiver
 
 
 def _nowhere(event: Event) -> None:
@@ -19,6 +19,8 @@ class LocalBus:
     """
 
     __slots__ = ("append",)
+    #: The receiver runs within ``append``.
+    synchronous = True
 
     def __init__(self) -> None:
         #: Put an event on the bus: the receiver runs within this call.
@@ -31,3 +33,21 @@ class LocalBus:
     def close(self) -> None:
         """Forget the receiver."""
         self.append = _nowhere
+
+
+class Alone:
+    """The membership of a process that is not part of a cluster."""
+
+    __slots__ = ()
+
+    def position(self) -> str:
+        """There is no log."""
+        return "-"
+
+    def links(self) -> list[Link]:
+        """No other node."""
+        return []
+
+    def health(self) -> str | None:
+        """Nothing beyond the process itself to be unwell."""
+        return None

@@ -16,7 +16,8 @@ it says is kept:
   waiting entries are tried again first). Neither history nor accounts on:
   nothing to check.
 
-Cluster mode (Redis reachable, the log not lagging) will add its checks here.
+* **cluster** (cluster mode): this node is live in the log (not starting,
+  fenced or rebuilding) and Redis answers (``Membership.health``).
 
 The answer is kept for :data:`CACHE_SECONDS`: a prober that asks a thousand
 times a second costs the loop two checks a second.
@@ -83,5 +84,8 @@ class Readiness:
             if problem is not None:
                 found.append(f"database: {problem}")
                 break  # the history's failure says it; no probe on top
+        problem = self.server.membership.health()
+        if problem is not None:
+            found.append(f"cluster: {problem}")
         self._cached = (now, found)
         return found

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -102,8 +103,38 @@ class ServerCollector(Collector):
         yield from self._traffic()
         yield from self._history()
         yield from self._sasl()
+        yield from self._cluster()
         if self.lag is not None:
             yield from self._lag(self.lag)
+
+    def _cluster(self) -> Iterator[Metric]:
+        """Cluster mode: each node's lag behind the log's end, as it last
+        reported it (one series per node: as many as the cluster has nodes)."""
+        links = self.server.membership.links()
+        if not links:
+            return
+        lag = GaugeMetricFamily(
+            PREFIX + "cluster_log_lag_seconds",
+            "How far behind the end of the cluster's log each node was at its last report",
+            labels=["node"],
+        )  # fmt: skip
+        age = GaugeMetricFamily(
+            PREFIX + "cluster_report_age_seconds",
+            "How long ago each node last reported (a node that stops reporting is reaped)",
+            labels=["node"],
+        )  # fmt: skip
+        now_ms = time.time() * 1000
+        for link in links:
+            if not link.reported_ms:
+                continue  # a node that has not reported yet has no lag to show
+            lag.add_metric([link.node], link.lag_ms / 1000)
+            age.add_metric([link.node], max(0.0, (now_ms - link.reported_ms) / 1000))
+        yield lag
+        yield age
+        yield GaugeMetricFamily(
+            PREFIX + "cluster_nodes", "Nodes of the cluster (this one included)",
+            value=len(links),
+        )  # fmt: skip
 
     def _process(self) -> Iterator[Metric]:
         server = self.server

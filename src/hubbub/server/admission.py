@@ -23,15 +23,19 @@ def _down(counts: dict[str, int], ip: str) -> None:
 class Admission:
     """Counts open connections: in all, per IP, and unregistered per IP."""
 
-    __slots__ = ("per_ip", "total", "unregistered")
+    __slots__ = ("closed", "per_ip", "total", "unregistered")
 
     def __init__(self) -> None:
         self.total = 0
         self.per_ip: dict[str, int] = {}
         self.unregistered: dict[str, int] = {}
+        #: Why nobody may connect for now (a cluster node rejoining), or None.
+        self.closed: str | None = None
 
     def refusal(self, ip: str, limits: LimitsSection) -> str | None:
         """Why a new connection from ``ip`` is refused, or None to let it in."""
+        if self.closed is not None:
+            return self.closed
         if self.total >= limits.max_clients:
             return "Too many connections on this server"
         if self.per_ip.get(ip, 0) >= limits.max_clients_per_ip:

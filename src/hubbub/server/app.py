@@ -35,15 +35,22 @@ import signal
 import ssl
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from hubbub.config import Address, Config, ConfigError, LimitsSection
+from hubbub.store.base import HistoryStore
 from hubbub.web.site import Site
 
 from . import notify
+from .archive import Archivable, ClusterHistory
+from .cluster import Bootstrap, ClusterNode
 from .commands import COMMANDS
 from .dispatch import Dispatcher
+from .ids import Ids
+from .recorder import HistoryRecorder
 from .server import Server
+from .service_names import SERVICE_NICKS
+from .state import Network
 from .stores import Stores, open_stores
 from .timeouts import sweep
 from .transports.base import SOCKET_QUEUE
@@ -52,6 +59,8 @@ from .transports.tcp import IRCProtocol, TLSProtocol
 from .transports.websocket import WebConnection
 
 if TYPE_CHECKING:
+    from hubbub.bus.archiver import Archiver
+    from hubbub.bus.redis import RedisBus
     from hubbub.ops.service import Operations
 
 log = logging.getLogger(__name__)
@@ -291,12 +300,27 @@ async def serve(
     tls = tls_context(config) if section.tls_listen else None
     web_tls = tls_context(config) if section.websocket_listen and section.tls_cert else None
     stores = open_stores(config)
+    bus: RedisBus | None = None
+    archiver: Archiver | None = None
     try:
-        server = Server(config, loop, history=stores.history, accounts=stores.accounts,
-                        channels=stores.channels)  # fmt: skip
+        network, history = None, stores.history
+        if config.cluster.enabled:
+            bus, network, archiver = await join_cluster(config, stores.history)
+            if archiver is not None:
+                history = archiver.history
+        server = Server(
+            config, loop, history=history, accounts=stores.accounts,
+            channels=stores.channels, bus=bus, network=network,
+            ids=Ids(bus.prefix) if bus is not None else None,
+        )  # fmt: skip
     except BaseException:
+        if bus is not None:
+            await bus.leave()
         stores.close()
         raise
+    if bus is not None:
+        bus.serve(ClusterNode(server))
+        server.membership = bus
     server.dispatch = Dispatcher(server, COMMANDS).run
     stop = shutdown_trigger or asyncio.Event()
     server.tls_contexts = [c for c in (tls, web_tls) if c is not None]
@@ -321,6 +345,8 @@ async def serve(
         listeners, bound = await _bind(server, config, tls, web_tls)
         tune_gc()
         tasks = [asyncio.create_task(_sweep(server)), asyncio.create_task(_maintain(server))]
+        if archiver is not None:
+            tasks.append(asyncio.create_task(archiver.run()))
         for listener in listeners:
             await listener.start_serving()
         if operations is not None:
@@ -348,6 +374,8 @@ async def serve(
             await asyncio.sleep(0.05)
         for sig in installed:
             loop.remove_signal_handler(sig)
+        if bus is not None:
+            await bus.leave()
         if operations is not None:
             # Last to go: /readyz said "stopping" through the whole drain.
             await operations.close()
@@ -355,6 +383,64 @@ async def serve(
         stores.close()
         log.info("stopped", extra={"event": "server.stopped"})
     return server.restart_requested
+
+
+async def join_cluster(
+    config: Config, store: HistoryStore
+) -> tuple[RedisBus, Network, Archiver | None]:
+    """Join the cluster of ``[cluster]``: the bus, the network as the log
+    has it up to this node's arrival (the latest snapshot, then the entries
+    after it), before the server is built on it, and with history on the
+    archiver, whose history has recorded those entries already."""
+    section = config.cluster
+    file = str(config.path) if config.path else None
+    try:
+        from hubbub.bus.redis import RedisBus, RedisError
+    except ImportError:
+        raise ConfigError(file, "cluster.redis", "cluster mode needs redis-py: "
+                          "pip install 'hubbub[redis]'") from None  # fmt: skip
+    bus = RedisBus(section, config.server.name, config.server.network)
+    network = Network()
+    archiver = cluster_archive(store, bus) if config.history.enabled else None
+    record = None
+    if archiver is not None:
+        unrecorded = set(SERVICE_NICKS) if config.accounts.enabled else set()
+        record = HistoryRecorder(network, archiver.history, _nothing, unrecorded).record
+    boot = Bootstrap(network, record)
+    bus.attach(boot.receive)
+    try:
+        await bus.connect()
+        fresh = await bus.join(boot)
+    except (RedisError, OSError) as exc:
+        why = f"cannot join the log at {section.redis_shown}: {exc}"
+        raise ConfigError(file, "cluster.redis", why) from None
+    log.info(
+        "cluster: node %s (server %s) joined network %s at %s: %s log, epoch %d, entry %s, "
+        "%d node(s), %d user(s), %d channel(s)",
+        section.node, config.server_name, bus.keys.prefix.rstrip(":"), section.redis_shown,
+        "a new" if fresh else "the existing", bus.epoch, bus.position(), len(network.nodes),
+        len(network.users), len(network.channels),
+    extra={"event": "cluster.joined"})  # fmt: skip
+    if archiver is not None:
+        # Recorded from the entry after the snapshot it started from.
+        archiver.history.since = bus.loaded_from + 1
+    return bus, network, archiver
+
+
+def _nothing() -> None:
+    pass
+
+
+def cluster_archive(store: HistoryStore, bus: RedisBus) -> Archiver:
+    """History on a cluster node: PostgreSQL (the config refused anything
+    else), filled from every node's records by the one holding the archiver
+    role (docs/cluster.md)."""
+    from hubbub.bus.archiver import Archiver
+
+    history = ClusterHistory(
+        cast(Archivable, store), lambda: (bus.number, bus.entry_id), bus.keys.prefix + "archived"
+    )
+    return Archiver(bus, history)
 
 
 async def _maintain(server: Server) -> None:

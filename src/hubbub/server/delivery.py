@@ -23,7 +23,8 @@ handler's business; what is here is what the change itself makes visible.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from hubbub import events as ev
@@ -47,12 +48,36 @@ _STATUS_MODE = {prefix: mode for mode, prefix in PREFIXES.items()}
 class Delivery:
     """What delivery reads: the network, MONITOR lists, the server's name."""
 
-    __slots__ = ("monitors", "network", "server_name")
+    __slots__ = ("batch", "monitors", "network", "server_name")
 
     def __init__(self, network: Network, monitors: Monitors, server_name: str) -> None:
         self.network = network
         self.monitors = monitors
         self.server_name = server_name
+        #: The netsplit batch the QUITs being delivered belong to, if any.
+        self.batch: str | None = None
+
+
+@contextmanager
+def netsplit(d: Delivery, e: ev.NodeGone, quits: list[ev.UserQuit]) -> Iterator[None]:
+    """The QUITs of a node's users, delivered inside it, are one IRCv3
+    ``netsplit`` batch for the clients that have the batch capability (one
+    reference for all of them: it need only be unique per connection)."""
+    seen: set[Peer] = set()
+    for quit_ in quits:
+        seen.update(s for s in _others_audience(d, quit_) if "batch" in s.caps)
+    if not seen:
+        yield
+        return
+    ref = "split" + e.msgid[-8:].replace("-", "")
+    servers = e.reason.split()[:2]
+    fanout(Message("BATCH", (f"+{ref}", "netsplit", *servers), d.server_name), seen)
+    d.batch = ref
+    try:
+        yield
+    finally:
+        d.batch = None
+        fanout(Message("BATCH", (f"-{ref}",), d.server_name), seen)
 
 
 class Route(NamedTuple):
@@ -176,7 +201,10 @@ def render_quit(e: ev.UserQuit) -> Message:
 
 
 def _quit(d: Delivery, e: ev.UserQuit, audience: Audience, origin: ReplyBuffer | None) -> None:
-    fanout(render_quit(e), audience)
+    msg = render_quit(e)
+    if d.batch is not None:
+        msg = msg.with_tags({**msg.tags, "batch": d.batch})
+    fanout(msg, audience)
     monitor_offline(d, _nick_of(e.source))
 
 
@@ -547,6 +575,12 @@ ROUTES: dict[type[Any], Route] = {
     ev.ChannelRegistered: Route(_nobody, _unseen),
     ev.ChannelAccessChanged: Route(_nobody, _unseen),
     ev.ChannelRestored: Route(_nobody, _unseen),
+    # The accounts service learns of these (a watcher); nobody is shown them.
+    ev.AccountRegistered: Route(_nobody, _unseen),
+    ev.AccountDropped: Route(_nobody, _unseen),
+    # A node's arrival shows in LINKS; its departure as the QUITs it stands for.
+    ev.NodeJoined: Route(_nobody, _unseen),
+    ev.NodeGone: Route(_nobody, _unseen),
     ev.MessageSent: Route(_message_audience, _message),
     ev.MessageRedacted: Route(_redacted_audience, _redacted),
     ev.Wallops: Route(_wallops_audience, _wallops),

@@ -30,6 +30,7 @@ from hubbub.protocol.numerics import (
 )
 from hubbub.store.errors import DatabaseError
 
+from .pipeline import Then
 from .reply_buffer import ReplyBuffer
 from .server import Server
 from .session import Session
@@ -72,11 +73,28 @@ class Context(ReplyBuffer):
 
     def finish(self) -> None:
         """Send the replies, labelled as the command asked (and, after a
-        deferral, go on with the client's next lines)."""
+        deferral, go on with the client's next lines). While a job or an
+        event of the command is still pending, the last one to come back
+        finishes instead."""
+        if self._jobs:
+            return
         if not self.session.closing:
             self.flush(self.msg.tags.get("label") if self.msg.tags else None)
         if self.deferred:
             self.session.resume()
+
+    def hold(self) -> None:
+        """An event this command published is on its way back from the bus
+        (a cluster's log): wait for it as for a job on a worker thread."""
+        self.defer()
+        self._jobs += 1
+
+    def release(self) -> None:
+        """The event came back (applied and delivered, or lost a race): once
+        nothing else is pending, send the replies and go on with the client."""
+        self._jobs -= 1
+        if self._jobs == 0:
+            self.finish()
 
     def run_blocking(
         self,
@@ -152,9 +170,12 @@ class Context(ReplyBuffer):
         """A new event's msgid and time."""
         return self.server.stamp()
 
-    def publish(self, event: Event) -> None:
-        """Put ``event`` on the pipeline; the actor's copy joins these replies."""
-        self.server.pipeline.publish(event, self)
+    def publish(self, event: Event, then: Then | None = None) -> None:
+        """Put ``event`` on the pipeline; the actor's copy joins these replies.
+        ``then(applied)`` runs when the event is back, with the state it made
+        (at once on one process; later on a cluster): whatever must read that
+        state, or answer a lost race, goes there."""
+        self.server.pipeline.publish(event, self, then)
 
     def reply(self, numeric: str, *params: str) -> None:
         """Queue a numeric addressed to the client. Parameters that echo the

@@ -42,8 +42,12 @@ def logged_in(ctx: Context, account: str, *also: tuple[str, str]) -> None:
     if reg is not None:
         reg.account = account
     elif user is not None and (user.account is None or casefold(user.account) != casefold(account)):
-        ctx.publish(AccountChanged(*ctx.stamp(), user.uid, user.source, account))
-        give_status(ctx.server, user)
+
+        def status(applied: bool) -> None:
+            if applied:
+                give_status(ctx.server, user)
+
+        ctx.publish(AccountChanged(*ctx.stamp(), user.uid, user.source, account), status)
 
 
 def logged_out(ctx: Context) -> None:

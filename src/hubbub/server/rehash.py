@@ -16,6 +16,7 @@ from hubbub.config import Config
 FIXED_KEYS = (
     ("server", "listen"), ("server", "tls_listen"), ("server", "websocket_listen"),
     ("server", "name"), ("history", "enabled"), ("history", "database"), ("history", "search"),
+    ("cluster", "redis"), ("cluster", "node"), ("cluster", "network"),
     ("metrics", "listen"),
 )  # fmt: skip
 

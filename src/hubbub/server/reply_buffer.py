@@ -33,6 +33,14 @@ class ReplyBuffer:
         """Queue tagless lines already encoded for this client."""
         self.messages.append(data)
 
+    def hold(self) -> None:
+        """An event of this command is on its way back from an asynchronous
+        bus: the replies wait for it (a command's :class:`~.dispatch.Context`
+        also holds its client's next lines). Nothing to do for a plain buffer."""
+
+    def release(self) -> None:
+        """The event :meth:`hold` waited for came back."""
+
     def flush(self, label: str | None = None) -> None:
         """Send everything queued; ``label`` is the client's label, if it
         has labeled-response and sent one."""

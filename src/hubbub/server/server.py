@@ -15,13 +15,13 @@ import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hubbub import __version__
-from hubbub.bus.base import Bus
-from hubbub.bus.local import LocalBus
+from hubbub.bus.base import Bus, Membership
+from hubbub.bus.local import Alone, LocalBus
 from hubbub.config import Config, ConfigError
-from hubbub.events import ServerRoomChanged, UserQuit
+from hubbub.events import AccountDropped, AccountRegistered, ServerRoomChanged, UserQuit
 from hubbub.protocol import Message, casefold
 from hubbub.store.base import AccountStore, ChannelStore, HistoryStore
 from hubbub.store.null import NullAccountStore, NullChannelStore, NullHistoryStore
@@ -42,7 +42,7 @@ from .recorder import HistoryRecorder
 from .registration import Registration
 from .service_names import SERVICE_NICKS
 from .session import Session
-from .state import Network
+from .state import Network, User
 from .welcome import Welcome
 from .workers import Workers
 
@@ -54,6 +54,7 @@ Dispatch = Callable[[Session, Message], None]
 
 def _no_dispatcher(session: Session, msg: Message) -> None:
     raise RuntimeError("Server.dispatch was not set")
+
 
 
 class Server:
@@ -72,14 +73,22 @@ class Server:
         accounts: AccountStore | None = None,
         channels: ChannelStore | None = None,
         bus: Bus | None = None,
+        network: Network | None = None,
+        ids: Ids | None = None,
     ) -> None:
         self.loop = loop
         self.started = time.time()
         self.version = f"hubbub-{__version__}"
-        self.ids = Ids()
+        #: Msgids and uids; a cluster node's are made unique by its node and epoch.
+        self.ids = ids or Ids()
         #: Wall-clock time for timestamps (timers use the loop's clock).
         self.now: Callable[[], float] = time.time
-        self.network = Network()
+        #: On a cluster, the network as the log made it so far (see app.serve).
+        self.network = network or Network()
+        #: This process's node name on a cluster; "" on a single server.
+        self.node = config.cluster.node if config.cluster.enabled else ""
+        #: Where this node is in the log, and the other nodes (set by a cluster's app).
+        self.membership: Membership = Alone()
         self.monitors = Monitors()
         self.history: HistoryStore = history or NullHistoryStore()
         self.sessions: set[Session] = set()
@@ -111,6 +120,7 @@ class Server:
         #: Counters for operators (see :mod:`.meters`): read at scrape time.
         self.meters = Meters()
         self.max_users = 0
+        self.max_local = 0
         #: Runs one client command; the app sets it (``Dispatcher.run``).
         self.dispatch: Dispatch = _no_dispatcher
         #: Set by the app: how to re-read the config, how to stop, the TLS context.
@@ -128,25 +138,41 @@ class Server:
             self.network, self.history, self.output.wake, self.service_nicks
         )
         self.keeper = ChannelKeeper(self.network, self.channel_store)
-        self.pipeline = Pipeline(
-            self.delivery, bus or LocalBus(), [self.recorder],
-            {kind: self.keeper.record for kind in WATCHED},
-        )  # fmt: skip
-        # The server's rooms exist from the start, before anyone can join,
-        # and so do the registered channels, as they were kept.
-        # (A bus that replays the network's state must run before this.)
-        self.hold_server_rooms()
+        watchers: dict[type[Any], Callable[[Any], None]] = {
+            kind: self.keeper.record for kind in WATCHED
+        }
+        watchers[AccountRegistered] = watchers[AccountDropped] = self._account_news
+        self.pipeline = Pipeline(self.delivery, bus or LocalBus(), [self.recorder], watchers)
+        self.accounts.announce = self._announce_account
         if self.accounts.enabled:
             self.accounts.load()
+        self.open_network()
+
+    def open_network(self) -> None:
+        """The server's rooms exist from the start, before anyone can join,
+        and so do the registered channels, as they were kept. (On a cluster
+        the node has read the log first: what another node set up already
+        is not published again, and the guards skip a double of a race.)"""
+        self.hold_server_rooms()
+        if self.accounts.enabled:
             for event in restore_events(self.channel_store.channels(), self.stamp, self.name):
                 self.pipeline.publish(event)
+
+    def _announce_account(self, name: str, exists: bool) -> None:
+        kind = AccountRegistered if exists else AccountDropped
+        self.pipeline.publish(kind(*self.stamp(), "", self.name, name))
+
+    def _account_news(self, event: AccountRegistered | AccountDropped) -> None:
+        """Every node learns of accounts made or dropped anywhere (the node
+        that made the change knew at once)."""
+        self.accounts.learn(event.account, isinstance(event, AccountRegistered))
 
     # --- configuration -----------------------------------------------------
 
     def apply_config(self, config: Config) -> None:
         """Take a (new) config: limits, MOTD and ISUPPORT follow it."""
         self.config = config
-        self.name = config.server.name
+        self.name = config.server_name
         self.sendq_bytes = config.limits.sendq_bytes
         for session in self.sessions:
             session.caught_up()  # each session's limit follows the new sendq
@@ -211,6 +237,12 @@ class Server:
 
     def _publish_room(self, name: str, *, held: bool) -> None:
         self.pipeline.publish(ServerRoomChanged(*self.stamp(), "", self.name, name, held))
+
+    def server_of(self, user: User) -> str:
+        """The name of the server (cluster node) ``user`` is connected to."""
+        if user.node and user.node != self.node:
+            return f"{user.node}.{self.config.server.name}"
+        return self.name
 
     # --- sessions ----------------------------------------------------------
 

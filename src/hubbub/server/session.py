@@ -125,6 +125,7 @@ class Session:
         "_batch_seq",
         "_bucket",
         "_framed",
+        "_flooding",
         "_held",
         "_limit",
         "_out",
@@ -196,6 +197,8 @@ class Session:
         self._held: deque[Line] | None = None  # lines held by flood control
         self._paused = False  # flood control's timer will release held lines
         self._reading_paused = False
+        #: Flood control holds a burst of this client's lines (counted once).
+        self._flooding = False
         self._suspended = False  # a command waits for a worker thread
         self._bucket = TokenBucket(stamp=now) if flood_control else None
         # Bytes waiting for the end of the loop turn; None when nothing is
@@ -298,7 +301,8 @@ class Session:
 
     def _throttle(self) -> None:
         if self._check_held() and not self._paused:
-            if not self._reading_paused:  # counted once per held burst, not per release
+            if not self._flooding:  # counted once per held burst, not per release
+                self._flooding = True
                 self.host.meters.flood_throttles += 1
             self._paused = True
             self._pause_reading()
@@ -322,6 +326,8 @@ class Session:
         """Handle the held lines; read again once none is left."""
         held, self._held = self._held or deque(), None
         self._run(list(held))
+        if self._held is None:
+            self._flooding = False  # the burst is through
         if self._held is None and not self.closing and self._reading_paused:
             self._reading_paused = False
             self.transport.resume_reading()

@@ -18,6 +18,8 @@ looked up by their casefolded form; the display form is kept on the object.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -56,6 +58,7 @@ class User:
         "modes",
         "nick",
         "nick_cf",
+        "node",
         "oper",
         "present",
         "realname",
@@ -86,6 +89,8 @@ class User:
         self.account: str | None = None
         self.oper: str | None = None  # operator block name once OPERed
         self.tls = False
+        #: The cluster node the user is connected to ("" on a single server).
+        self.node = ""
         self.present = True
         #: The local client connection; None for a user on another node.
         self.session: Peer | None = None
@@ -231,6 +236,9 @@ class Network:
         #: Users with +i and with +o, kept as they change so LUSERS is O(1).
         self.invisible: set[User] = set()
         self.opers: set[User] = set()
+        #: The live nodes of a cluster and their epochs (empty on a single
+        #: server): known from the log (NodeJoined, NodeGone) like the rest.
+        self.nodes: dict[str, int] = {}
 
     # --- reading -----------------------------------------------------------
 
@@ -257,7 +265,7 @@ class Network:
             u.uid: {
                 "nick": u.nick, "user": u.user, "host": u.host, "realname": u.realname,
                 "signon": u.signon, "modes": "".join(sorted(u.modes)), "away": u.away,
-                "account": u.account, "oper": u.oper, "tls": u.tls,
+                "account": u.account, "oper": u.oper, "tls": u.tls, "node": u.node,
                 "channels": sorted(u.channels),
             }
             for u in self.users.values()
@@ -285,7 +293,14 @@ class Network:
             "whowas": [whowas_tuple(e) for e in self.whowas],
             "invisible": sorted(u.uid for u in self.invisible),
             "opers": sorted(u.uid for u in self.opers),
+            "nodes": dict(self.nodes),
         }
+
+    def digest(self) -> str:
+        """A hash of :meth:`snapshot`: equal on two nodes exactly when their
+        states are (the cluster tests compare it on every node)."""
+        text = json.dumps(self.snapshot(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     # --- the primitives apply uses ----------------------------------------
 

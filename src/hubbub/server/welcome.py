@@ -53,7 +53,7 @@ class NumericBlock:
 
 def default_motd(config: Config) -> list[str]:
     """What a zero-config server greets people with."""
-    lines = [f"Welcome to {config.server.network} on {config.server.name}."]
+    lines = [f"Welcome to {config.server.network} on {config.server_name}."]
     rooms = config.server.auto_join
     if rooms:
         where = ", ".join(rooms)
@@ -129,7 +129,7 @@ class Welcome:
     __slots__ = ("intro", "isupport", "motd", "motd_block")
 
     def __init__(self, config: Config, version: str, created: str) -> None:
-        name = config.server.name
+        name = config.server_name
         self.isupport = isupport(config)
         self.motd = load_motd(config)
         self.intro = NumericBlock(

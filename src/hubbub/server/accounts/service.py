@@ -85,6 +85,10 @@ _UNAVAILABLE = Refused(
 )
 
 
+def _nobody_hears(name: str, exists: bool) -> None:
+    pass
+
+
 def _guarded(run: RunBlocking) -> RunBlocking:
     """``run``, but a job that raises (a bug, not a database error: those
     are answered where they happen) answers TEMPORARILY_UNAVAILABLE, logged
@@ -137,6 +141,9 @@ class Accounts:
         self._registrations = RateLimit(clock, 0)
         #: Verified accounts: casefolded name -> name as registered.
         self.names: dict[str, str] = {}
+        #: Tells the network that an account came to exist (True) or went
+        #: (False); the server publishes it, and every node :meth:`learn`\ s it.
+        self.announce: Callable[[str, bool], None] = _nobody_hears
         #: Decoy SCRAM salts for names without an account (per process).
         self._decoy_secret = secrets.token_bytes(32)
         self.section = AccountsSection()
@@ -160,6 +167,13 @@ class Accounts:
     def registration_open(self) -> bool:
         """Whether new accounts may be registered."""
         return self.enabled and self.section.registration
+
+    def learn(self, name: str, exists: bool) -> None:
+        """The account ``name`` exists now (its nick is reserved), or no more."""
+        if exists:
+            self.names[casefold(name)] = name
+        else:
+            self.names.pop(casefold(name), None)
 
     def owner(self, nick: str) -> str | None:
         """The account (as registered) that owns ``nick``, if one does."""
@@ -328,7 +342,8 @@ class Accounts:
                 elif not created:
                     then(Refused("ACCOUNT_EXISTS", f"The account {name} already exists"))
                 elif code is None:
-                    self.names[casefold(name)] = name
+                    self.learn(name, True)
+                    self.announce(name, True)
                     log.info("account %s registered from %s", name, ip, extra={
                         "event": "account.registered", "address": ip, "account": name,
                     })  # fmt: skip
@@ -405,7 +420,8 @@ class Accounts:
                 if not done:
                     then(_UNAVAILABLE)
                     return
-                self.names[casefold(account.name)] = account.name
+                self.learn(account.name, True)
+                self.announce(account.name, True)
                 log.info("account %s verified from %s", account.name, ip, extra={
                     "event": "account.verified", "address": ip, "account": account.name,
                 })  # fmt: skip
@@ -479,7 +495,8 @@ class Accounts:
 
         def dropped(done: bool | None) -> None:
             if done:
-                self.names.pop(casefold(name), None)
+                self.learn(name, False)
+                self.announce(name, False)
                 log.info("account %s dropped", name,
                          extra={"event": "account.dropped", "account": name})
             then(done)

@@ -96,6 +96,9 @@ def join(ctx: Context, msg: Message) -> None:
 def _join(ctx: Context, names: list[str], keys: list[str], replays: replay.Replays | None) -> None:
     """Join each channel it may; after each JOIN, its replay if there is one."""
     user, network = ctx.user, ctx.server.network
+    # Joins published by this command: on a cluster they are not in the
+    # state until they come back from the log, and must count already.
+    joining: set[str] = set()
     for i, name in enumerate(names):
         if not name:
             continue
@@ -103,9 +106,10 @@ def _join(ctx: Context, names: list[str], keys: list[str], replays: replay.Repla
             ctx.reply(ERR_NOSUCHCHANNEL, name, "No such channel")
             continue
         chan = network.channel(name)
-        if chan is not None and user in chan.members:
+        cf = casefold(name)
+        if (chan is not None and user in chan.members) or cf in joining:
             continue
-        if len(user.channels) >= MAX_CHANNELS:
+        if len(user.channels) + len(joining - user.channels.keys()) >= MAX_CHANNELS:
             ctx.reply(ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
             continue
         if chan is not None:
@@ -113,6 +117,7 @@ def _join(ctx: Context, names: list[str], keys: list[str], replays: replay.Repla
             if error is not None:
                 ctx.reply(error[0], chan.name, error[1])
                 continue
+        joining.add(cf)
         join_with_replay(ctx, chan.name if chan else name, replays)
 
 
@@ -121,14 +126,19 @@ def join_with_replay(ctx: Context, name: str, replays: replay.Replays | None) ->
     them there); then queue its replay, if fetched."""
     user, network = ctx.user, ctx.server.network
     chan = network.channel(name)
+    found = replays.get(casefold(name)) if replays else None
+
+    def replay_after(applied: bool) -> None:
+        # Right after the JOIN, its topic and names, before any live line.
+        joined = network.channel(name)
+        if applied and found and joined is not None and user in joined.members:
+            add_replay(ctx.rb, found, network, joined.name, ctx.server.now())
+
     ctx.publish(
         Joined(*ctx.stamp(), user.uid, user.source, name, user.account, user.realname,
-               status_on_join(chan, user))
+               status_on_join(chan, user)),
+        replay_after if found else None,
     )  # fmt: skip
-    found = replays.get(casefold(name)) if replays else None
-    chan = network.channel(name)
-    if found and chan is not None and user in chan.members:
-        add_replay(ctx.rb, found, network, chan.name, ctx.server.now())
 
 
 def member_channel(ctx: Context, name: str) -> Channel | None:
@@ -353,4 +363,11 @@ def rename(ctx: Context, msg: Message) -> None:
         ctx.standard_reply("FAIL", "CHANNEL_NAME_IN_USE", old, new,
                            text="A channel with that name already exists")  # fmt: skip
         return
-    ctx.publish(ChannelRenamed(*ctx.stamp(), user.uid, user.source, chan.name, new, reason))
+    def taken(applied: bool) -> None:
+        if not applied:
+            ctx.standard_reply("FAIL", "CHANNEL_NAME_IN_USE", old, new,
+                               text="A channel with that name already exists")  # fmt: skip
+
+    ctx.publish(
+        ChannelRenamed(*ctx.stamp(), user.uid, user.source, chan.name, new, reason), taken
+    )

@@ -14,7 +14,7 @@ import hmac
 import logging
 import sys
 
-from hubbub.events import NickChanged, UserRegistered
+from hubbub.events import NickChanged, UserQuit, UserRegistered
 from hubbub.protocol import Message, casefold, is_valid_nick
 from hubbub.protocol.numerics import (
     ERR_ALREADYREGISTERED,
@@ -157,7 +157,13 @@ def nick(ctx: Context, msg: Message) -> None:
         reg.nick = new
         try_register(ctx)
     elif user is not None and new != user.nick:
-        ctx.publish(NickChanged(*ctx.stamp(), user.uid, user.source, new))
+
+        def taken(applied: bool) -> None:
+            if not applied:
+                # Someone on another node took it first (the log's order decides).
+                ctx.reply(ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+
+        ctx.publish(NickChanged(*ctx.stamp(), user.uid, user.source, new), taken)
 
 
 @table("USER", min_params=4, pre_reg=True)
@@ -232,18 +238,41 @@ def try_register(ctx: Context) -> None:
         reg.nick = None
         return
     uid = reg.uid  # named the connection in the logs already
-    source = f"{reg.nick}!{reg.username}@{session.ip}"
+    nick = reg.nick
+    source = f"{nick}!{reg.username}@{session.ip}"
+
+    def registered(applied: bool) -> None:
+        if not applied:
+            # A client on another node registered the nick first.
+            ctx.reply(ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
+            reg.nick = None
+            return
+        user = server.network.by_uid[uid]
+        if session.closing:
+            # The client left while its registration was on its way: the
+            # user it made must not linger on the network.
+            gone = UserQuit(*server.stamp(), uid, user.source, "Connection closed")
+            server.pipeline.publish(gone)
+            return
+        session.attach(user)
+        server.admission.registered(session.ip)
+        log.info("%s registered", source, extra={
+            "event": "client.registered", "client_id": uid, "address": session.ip, "nick": nick,
+        })  # fmt: skip
+        _welcomed(ctx)
+
     ctx.publish(
         UserRegistered(
-            *ctx.stamp(), uid, source, reg.nick, reg.username, session.ip, reg.realname,
-            reg.account, session.tls,
-        )
+            *ctx.stamp(), uid, source, nick, reg.username, session.ip, reg.realname,
+            reg.account, session.tls, server.node,
+        ),
+        registered,
     )  # fmt: skip
-    session.attach(server.network.by_uid[uid])
-    server.admission.registered(session.ip)
-    log.info("%s registered", source, extra={
-        "event": "client.registered", "client_id": uid, "address": session.ip, "nick": reg.nick,
-    })  # fmt: skip
+
+
+def _welcomed(ctx: Context) -> None:
+    """The user is on the network: the welcome burst, then the auto-joins."""
+    server = ctx.server
     welcome(ctx)
     rooms = list(server.config.server.auto_join)
     if rooms and replay.wanted(ctx):

@@ -35,6 +35,7 @@ from hubbub.protocol.numerics import (
     RPL_LUSEROP,
     RPL_LUSERUNKNOWN,
     RPL_STATSCOMMANDS,
+    RPL_STATSLINKINFO,
     RPL_STATSOLINE,
     RPL_STATSUPTIME,
     RPL_TIME,
@@ -56,20 +57,24 @@ def send_lusers(ctx: Context) -> None:
     total = len(network.users)
     invisible = len(network.invisible)
     opers = len(network.opers)
-    # Every user is local (one server), so the rest of the connections are
-    # the ones still registering.
-    unknown = max(0, len(server.sessions) - total)
+    # A user's session is here; on a single server that is everyone. The
+    # rest of the sessions are connections still registering.
+    local = sum(1 for s in server.sessions if s.user is not None)
+    unknown = len(server.sessions) - local
+    servers = max(1, len(network.nodes))
     server.max_users = max(server.max_users, total)
+    server.max_local = max(server.max_local, local)
     ctx.reply(
         RPL_LUSERCLIENT,
-        f"There are {total - invisible} users and {invisible} invisible on 1 servers",
+        f"There are {total - invisible} users and {invisible} invisible on {servers} servers",
     )
     ctx.reply(RPL_LUSEROP, str(opers), "operator(s) online")
     ctx.reply(RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
     ctx.reply(RPL_LUSERCHANNELS, str(len(server.network.channels)), "channels formed")
-    ctx.reply(RPL_LUSERME, f"I have {total} clients and 0 servers")
-    most = str(server.max_users)
-    ctx.reply(RPL_LOCALUSERS, str(total), most, f"Current local users {total}, max {most}")
+    ctx.reply(RPL_LUSERME, f"I have {local} clients and {servers - 1} servers")
+    most, most_local = str(server.max_users), str(server.max_local)
+    ctx.reply(RPL_LOCALUSERS, str(local), most_local,
+              f"Current local users {local}, max {most_local}")  # fmt: skip
     ctx.reply(RPL_GLOBALUSERS, str(total), most, f"Current global users {total}, max {most}")
 
 
@@ -179,7 +184,7 @@ table("HELPOP")(_help)
 
 @table("STATS", min_params=1)
 def stats(ctx: Context, msg: Message) -> None:
-    """STATS <query>: u (uptime), m (command counts), o (operators)"""
+    """STATS <query>: u (uptime), m (command counts), o (operators), l (cluster nodes)"""
     query = msg.params[0][:1]
     server = ctx.server
     if query == "u":
@@ -194,12 +199,36 @@ def stats(ctx: Context, msg: Message) -> None:
     elif query == "o" and ctx.user.oper is not None:
         for op in server.config.operators:
             ctx.reply(RPL_STATSOLINE, "O", "*", "*", op.name)
+    elif query == "l" and ctx.user.oper is not None:
+        _stats_links(ctx)
     ctx.reply(RPL_ENDOFSTATS, query or "*", "End of /STATS report")
+
+
+def _stats_links(ctx: Context) -> None:
+    """One 211 per cluster node: its epoch, the log position it applied, how
+    far behind the log's end it was and how long ago it said so; then this
+    node's own position and the hash of its state there (equal on every node
+    at the same position: the tests compare them)."""
+    server = ctx.server
+    now_ms = int(time.time() * 1000)
+    domain = server.config.server.name
+    for link in server.membership.links():
+        ctx.reply(RPL_STATSLINKINFO, f"{link.node}.{domain}",
+                  f"epoch={link.epoch} position={link.position} lag_ms={link.lag_ms} "
+                  f"age_ms={now_ms - link.reported_ms}")  # fmt: skip
+    here = server.membership.position()
+    ctx.reply(RPL_STATSLINKINFO, server.name,
+              f"state position={here} hash={server.network.digest()}")  # fmt: skip
 
 
 @table("LINKS")
 def links(ctx: Context, msg: Message) -> None:
-    """LINKS: the servers of this network (just this one)"""
+    """LINKS: the servers of this network (each node of a cluster)"""
     server = ctx.server
-    ctx.reply(RPL_LINKS, server.name, server.name, f"0 {server.config.server.description}")
+    description = server.config.server.description
+    ctx.reply(RPL_LINKS, server.name, server.name, f"0 {description}")
+    domain = server.config.server.name
+    for node in sorted(server.network.nodes):
+        if node != server.node:
+            ctx.reply(RPL_LINKS, f"{node}.{domain}", server.name, f"1 {description}")
     ctx.reply(RPL_ENDOFLINKS, "*", "End of /LINKS list")

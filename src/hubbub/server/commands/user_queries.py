@@ -60,8 +60,8 @@ def _who_line(ctx: Context, target: User, chan: Channel | None, whox: str | None
     chan_name = chan.name if chan is not None else "*"
     if whox is None:
         ctx.reply(
-            RPL_WHOREPLY, chan_name, target.user, target.host, server.name, target.nick,
-            flags, f"0 {target.realname}",
+            RPL_WHOREPLY, chan_name, target.user, target.host, server.server_of(target),
+            target.nick, flags, f"0 {target.realname}",
         )  # fmt: skip
         return
     fields, _, token = whox.partition(",")
@@ -73,7 +73,7 @@ def _who_line(ctx: Context, target: User, chan: Channel | None, whox: str | None
         "u": target.user,
         "i": local.ip if local is not None and ctx.user.oper else "255.255.255.255",
         "h": target.host,
-        "s": server.name,
+        "s": server.server_of(target),
         "n": target.nick,
         "f": flags,
         "d": "0",
@@ -144,7 +144,7 @@ def whois(ctx: Context, msg: Message) -> None:
         ]
         if chans:
             ctx.reply(RPL_WHOISCHANNELS, t, " ".join(chans))
-        ctx.reply(RPL_WHOISSERVER, t, server.name, server.config.server.description)
+        ctx.reply(RPL_WHOISSERVER, t, server.server_of(target), server.config.server.description)
         if target.away is not None:
             ctx.reply(RPL_AWAY, t, target.away)
         if target.oper is not None:

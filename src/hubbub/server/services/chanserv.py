@@ -74,12 +74,20 @@ def register(req: Request, args: list[str]) -> None:
     elif not chan.is_op(user):
         req.say(f"You must be an operator of {chan.name} to register it.")
     else:
-        ctx = req.ctx
-        ctx.publish(ChannelRegistered(*ctx.stamp(), user.uid, user.source, chan.name,
-                                      user.account))  # fmt: skip
-        req.say(f"{chan.name} is registered to {user.account}. You will get +o when you "
-                f"join it; /msg {CHANSERV} AMODE {chan.name} +o <account> gives others "
-                "their status too.")  # fmt: skip
+        ctx, account, name = req.ctx, user.account, chan.name
+
+        def registered(applied: bool) -> None:
+            if not applied:
+                # Someone registered it first (on another node of a cluster).
+                req.say(f"{name} is already registered.")
+                return
+            req.say(f"{name} is registered to {account}. You will get +o when you "
+                    f"join it; /msg {CHANSERV} AMODE {name} +o <account> gives others "
+                    "their status too.")  # fmt: skip
+
+        ctx.publish(
+            ChannelRegistered(*ctx.stamp(), user.uid, user.source, name, account), registered
+        )
 
 
 @chanserv.command(

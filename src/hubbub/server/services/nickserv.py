@@ -168,7 +168,7 @@ def ghost(req: Request, args: list[str]) -> None:
     def answer(result: Account | Refused) -> None:
         if isinstance(result, Refused):
             req.say(result.text + "." if result.code != "FAILED" else "Invalid password.")
-        elif target.present and target.session is not None:
+        elif target.present:  # wherever it is connected (another node of a cluster too)
             kill()
         else:
             req.say(f"{args[0]} is not online any more.")
