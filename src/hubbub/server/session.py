@@ -124,8 +124,8 @@ class Session:
     __slots__ = (
         "_batch_seq",
         "_bucket",
-        "_framed",
         "_flooding",
+        "_framed",
         "_held",
         "_limit",
         "_out",
