@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 
 class Tmux:
@@ -34,3 +35,20 @@ class Tmux:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{needle!r} never appeared on the screen:\n{text}")
             time.sleep(0.1)
+
+
+#: irssi's settings for tests: no first-run noise, no CTCP version chatter,
+#: timestamps off for stable matching, no send queue.
+IRSSI_CONFIG = (
+    'settings = { core = { real_name = "Irssi Tester"; user_name = "irssi"; }; '
+    '"fe-common/core" = { timestamps = "no"; }; '
+    '"irc/core" = { cmd_queue_speed = "0"; cmds_max_at_once = "100"; }; };\n'
+)
+
+
+def irssi_home(folder: Path) -> Path:
+    """A fresh irssi home under ``folder`` with :data:`IRSSI_CONFIG`."""
+    home = folder / "irssi-home"
+    home.mkdir()
+    (home / "config").write_text(IRSSI_CONFIG)
+    return home

@@ -16,7 +16,7 @@ import pytest
 
 from clusterkit import Nodes
 from hubtest import need
-from terminal import Tmux
+from terminal import Tmux, irssi_home
 
 
 @pytest.fixture
@@ -37,13 +37,7 @@ def test_the_irc_library_and_irssi_on_two_nodes_chat(
 ) -> None:
     nodes.start("n1")
     nodes.start("n2")
-    home = tmp_path / "irssi-home"
-    home.mkdir()
-    (home / "config").write_text(
-        'settings = { core = { real_name = "Irssi Tester"; user_name = "irssi"; }; '
-        '"fe-common/core" = { timestamps = "no"; }; '
-        '"irc/core" = { cmd_queue_speed = "0"; cmds_max_at_once = "100"; }; };\n'
-    )
+    home = irssi_home(tmp_path)
     irssi = f"irssi --home={home} -c 127.0.0.1 -p {nodes['n2'].port} -n irssiuser"
     tmux.run("new-session", "-d", "-s", "irssi", "-x", "160", "-y", "48", f"TERM=screen {irssi}")
     tmux.wait_screen("End of /MOTD")

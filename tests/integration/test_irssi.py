@@ -16,7 +16,7 @@ import pytest
 
 from hubtest import RunningServer, need, start_server
 from ircclient import LineClient
-from terminal import Tmux
+from terminal import Tmux, irssi_home
 
 
 @pytest.fixture
@@ -24,14 +24,7 @@ def irssi(server: RunningServer, tmp_path: Path) -> Iterator[Callable[[], Tmux]]
     """Starts irssi (as ``ircuser``) against the server when called."""
     need(shutil.which("irssi") is not None, "irssi is not installed (apt-get install irssi)")
     need(shutil.which("tmux") is not None, "tmux is not installed (apt-get install tmux)")
-    home = tmp_path / "irssi-home"
-    home.mkdir()
-    # No first-run noise, no CTCP version chatter, timestamps off for stable matching.
-    (home / "config").write_text(
-        'settings = { core = { real_name = "Irssi Tester"; user_name = "irssi"; }; '
-        '"fe-common/core" = { timestamps = "no"; }; '
-        '"irc/core" = { cmd_queue_speed = "0"; cmds_max_at_once = "100"; }; };\n'
-    )
+    home = irssi_home(tmp_path)
     tmux = Tmux(f"hubbub-test-{server.port}", "irssi")
 
     def start() -> Tmux:
