@@ -107,6 +107,39 @@ def tag_profile(caps: set[str] | frozenset[str]) -> TagProfile:
     return _profiles.setdefault(allowed, allowed)
 
 
+def changed(
+    old: dict[str, str | None], new: dict[str, str | None]
+) -> tuple[dict[str, str | None], list[str]]:
+    """What a reload changed in the offer: the capabilities new or with a new
+    value (for ``CAP NEW``), and those gone (for ``CAP DEL``)."""
+    added = {name: value for name, value in new.items()
+             if name not in old or old[name] != value}  # fmt: skip
+    return added, [name for name in old if name not in new]
+
+
+def cap_lines(nick: str, sub: str, tokens: list[str], multiline: bool) -> list[tuple[str, ...]]:
+    """The params of the ``CAP`` lines that carry ``tokens``: as many lines
+    as needed, each short enough for any client; with ``multiline`` (CAP
+    302) every line but the last says ``*`` (more follow)."""
+    lines: list[list[str]] = [[]]
+    size = 0
+    for token in tokens:
+        if lines[-1] and size + len(token) + 1 > LINE_BUDGET:
+            lines.append([])
+            size = 0
+        lines[-1].append(token)
+        size += len(token) + 1
+    out: list[tuple[str, ...]] = []
+    for i, chunk in enumerate(lines):
+        more = multiline and i < len(lines) - 1
+        out.append((nick, sub, "*", " ".join(chunk)) if more else (nick, sub, " ".join(chunk)))
+    return out
+
+
+#: Characters of tokens per CAP line (well under 512 with the prefix and nick).
+LINE_BUDGET = 400
+
+
 def ls_tokens(version: int, caps: dict[str, str | None] = CAPS) -> list[str]:
     """The tokens of CAP LS for ``caps``; values are only shown to CAP 302 clients."""
     if version >= 302:

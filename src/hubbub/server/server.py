@@ -214,13 +214,35 @@ class Server:
             refused = refused or rehash.reload_certificate(context, new)
         if refused is not None:
             return refused
+        offered = self.caps
         try:
             self.apply_config(new)
         except ConfigError as exc:
             return str(exc)
+        self._announce_caps(offered)
         self.hold_server_rooms()
         log.info("configuration reloaded", extra={"event": "config.reloaded"})
         return None
+
+    def _announce_caps(self, before: dict[str, str | None]) -> None:
+        """Tell the clients with cap-notify what a reload changed in the offer:
+        ``CAP DEL`` for what is gone (now off for everyone who had it on),
+        ``CAP NEW`` for what is new or has a new value (SASL mechanisms,
+        account registration's keys)."""
+        added, gone = caps.changed(before, self.caps)
+        if not (added or gone):
+            return
+        for session in self.sessions:
+            if gone and not session.caps.isdisjoint(gone):
+                session.set_caps(session.caps.difference(gone))
+            if "cap-notify" not in session.caps:
+                continue
+            multiline = session.cap_version >= 302
+            for sub, tokens in (("DEL", gone), ("NEW", caps.ls_tokens(session.cap_version, added))):
+                if not tokens:
+                    continue
+                for params in caps.cap_lines(session.display_nick, sub, tokens, multiline):
+                    session.send(Message("CAP", params, self.name))
 
     def hold_server_rooms(self) -> None:
         """Make the network's server rooms those of ``server.auto_join``:

@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 table = CommandTable()
 
-_CAP_LINE_BUDGET = 400
 
 
 @table("CAP", min_params=1, pre_reg=True)
@@ -74,19 +73,8 @@ def _cap_list(ctx: Context, msg: Message) -> None:
 
 def _cap_lines(ctx: Context, sub: str, tokens: list[str]) -> None:
     """Send ``tokens`` in as many lines as needed; CAP 302 marks continuations."""
-    nick = ctx.session.display_nick
-    lines: list[list[str]] = [[]]
-    size = 0
-    for token in tokens:
-        if lines[-1] and size + len(token) + 1 > _CAP_LINE_BUDGET:
-            lines.append([])
-            size = 0
-        lines[-1].append(token)
-        size += len(token) + 1
-    multiline = ctx.session.cap_version >= 302
-    for i, chunk in enumerate(lines):
-        more = multiline and i < len(lines) - 1
-        params = (nick, sub, "*", " ".join(chunk)) if more else (nick, sub, " ".join(chunk))
+    session = ctx.session
+    for params in caps.cap_lines(session.display_nick, sub, tokens, session.cap_version >= 302):
         ctx.send("CAP", *params)
 
 
