@@ -57,6 +57,10 @@ class LineClient:
             self.closed = True
             raise Closed("EOF")
         self.bytes_read += len(data)
+        self._received(data)
+
+    def _received(self, data: bytes) -> None:
+        """Bytes off the socket: the lines they complete go to the inbox."""
         for raw in self.lines.feed(data):
             assert isinstance(raw, bytes)
             self.inbox.append(parse_line(decode(raw)[0]))

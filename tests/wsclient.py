@@ -146,22 +146,8 @@ class RawWSClient(LineClient):
         self.ws.send_binary(line)
         self._push()
 
-    def _fill(self, deadline: float) -> None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        self.sock.settimeout(remaining)
-        try:
-            data = self.sock.recv(65536)
-        except TimeoutError:
-            raise
-        except OSError as exc:
-            self.closed = True
-            raise Closed(str(exc)) from None
-        if not data:
-            self.closed = True
-            raise Closed("EOF")
-        self.bytes_read += len(data)
+    def _received(self, data: bytes) -> None:
+        """Bytes off the socket: the messages they complete go to the inbox."""
         self.ws.receive_data(data)
         self._take()
         self._push()  # pongs, the close handshake
