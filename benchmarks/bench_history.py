@@ -199,55 +199,67 @@ def bench_latest(count: int, queries: int, keep: Path | None) -> list[dict[str, 
         assert len(got) == 100
         rows = store.db.reader().execute("SELECT count(*) FROM history").fetchone()[0]
         store.close()
-        results.append(_latency("store.latest(100)", timings, rows))
+        results.append(latency("store.latest(100)", timings, rows))
         # Over a socket, through a real server.
-        port = free_port()
-        config = tmp / "hubbub.toml"
-        # max_age 0: the generated history is from 2023 and must not be pruned.
-        config.write_text("[server]\nauto_join = []\n[limits]\nflood_control = false\n"
-                          '[history]\nmax_age = "0"\n')
-        server = subprocess.Popen(
-            [sys.executable, "-m", "hubbub", "serve", "--config", str(config), "--listen",
-             f"127.0.0.1:{port}", "--data-dir", str(data), "--name", "bench.local"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
-        try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            probe = Probe(port)
-            probe.send("CAP REQ :batch server-time message-tags draft/chathistory")
-            probe.send("NICK probe")
-            probe.send("USER p 0 * :p")
-            probe.send("CAP END")
-            probe.until(" 376 ")
-            probe.send(f"JOIN {CHANNELS[7]}")
-            probe.until(" 366 ")
-            for name, make in (
-                ("CHATHISTORY LATEST * 100", lambda: f"CHATHISTORY LATEST {CHANNELS[7]} * 100"),
-                ("CHATHISTORY BEFORE <random msgid> 100", lambda: (
-                    f"CHATHISTORY BEFORE {CHANNELS[7]} msgid={msgid(room7_message())} 100")),
-            ):
-                timings = []
-                sizes = []
-                for _ in range(queries):
-                    request = make()
-                    start = time.perf_counter()
-                    probe.send(request)
-                    got = probe.until("BATCH -")
-                    timings.append((time.perf_counter() - start) * 1000)
-                    sizes.append(sum(1 for t in got if "PRIVMSG" in t))
-                result = _latency(name + " over a socket", timings, rows)
-                result["messages_per_answer"] = statistics.median(sizes)
-                results.append(result)
-        finally:
-            server.terminate()
-            server.wait(10)
+        results += socket_latencies(data, "", queries, rows)
         return results
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+
+def socket_latencies(
+    data: Path, history: str, queries: int, rows: int, scale: int = 1
+) -> list[dict[str, object]]:
+    """CHATHISTORY over a socket, through a real ``hubbub serve`` on the data
+    dir ``data`` (``history``: more ``[history]`` keys, as a database URL):
+    ``queries`` each of LATEST and of BEFORE a random msgid in the busiest
+    channel (``scale``: the database holds ``scale`` million messages)."""
+    port = free_port()
+    config = data / "hubbub.toml"
+    # max_age 0: the generated history is from 2023 and must not be pruned.
+    config.write_text("[server]\nauto_join = []\n[limits]\nflood_control = false\n"
+                      f'[history]\nmax_age = "0"\n{history}')  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hubbub", "serve", "--config", str(config), "--listen",
+         f"127.0.0.1:{port}", "--data-dir", str(data), "--name", "bench.local"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        probe = Probe(port)
+        for text in ("CAP REQ :batch server-time message-tags draft/chathistory", "NICK probe",
+                     "USER p 0 * :p", "CAP END"):
+            probe.send(text)
+        probe.until(" 376 ")
+        probe.send(f"JOIN {CHANNELS[7]}")
+        probe.until(" 366 ")
+        results = []
+        for name, make in (
+            ("CHATHISTORY LATEST * 100", lambda: f"CHATHISTORY LATEST {CHANNELS[7]} * 100"),
+            ("CHATHISTORY BEFORE <random msgid> 100", lambda: (
+                f"CHATHISTORY BEFORE {CHANNELS[7]} msgid={msgid(room7_message() * scale)} 100")),
+        ):
+            timings = []
+            sizes = []
+            for _ in range(queries):
+                request = make()
+                start = time.perf_counter()
+                probe.send(request)
+                got = probe.until("BATCH -")
+                timings.append((time.perf_counter() - start) * 1000)
+                sizes.append(sum(1 for t in got if "PRIVMSG" in t))
+            result = latency(name + " over a socket", timings, rows)
+            result["messages_per_answer"] = statistics.median(sizes)
+            results.append(result)
+        return results
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def room7_message() -> int:
@@ -259,7 +271,7 @@ def room7_message() -> int:
             return n
 
 
-def _latency(name: str, timings: list[float], rows: int) -> dict[str, object]:
+def latency(name: str, timings: list[float], rows: int) -> dict[str, object]:
     return {"part": "latest", "query": name, "rows_in_db": rows, "queries": len(timings),
             "p50_ms": round(statistics.median(timings), 3),
             "p99_ms": round(percentile(timings, 99), 3),

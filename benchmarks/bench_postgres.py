@@ -30,15 +30,19 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench_history import CHANNELS, Maker, Probe, free_port, msgid, percentile, room7_message
+from bench_history import (
+    CHANNELS,
+    Maker,
+    latency,
+    percentile,
+    socket_latencies,
+)
 
 from hubbub.store.base import MESSAGE_KINDS, Scope, SearchQuery
 from hubbub.store.postgres.history import PostgresHistoryStore
@@ -156,11 +160,6 @@ def build(url: str, count: int) -> None:
     store.close()
 
 
-def _latency(name: str, timings: list[float], rows: int) -> dict[str, object]:
-    return {"part": "latest", "query": name, "rows_in_db": rows, "queries": len(timings),
-            "p50_ms": round(statistics.median(timings), 3),
-            "p99_ms": round(percentile(timings, 99), 3), "max_ms": round(max(timings), 3)}
-
 
 def bench_latest(url: str, count: int, queries: int) -> list[dict[str, object]]:
     print(f"building a table of {count:,} messages", file=sys.stderr)
@@ -183,49 +182,12 @@ def bench_latest(url: str, count: int, queries: int) -> list[dict[str, object]]:
     with store.db.reading() as conn:
         rows = conn.execute("SELECT count(*) FROM history").fetchone()[0]
     store.close()
-    results.append(_latency("store.latest(100)", timings, rows))
+    results.append(latency("store.latest(100)", timings, rows))
     results.append({"part": "search", "query": "SEARCH 50 newest of a common word, a prefix, "
                     "two words", "ms": [round(t, 1) for t in search]})
     tmp = Path(tempfile.mkdtemp())
-    port = free_port()
-    config = tmp / "hubbub.toml"
-    config.write_text("[server]\nauto_join = []\n[limits]\nflood_control = false\n"
-                      f'[history]\nmax_age = "0"\ndatabase = "{url}"\n')  # fmt: skip
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hubbub", "serve", "--config", str(config), "--listen",
-         f"127.0.0.1:{port}", "--data-dir", str(tmp), "--name", "bench.local"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        probe = Probe(port)
-        for text in ("CAP REQ :batch server-time message-tags draft/chathistory", "NICK probe",
-                     "USER p 0 * :p", "CAP END"):
-            probe.send(text)
-        probe.until(" 376 ")
-        probe.send(f"JOIN {CHANNELS[7]}")
-        probe.until(" 366 ")
-        scale = count // 1_000_000 or 1
-        for name, make in (
-            ("CHATHISTORY LATEST * 100", lambda: f"CHATHISTORY LATEST {CHANNELS[7]} * 100"),
-            ("CHATHISTORY BEFORE <random msgid> 100", lambda: (
-                f"CHATHISTORY BEFORE {CHANNELS[7]} msgid={msgid(room7_message() * scale)} 100")),
-        ):
-            timings = []
-            for _ in range(queries):
-                request = make()
-                start = time.perf_counter()
-                probe.send(request)
-                probe.until("BATCH -")
-                timings.append((time.perf_counter() - start) * 1000)
-            results.append(_latency(name + " over a socket", timings, rows))
-    finally:
-        server.terminate()
-        server.wait(10)
+    results += socket_latencies(tmp, f'database = "{url}"\n', queries, rows,
+                                scale=count // 1_000_000 or 1)  # fmt: skip
     return results
 
 
