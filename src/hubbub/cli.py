@@ -196,6 +196,15 @@ def _config_failed(args: argparse.Namespace, text: str, exc: ConfigError) -> int
     return 2
 
 
+def _tool_config(args: argparse.Namespace) -> Config | None:
+    """The config for a command other than serve; None (said on stderr) when it is wrong."""
+    try:
+        return _build_config(args)
+    except ConfigError as exc:
+        print(f"hubbub: config error: {exc}", file=sys.stderr)
+        return None
+
+
 def backup_main(args: argparse.Namespace) -> int:
     """``hubbub backup``."""
     import subprocess
@@ -203,10 +212,8 @@ def backup_main(args: argparse.Namespace) -> int:
 
     from hubbub.ops.backup import BackupError, backup
 
-    try:
-        config = _build_config(args)
-    except ConfigError as exc:
-        print(f"hubbub: config error: {exc}", file=sys.stderr)
+    config = _tool_config(args)
+    if config is None:
         return 2
     try:
         if config.history.postgres:
@@ -266,10 +273,8 @@ def chat_main(args: argparse.Namespace) -> int:
 
 def cert_main(args: argparse.Namespace) -> int:
     """``hubbub cert``."""
-    try:
-        config = _build_config(args)
-    except ConfigError as exc:
-        print(f"hubbub: config error: {exc}", file=sys.stderr)
+    config = _tool_config(args)
+    if config is None:
         return 2
     cert, key = config.tls_files()
     if cert.exists() and not args.force:

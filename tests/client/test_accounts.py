@@ -9,37 +9,25 @@ import asyncio
 import base64
 import os
 import sys
-from datetime import UTC, datetime
 
 from hubbub.auth.scram import ScramServer, derive, parse_client_first
 from hubbub.client import Client, ClientSession
 from hubbub.client import events as ev
 from hubbub.client.accounts import Credentials
-from hubbub.protocol import parse_line
 
 from .conftest import RunningServer
 from .test_plain import Proc
+from .test_session import FIXED, feed, sent
+from .test_session import make as new_session
 
-FIXED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ALICE = Credentials("alice", "correct-horse")
 
 
 def make(**kwargs: object) -> ClientSession:
-    session = ClientSession("alice", clock=lambda: FIXED, **kwargs)  # type: ignore[arg-type]
-    session.connection_made()
+    """alice's session, connected, with what it says first already taken."""
+    session = new_session("alice", **kwargs)
     session.data_to_send()
     return session
-
-
-def feed(session: ClientSession, *lines: str) -> list[ev.Event]:
-    out: list[ev.Event] = []
-    for line in lines:
-        out.extend(session.receive(parse_line(line)))
-    return out
-
-
-def sent(session: ClientSession) -> list[str]:
-    return [m.to_line() for m in session.data_to_send()]
 
 
 def b64(data: bytes) -> str:
