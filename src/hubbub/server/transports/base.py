@@ -41,6 +41,24 @@ class LineReceiver(Protocol):
         ...
 
 
+class WriteFlow:
+    """asyncio's write flow control, handed to the session: a transport
+    protocol that has a ``session`` mixes this in before asyncio.Protocol."""
+
+    __slots__ = ()
+
+    session: LineReceiver | None
+
+    def pause_writing(self) -> None:
+        # The transport holds bytes back (high-water mark 0, see tune_socket).
+        if self.session is not None:
+            self.session.held_back()
+
+    def resume_writing(self) -> None:
+        if self.session is not None:
+            self.session.caught_up()
+
+
 class Acceptor(Protocol):
     """The server as a transport sees it."""
 

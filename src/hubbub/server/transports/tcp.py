@@ -22,11 +22,11 @@ from typing import cast
 from hubbub.protocol import LineBuffer
 
 from ..interfaces import Transport
-from .base import Acceptor, LineReceiver, peer_ip, tune_socket
+from .base import Acceptor, LineReceiver, WriteFlow, peer_ip, tune_socket
 from .client_certs import fingerprint
 
 
-class IRCProtocol(LineBuffer, asyncio.Protocol):
+class IRCProtocol(WriteFlow, LineBuffer, asyncio.Protocol):
     """One accepted TCP connection: a line buffer with a socket.
 
     It *is* its LineBuffer rather than holding one: with ten thousand idle
@@ -65,15 +65,6 @@ class IRCProtocol(LineBuffer, asyncio.Protocol):
         if session is not None:
             session.meter.bytes_in += len(data)
             session.receive(self.feed(data))
-
-    def pause_writing(self) -> None:
-        # The transport holds bytes back (high-water mark 0, see tune_socket).
-        if self.session is not None:
-            self.session.held_back()
-
-    def resume_writing(self) -> None:
-        if self.session is not None:
-            self.session.caught_up()
 
     def eof_received(self) -> bool:
         # A half-closed peer sends nothing more: treat it as gone.

@@ -54,7 +54,7 @@ from websockets.typing import Subprotocol
 
 from hubbub.protocol.framing import MAX_LINE, TOO_LONG, TooLong
 
-from .base import Acceptor, LineReceiver, peer_ip, tune_socket
+from .base import Acceptor, LineReceiver, WriteFlow, peer_ip, tune_socket
 from .handshake import BINARY, OriginPolicy, choose_subprotocol, client_address, forwarded_tls
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _is_upgrade(headers: Headers) -> bool:
     return any("websocket" in v.lower() for v in headers.get_all("Upgrade"))
 
 
-class WebConnection(asyncio.Protocol):
+class WebConnection(WriteFlow, asyncio.Protocol):
     """One connection to a web listener; the session's transport once upgraded."""
 
     __slots__ = (
@@ -195,15 +195,6 @@ class WebConnection(asyncio.Protocol):
             # would just hang up; say what this port is instead.
             self.transport.write(NOT_HTTP)
         self._flush()
-
-    def pause_writing(self) -> None:
-        # The transport holds bytes back (high-water mark 0, see tune_socket).
-        if self.session is not None:
-            self.session.held_back()
-
-    def resume_writing(self) -> None:
-        if self.session is not None:
-            self.session.caught_up()
 
     def eof_received(self) -> bool:
         self.ws.receive_eof()

@@ -155,6 +155,13 @@ class PgDatabase:
         with contextlib.suppress(Exception):
             conn.close()
 
+    def _failed(self, conn: psycopg.Connection[Any] | None, exc: psycopg.Error) -> DatabaseError:
+        """``exc`` as a DatabaseError; a connection it broke is dropped, so
+        the thread's next use reconnects."""
+        if conn is not None and (isinstance(exc, UNREACHABLE) or conn.closed):
+            self._forget(conn)
+        return self.error(exc)
+
     @contextlib.contextmanager
     def reading(self) -> Iterator[psycopg.Connection[Any]]:
         """This thread's connection; a driver error becomes a DatabaseError
@@ -166,9 +173,7 @@ class PgDatabase:
         except DatabaseError:
             raise
         except psycopg.Error as exc:
-            if conn is not None and (isinstance(exc, UNREACHABLE) or conn.closed):
-                self._forget(conn)
-            raise self.error(exc) from None
+            raise self._failed(conn, exc) from None
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[psycopg.Connection[Any]]:
@@ -184,9 +189,7 @@ class PgDatabase:
         except DatabaseError:
             raise
         except psycopg.Error as exc:
-            if conn is not None and (isinstance(exc, UNREACHABLE) or conn.closed):
-                self._forget(conn)
-            raise self.error(exc) from None
+            raise self._failed(conn, exc) from None
 
     # --- readiness ---------------------------------------------------------------
 

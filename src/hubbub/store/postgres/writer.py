@@ -274,10 +274,7 @@ class Writer(threading.Thread):
                 if not self._alone(job.split()):
                     return
                 if job.size <= 1:
-                    log.error("%s: dropped a write PostgreSQL refuses (%d events): %s",
-                              self.db.shown, job.size, self.db.error(refused).why,
-                              extra={"event": "history.write_refused",
-                                     "path": self.db.shown})  # fmt: skip
+                    self._dropped(job, refused)
             self._done([job])
 
     def _alone(self, parts: list[Job]) -> bool:
@@ -292,11 +289,13 @@ class Writer(threading.Thread):
                 self._unreachable(lost)
                 return False
             except psycopg.Error as refused:
-                log.error("%s: dropped a write PostgreSQL refuses (%d events): %s",
-                          self.db.shown, part.size, self.db.error(refused).why,
-                          extra={"event": "history.write_refused",
-                                 "path": self.db.shown})  # fmt: skip
+                self._dropped(part, refused)
         return True
+
+    def _dropped(self, job: Job, refused: psycopg.Error) -> None:
+        log.error("%s: dropped a write PostgreSQL refuses (%d events): %s",
+                  self.db.shown, job.size, self.db.error(refused).why,
+                  extra={"event": "history.write_refused", "path": self.db.shown})  # fmt: skip
 
     def _done(self, jobs: list[Job], took: float | None = None) -> None:
         """The jobs are written (or dropped): out of the queue. ``took``: the
